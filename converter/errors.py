@@ -1,0 +1,21 @@
+"""Errors a user can act on: each names the file (archive member) and, where it applies, the field."""
+
+from __future__ import annotations
+
+
+class DataError(ValueError):
+    """Bad input data: names the member and the key so the user can find it."""
+
+    def __init__(self, member: str, message: str, key: str | None = None) -> None:
+        self.member = member
+        self.key = key
+        where = f"{member} [{key}]" if key else member
+        super().__init__(f"{where}: {message}")
+
+
+class SourceError(OSError):
+    """A source that cannot be opened or has no layout we know."""
+
+
+class AccessError(PermissionError):
+    """The gated Hub repository refused us; the message says what to do."""
