@@ -1,0 +1,27 @@
+"""Shared fixtures: the generated sample archive, unpacked and zipped."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from converter.sample import write_sample
+
+
+@pytest.fixture(scope="session")
+def sample_zip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The deterministic sample archive every test reads (seed 0)."""
+    path = tmp_path_factory.mktemp("sample") / "imagenet3d_v1.zip"
+    write_sample(path, seed=0)
+    return path
+
+
+@pytest.fixture(scope="session")
+def sample_dir(sample_zip: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same archive unpacked, as a user who unzipped the release has it."""
+    root = tmp_path_factory.mktemp("unpacked")
+    with zipfile.ZipFile(sample_zip) as archive:
+        archive.extractall(root)
+    return root
