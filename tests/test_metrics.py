@@ -1,0 +1,171 @@
+"""Rotation error, accuracy and median, and scoring a predictions file."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from converter.camera import object_rotation
+from converter.errors import DataError
+from converter.metrics import (
+    evaluate,
+    read_predictions,
+    rotation_error,
+    rotation_matrices,
+    summarize,
+)
+
+
+def logm_angle(rotation: np.ndarray) -> float:
+    """||logm(R)||_F / sqrt(2), with logm taken through R's eigen decomposition."""
+    values, vectors = np.linalg.eig(rotation)
+    logarithm = vectors @ np.diag(np.log(values.astype(complex))) @ np.linalg.inv(vectors)
+    return float(np.linalg.norm(logarithm) / math.sqrt(2))
+
+
+@pytest.fixture
+def random_poses() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(7)
+    return rng.uniform(-np.pi, np.pi, (200, 3)), rng.uniform(-np.pi, np.pi, (200, 3))
+
+
+def test_rotation_matrices_match_the_camera_model(random_poses):
+    poses, _ = random_poses
+    expected = np.stack([object_rotation(*pose) for pose in poses])
+    np.testing.assert_allclose(rotation_matrices(poses), expected, atol=1e-12)
+
+
+def test_rotation_error_is_the_matrix_logarithm_angle(random_poses):
+    first, second = random_poses
+    relative = [
+        object_rotation(*a).T @ object_rotation(*b) for a, b in zip(first, second, strict=True)
+    ]
+    expected = [logm_angle(rotation) for rotation in relative]
+    np.testing.assert_allclose(rotation_error(first, second), expected, atol=1e-6)
+
+
+def test_identical_poses_have_zero_error(random_poses):
+    poses, _ = random_poses
+    assert np.all(rotation_error(poses, poses) == 0.0)
+
+
+def test_a_half_turn_is_pi():
+    pose = np.array([[0.4, 0.2, -0.3]])
+    in_plane = pose + np.array([0.0, 0.0, np.pi])
+    around_vertical = pose + np.array([np.pi, 0.0, 0.0])
+    assert rotation_error(pose, in_plane)[0] == pytest.approx(np.pi, abs=1e-9)
+    assert rotation_error(pose, around_vertical)[0] == pytest.approx(np.pi, abs=1e-9)
+
+
+def test_a_small_in_plane_turn_is_its_angle():
+    pose = np.array([[1.0, 0.5, 0.1]])
+    assert rotation_error(pose, pose + np.array([0.0, 0.0, 1e-4]))[0] == pytest.approx(
+        1e-4, rel=1e-6
+    )
+
+
+def test_accuracy_counts_errors_strictly_below_the_threshold():
+    errors = np.array([0.0, 0.1, np.pi / 6 - 1e-9, np.pi / 6, np.pi])
+    summary = summarize(errors)
+    assert summary["count"] == 5
+    assert summary["acc_pi_6"] == pytest.approx(60.0)
+    assert summary["acc_pi_18"] == pytest.approx(40.0)
+    assert summary["median_deg"] == pytest.approx(30.0)
+    assert summarize(np.array([np.pi / 18]))["acc_pi_18"] == 0.0
+
+
+def test_median_of_an_even_count_is_the_mean_of_the_middle_two():
+    assert summarize(np.radians([10.0, 20.0, 40.0, 90.0]))["median_deg"] == pytest.approx(30.0)
+
+
+def test_no_errors_give_no_figures():
+    assert summarize(np.array([])) == {
+        "count": 0,
+        "acc_pi_6": None,
+        "acc_pi_18": None,
+        "median_deg": None,
+    }
+
+
+def truth(category: str, azimuth: float) -> dict:
+    return {"category": category, "azimuth": azimuth, "elevation": 0.2, "theta": 0.0}
+
+
+def test_evaluate_scores_overall_and_per_category():
+    ground_truth = {
+        "n1_1_00": truth("bed", 0.0),
+        "n1_2_00": truth("bed", 1.0),
+        "n2_1_00": truth("car", 2.0),
+    }
+    predictions = {
+        "n1_1_00": {"azimuth": 0.0, "elevation": 0.2, "theta": 0.0},
+        "n1_2_00": {"azimuth": 1.0 + np.radians(20), "elevation": 0.2, "theta": 0.0},
+        "n2_1_00": {"azimuth": 2.0 + np.radians(5), "elevation": 0.2, "theta": 0.0},
+    }
+    report = evaluate(predictions, ground_truth)
+    assert report["overall"]["count"] == 3
+    assert report["overall"]["acc_pi_6"] == pytest.approx(100.0)
+    assert report["overall"]["acc_pi_18"] == pytest.approx(200.0 / 3)
+    assert report["per_category"]["bed"]["acc_pi_18"] == pytest.approx(50.0)
+    assert report["per_category"]["car"]["median_deg"] < 5.0
+    assert report["missing"] == {"count": 0, "names": []}
+    assert report["unknown"] == {"count": 0, "names": []}
+    assert json.loads(json.dumps(report)) == report
+
+
+def test_missing_predictions_count_as_wrong_and_are_reported():
+    ground_truth = {"a_00": truth("bed", 0.0), "b_00": truth("bed", 1.0)}
+    predictions = {
+        "a_00": {"azimuth": 0.0, "elevation": 0.2, "theta": 0.0},
+        "zz_07": {"azimuth": 0.0, "elevation": 0.0, "theta": 0.0},
+    }
+    report = evaluate(predictions, ground_truth)
+    assert report["overall"]["acc_pi_6"] == pytest.approx(50.0)
+    assert report["overall"]["median_deg"] == pytest.approx(90.0)
+    assert report["missing"] == {"count": 1, "names": ["b_00"]}
+    assert report["unknown"] == {"count": 1, "names": ["zz_07"]}
+
+
+def write_lines(path: Path, *lines: str) -> Path:
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_read_predictions_reads_json_lines(tmp_path):
+    path = write_lines(
+        tmp_path / "predictions.jsonl",
+        '{"name": "n1_1_00", "azimuth": 1, "elevation": 0.5, "theta": -0.25, "score": 0.9}',
+        "",
+        '{"name": "n1_2_00", "azimuth": 0.0, "elevation": 0.0, "theta": 0.0}',
+    )
+    assert read_predictions(path) == {
+        "n1_1_00": {"azimuth": 1.0, "elevation": 0.5, "theta": -0.25},
+        "n1_2_00": {"azimuth": 0.0, "elevation": 0.0, "theta": 0.0},
+    }
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('{"name": "a", "azimuth": 1', ":2: not valid JSON"),
+        ("[1, 2, 3]", ":2: expected a JSON object"),
+        ('{"azimuth": 1, "elevation": 0, "theta": 0}', ":2 [name]"),
+        ('{"name": "a", "azimuth": "1", "elevation": 0, "theta": 0}', ":2 [azimuth]"),
+        ('{"name": "a", "azimuth": 1, "elevation": 0}', ":2 [theta]"),
+        ('{"name": "a", "azimuth": 1, "elevation": NaN, "theta": 0}', ":2 [elevation]"),
+        (
+            '{"name": "ok", "azimuth": 1, "elevation": 0, "theta": 0}',
+            ":2: 'ok' already predicted on line 1",
+        ),
+    ],
+)
+def test_bad_prediction_lines_are_named(tmp_path, line, message):
+    good = '{"name": "ok", "azimuth": 0, "elevation": 0, "theta": 0}'
+    path = write_lines(tmp_path / "predictions.jsonl", good, line)
+    with pytest.raises(DataError) as caught:
+        read_predictions(path)
+    assert f"predictions.jsonl{message}" in str(caught.value)
