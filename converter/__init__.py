@@ -1,3 +1,3 @@
-"""ImageNet3D for the Hugging Face ecosystem: one library behind the builder, the CLI and the exports."""
+"""ImageNet3D for the Hugging Face ecosystem: the library behind the builder, CLI and exports."""
 
 __version__ = "0.1.0"

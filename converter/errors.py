@@ -1,4 +1,4 @@
-"""Errors a user can act on: each names the file (archive member) and, where it applies, the field."""
+"""Errors a user can act on: each names the file (archive member) and, where known, the field."""
 
 from __future__ import annotations
 

@@ -1,0 +1,94 @@
+"""Member-level access to an unpacked folder or a zip, local or remote, reading only what is asked.
+
+A zip is opened by its central directory alone; each member is then read by its own
+offset, so a remote archive costs a few range requests per member instead of a download.
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+import zlib
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+from converter.errors import DataError, SourceError
+
+MAX_MEMBER_BYTES = 1 << 30
+MAX_COMPRESSION_RATIO = 200
+
+
+class Store(Protocol):
+    """What the layout code needs of a container: its member names and their bytes."""
+
+    def names(self) -> list[str]: ...
+
+    def read(self, name: str) -> bytes: ...
+
+    def position(self, name: str) -> int: ...
+
+
+class FolderStore:
+    """An unpacked release; member names are posix paths relative to the folder."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def names(self) -> list[str]:
+        found = []
+        for folder, _, files in os.walk(self.root):
+            relative = Path(folder).relative_to(self.root)
+            found.extend((relative / name).as_posix() for name in files)
+        return sorted(found)
+
+    def read(self, name: str) -> bytes:
+        try:
+            return (self.root / name).read_bytes()
+        except OSError as error:
+            raise DataError(name, f"cannot be read ({error.strerror or error})") from None
+
+    def position(self, name: str) -> int:
+        return 0
+
+
+class ZipStore:
+    """A zip read by random access from any seekable binary file (local or fsspec remote)."""
+
+    def __init__(self, file: BinaryIO, label: str) -> None:
+        self.label = label
+        try:
+            self._zip = zipfile.ZipFile(file)
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as error:
+            raise SourceError(
+                f"{label}: not a readable zip archive ({error}); "
+                "the download may be truncated, fetch it again"
+            ) from None
+        self._infos = {info.filename: info for info in self._zip.infolist() if not info.is_dir()}
+
+    def names(self) -> list[str]:
+        return sorted(self._infos)
+
+    def position(self, name: str) -> int:
+        return self._infos[name].header_offset
+
+    def read(self, name: str) -> bytes:
+        info = self._infos.get(name)
+        if info is None:
+            raise DataError(name, f"not in {self.label}")
+        _check_declared_size(info)
+        try:
+            return self._zip.read(info)
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as error:
+            raise DataError(name, f"corrupt or truncated zip member ({error})") from None
+
+
+def _check_declared_size(info: zipfile.ZipInfo) -> None:
+    """Refuse a member whose header promises an absurd size before inflating anything."""
+    if info.file_size > MAX_MEMBER_BYTES:
+        raise DataError(info.filename, f"declared size {info.file_size} bytes is too large")
+    if info.file_size > max(info.compress_size, 1) * MAX_COMPRESSION_RATIO + 65536:
+        raise DataError(
+            info.filename,
+            f"declared size {info.file_size} is implausible for {info.compress_size} "
+            "compressed bytes",
+        )

@@ -1,0 +1,29 @@
+"""Facts about the public release (SPEC section 1), stated once for the builder, CLI and card."""
+
+from __future__ import annotations
+
+REPO_ID = "ccvl/ImageNet3D"
+ARCHIVE_NAME = "imagenet3d_v1.zip"
+DEFAULT_SOURCE = f"hf://datasets/{REPO_ID}/{ARCHIVE_NAME}"
+TOP_FOLDER = "imagenet3d_v1"
+
+PRETTY_NAME = "ImageNet3D"
+HOMEPAGE = "https://imagenet3d.github.io/"
+LICENSE = "cc-by-nc-4.0"
+DOI = "10.57967/hf/2461"
+DESCRIPTION = (
+    "ImageNet3D: about 86 thousand objects in ImageNet photos of 200 rigid categories, each "
+    "annotated with a 3D viewpoint (azimuth, elevation, in-plane rotation), distance, 2D box, "
+    "matching CAD model and quality labels. Released under CC BY-NC 4.0; users must also follow "
+    "ImageNet's terms of access."
+)
+CITATION = """\
+@inproceedings{ma2024imagenet3d,
+  title     = {ImageNet3D: Towards General-Purpose Object-Level 3D Understanding},
+  author    = {Ma, Wufei and Zhang, Guofeng and Liu, Qihao and Zeng, Guanning and
+               Kortylewski, Adam and Liu, Yaoyao and Yuille, Alan},
+  booktitle = {Advances in Neural Information Processing Systems},
+  year      = {2024},
+  doi       = {10.57967/hf/2461}
+}
+"""

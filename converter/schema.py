@@ -1,0 +1,101 @@
+"""The `datasets.Features` of every configuration: the one place the columns are declared.
+
+Status and density keep the release's own words (`status_good`, `dense_yes`, ...) as
+strings: they read the same in a filter, in the Hub viewer and in the public tool's
+output, and a missing value is simply null. The category is a ClassLabel whose names are
+the source's categories, sorted, as `imagefolder` infers its labels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import datasets
+
+from converter.records import STATUSES
+
+CONFIGS = ("raw", "pose3d", "pose6d")
+POSE_CONFIGS = ("pose3d", "pose6d")
+DEFAULT_STATUSES = tuple(status for status in STATUSES if status != "status_bad")
+
+
+def _float() -> datasets.Value:
+    return datasets.Value("float64")
+
+
+def _floats(length: int) -> datasets.Sequence:
+    return datasets.Sequence(datasets.Value("float64"), length=length)
+
+
+def _pose_fields() -> dict[str, datasets.features.FeatureType]:
+    """Viewpoint, camera and quality fields that every configuration carries per object."""
+    return {
+        "bbox": _floats(4),
+        "azimuth": _float(),
+        "elevation": _float(),
+        "theta": _float(),
+        "distance": _float(),
+        "px": _float(),
+        "py": _float(),
+        "principal": _floats(2),
+        "focal": _float(),
+        "viewport": datasets.Value("int32"),
+        "cad_index": datasets.Value("int32"),
+        "object_status": datasets.Value("string"),
+        "dense": datasets.Value("string"),
+    }
+
+
+def raw_features(categories: Sequence[str]) -> datasets.Features:
+    """One example per photo: the photo as released (RGB) and all its objects."""
+    category = datasets.ClassLabel(names=sorted(categories))
+    obj = {
+        "index": datasets.Value("int32"),
+        "category": category,
+        **_pose_fields(),
+        "height": datasets.Value("int32"),
+        "width": datasets.Value("int32"),
+        "ignore": datasets.Value("bool"),
+        "extra": datasets.Value("string"),
+    }
+    return datasets.Features(
+        {
+            "image": datasets.Image(),
+            "image_id": datasets.Value("string"),
+            "category": category,
+            "height": datasets.Value("int32"),
+            "width": datasets.Value("int32"),
+            "objects": [obj],
+        }
+    )
+
+
+def pose_features(categories: Sequence[str]) -> datasets.Features:
+    """One example per kept object on an H x W canvas (pose3d and pose6d share the columns)."""
+    return datasets.Features(
+        {
+            "image": datasets.Image(),
+            "name": datasets.Value("string"),
+            "image_id": datasets.Value("string"),
+            "object_index": datasets.Value("int32"),
+            "category": datasets.ClassLabel(names=sorted(categories)),
+            **_pose_fields(),
+            "bbox_original": _floats(4),
+            "px_original": _float(),
+            "py_original": _float(),
+            "principal_original": _floats(2),
+            "distance_original": _float(),
+            "resize_rate": _float(),
+            "padding_params": datasets.Sequence(datasets.Value("int32"), length=6),
+            "cropping_params": datasets.Sequence(datasets.Value("int32"), length=6),
+            "height_original": datasets.Value("int32"),
+            "width_original": datasets.Value("int32"),
+        }
+    )
+
+
+def features_for(config: str, categories: Sequence[str]) -> datasets.Features:
+    """The features of a configuration by name."""
+    if config not in CONFIGS:
+        raise ValueError(f"unknown configuration {config!r}; expected one of {', '.join(CONFIGS)}")
+    return raw_features(categories) if config == "raw" else pose_features(categories)
