@@ -1,0 +1,584 @@
+"""Deterministic archives shaped like the ImageNet3D release (SPEC sections 2, 3, 5 and 7).
+
+One writer draws every archive; two parameter profiles feed it: a small sample that holds every
+case the readers must handle (tests, the source word `sample`) and a benchmark workload with the
+release's distribution of photo sizes, object counts and distances. Objects with a pose are
+painted with the CAD mesh projected by the SPEC camera in a brightness band the background never
+reaches, so a test can find them again in the decoded JPEG and check the annotation against them.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from converter.camera import camera_centre, project, world_to_camera
+from converter.mesh import Mesh, write_off
+
+TOP = "imagenet3d_v1"
+CATEGORIES = {
+    "aeroplane": "n02691156",
+    "bicycle": "n02834778",
+    "car": "n02958343",
+    "chair": "n03001627",
+}
+STATUSES = ("status_good", "status_partially", "status_barely", "status_bad")
+SAMPLE_VERSION = 1  # part of the cache file name: bump when the sample's content changes
+
+VIEWPORT = 3000
+FOCAL = 1.0
+BACKGROUND_MAX = 150  # no background pixel is brighter than this in any channel
+OBJECT_MIN = 205  # no pixel of a posed object is darker than this in any channel
+_OBJECT_COLOURS = {
+    "aeroplane": (245, 248, 255),
+    "bicycle": (255, 244, 235),
+    "car": (255, 238, 238),
+    "chair": (240, 255, 240),
+}
+_UNPOSED_COLOUR = (70, 105, 140)
+_LIGHT = np.array([0.3, -0.5, 0.8]) / np.linalg.norm([0.3, -0.5, 0.8])
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+# ---- procedural CAD meshes -------------------------------------------------------------------
+
+
+def _merge(parts: list[Mesh]) -> Mesh:
+    offsets = np.cumsum([0] + [len(part.vertices) for part in parts[:-1]])
+    return Mesh(
+        np.concatenate([part.vertices for part in parts]),
+        np.concatenate([part.faces + offset for part, offset in zip(parts, offsets, strict=True)]),
+    )
+
+
+def _band(first: int, second: int, n: int) -> list[tuple[int, int, int]]:
+    """Triangles joining two closed rings of n vertices that start at `first` and `second`."""
+    faces = []
+    for i in range(n):
+        j = (i + 1) % n
+        faces += [(first + i, second + i, second + j), (first + i, second + j, first + j)]
+    return faces
+
+
+def _fan(centre: int, ring: int, n: int) -> list[tuple[int, int, int]]:
+    return [(centre, ring + i, ring + (i + 1) % n) for i in range(n)]
+
+
+def _circle(n: int) -> np.ndarray:
+    angles = 2 * np.pi * np.arange(n) / n
+    return np.stack([np.cos(angles), np.sin(angles)], axis=1)
+
+
+def _box(centre: tuple[float, float, float], size: tuple[float, float, float]) -> Mesh:
+    corners = np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)]) / 2
+    quads = ((0, 1, 3, 2), (4, 6, 7, 5), (0, 4, 5, 1), (2, 3, 7, 6), (0, 2, 6, 4), (1, 5, 7, 3))
+    faces = [tri for a, b, c, d in quads for tri in ((a, b, c), (a, c, d))]
+    return Mesh(np.asarray(centre) + corners * np.asarray(size), np.array(faces))
+
+
+def _tube(start: tuple, end: tuple, radius: float, segments: int) -> Mesh:
+    """A closed cylinder between two points."""
+    start, end = np.asarray(start, dtype=float), np.asarray(end, dtype=float)
+    axis = (end - start) / np.linalg.norm(end - start)
+    helper = np.array([1.0, 0, 0]) if abs(axis[0]) < 0.9 else np.array([0, 1.0, 0])
+    u = np.cross(axis, helper)
+    u /= np.linalg.norm(u)
+    ring = radius * (_circle(segments) @ np.stack([u, np.cross(axis, u)]))
+    vertices = np.concatenate([start + ring, end + ring, [start, end]])
+    n = segments
+    faces = _band(0, n, n) + _fan(2 * n, 0, n) + _fan(2 * n + 1, n, n)
+    return Mesh(vertices, np.array(faces))
+
+
+def _ellipsoid(centre: tuple, radii: tuple, rings: int, segments: int) -> Mesh:
+    polar = np.pi * np.arange(1, rings) / rings
+    circle = _circle(segments)
+    unit = [np.column_stack([np.sin(p) * circle, np.full(segments, np.cos(p))]) for p in polar] + [
+        np.array([[0, 0, 1.0], [0, 0, -1.0]])
+    ]
+    vertices = np.asarray(centre) + np.concatenate(unit) * np.asarray(radii)
+    top, bottom = (rings - 1) * segments, (rings - 1) * segments + 1
+    faces = _fan(top, 0, segments) + _fan(bottom, (rings - 2) * segments, segments)
+    for r in range(rings - 2):
+        faces += _band(r * segments, (r + 1) * segments, segments)
+    return Mesh(vertices, np.array(faces))
+
+
+def _wheel(centre: tuple, major: float, minor: float, segments: int, sides: int) -> Mesh:
+    """A torus in the y-z plane (a bicycle wheel, axle along x)."""
+    tube = _circle(sides)
+    rings = []
+    for cos_a, sin_a in _circle(segments):
+        radial = np.array([0.0, cos_a, sin_a])
+        rings.append(
+            (major + minor * tube[:, :1]) * radial + minor * tube[:, 1:] * np.array([1.0, 0, 0])
+        )
+    faces = []
+    for s in range(segments):
+        faces += _band(s * sides, ((s + 1) % segments) * sides, sides)
+    return Mesh(np.asarray(centre) + np.concatenate(rings), np.array(faces))
+
+
+def _car_wheels() -> list[Mesh]:
+    return [
+        _tube((0.17 * side, y, 0.1), (0.23 * side, y, 0.1), 0.1, 14)
+        for side in (-1, 1)
+        for y in (-0.32, 0.32)
+    ]
+
+
+def _normalized(mesh: Mesh) -> Mesh:
+    """Centred on its bounding box, largest extent 1: object size in pixels ~ viewport / distance."""
+    low, high = mesh.vertices.min(axis=0), mesh.vertices.max(axis=0)
+    vertices = (mesh.vertices - (low + high) / 2) / (high - low).max()
+    return Mesh(vertices, mesh.faces.astype(np.int64))
+
+
+@cache
+def category_meshes(category: str) -> tuple[Mesh, ...]:
+    """The CAD meshes of a category, cad_index 1, 2, ... (front towards -y, z up)."""
+    if category == "aeroplane":
+        engines = [_tube((x, -0.12, -0.05), (x, 0.05, -0.05), 0.035, 10) for x in (-0.25, 0.25)]
+        parts = [
+            [
+                _ellipsoid((0, 0, 0), (0.07, 0.5, 0.07), 8, 12),
+                _box((0, -0.02, 0), (1.0, 0.16, 0.02)),
+                _box((0, 0.43, 0.09), (0.015, 0.1, 0.16)),
+                _box((0, 0.44, 0.02), (0.34, 0.07, 0.015)),
+                *engines,
+            ]
+        ]
+    elif category == "bicycle":
+        joints = {"rear": (0, 0.33, 0.2), "seat": (0, 0.08, 0.5), "crank": (0, 0.02, 0.2)}
+        joints |= {"head": (0, -0.22, 0.52), "front": (0, -0.33, 0.2), "bar": (0, -0.24, 0.6)}
+        bars = [("rear", "seat"), ("seat", "crank"), ("crank", "rear"), ("seat", "head")]
+        bars += [("head", "crank"), ("head", "front"), ("head", "bar")]
+        parts = [
+            [
+                _wheel((0, 0.33, 0.2), 0.19, 0.035, 20, 6),
+                _wheel((0, -0.33, 0.2), 0.19, 0.035, 20, 6),
+                *[_tube(joints[a], joints[b], 0.025, 6) for a, b in bars],
+                _tube((-0.2, -0.24, 0.6), (0.2, -0.24, 0.6), 0.025, 6),
+                _box((0, 0.1, 0.52), (0.08, 0.16, 0.03)),
+            ]
+        ]
+    elif category == "car":
+        parts = [
+            [_box((0, 0, 0.2), (0.42, 1.0, 0.2)), _box((0, 0.06, 0.38), (0.36, 0.5, 0.16))],
+            [_box((0, 0.05, 0.33), (0.44, 0.9, 0.46)), _box((0, -0.45, 0.2), (0.42, 0.2, 0.2))],
+        ]
+        parts = [body + _car_wheels() for body in parts]
+    elif category == "chair":
+        legs = [
+            _tube((x, y, 0), (x, y, 0.43), 0.025, 10) for x in (-0.19, 0.19) for y in (-0.19, 0.19)
+        ]
+        parts = [
+            [
+                _box((0, 0, 0.45), (0.45, 0.45, 0.05)),
+                _box((0, 0.2, 0.75), (0.45, 0.05, 0.55)),
+                _ellipsoid((0, 0, 0.48), (0.2, 0.2, 0.03), 6, 12),
+                *legs,
+            ]
+        ]
+    else:
+        raise KeyError(f"no procedural mesh for category {category!r}")
+    return tuple(_normalized(_merge(mesh_parts)) for mesh_parts in parts)
+
+
+# ---- plans: what each photo holds ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _ObjectPlan:
+    cad_index: int
+    azimuth: float
+    elevation: float
+    theta: float
+    distance: float  # where the mesh is drawn; the annotation may withhold it (see kind)
+    px: float
+    py: float
+    viewport: int
+    status: str | None  # None: an older file without object_status and dense
+    kind: str = "posed"  # "posed", "zero_distance" (distance 0, keys kept), "no_pose" (keys absent)
+
+
+@dataclass(frozen=True)
+class _PhotoPlan:
+    category: str
+    image_id: str
+    split: str  # "train" or "val", as the list files name them
+    width: int
+    height: int
+    mode: str  # "RGB", "L" or "CMYK"
+    objects: tuple[_ObjectPlan, ...]
+
+
+@dataclass(frozen=True)
+class _Style:
+    """How photos are textured and encoded."""
+
+    noise: int  # amplitude of per-pixel noise
+    shapes: int  # muted ellipses and rectangles in the background
+    quality: int
+    subsampling: int  # Pillow's JPEG chroma subsampling: 0 = 4:4:4, 2 = 4:2:0
+
+
+_SAMPLE_STYLE = _Style(noise=4, shapes=6, quality=92, subsampling=0)
+_WORKLOAD_STYLE = _Style(noise=10, shapes=12, quality=90, subsampling=2)
+
+
+def _slots(rng: np.random.Generator, n: int, width: int, height: int) -> list[tuple[float, float]]:
+    """Centres for n objects side by side, jittered."""
+    return [
+        (
+            width * ((j + 0.5) / n + rng.uniform(-0.06, 0.06)),
+            height * rng.uniform(0.4, 0.6),
+        )
+        for j in range(n)
+    ]
+
+
+def _object(
+    rng: np.random.Generator,
+    category: str,
+    centre: tuple[float, float],
+    distance: float,
+    status: str | None,
+    *,
+    viewport: int = VIEWPORT,
+    kind: str = "posed",
+) -> _ObjectPlan:
+    return _ObjectPlan(
+        cad_index=int(rng.integers(1, len(category_meshes(category)) + 1)),
+        azimuth=float(rng.uniform(0, 2 * np.pi)),
+        elevation=float(rng.uniform(-0.15, 0.7)),
+        theta=float(rng.normal(0, 0.15)),
+        distance=distance,
+        px=centre[0],
+        py=centre[1],
+        viewport=viewport,
+        status=status,
+        kind=kind,
+    )
+
+
+def _to_border(rng: np.random.Generator, centre: tuple, width: int, height: int) -> tuple:
+    """Move a centre next to one photo edge, so the object runs across it."""
+    edge = int(rng.integers(4))
+    x, y = centre
+    if edge < 2:
+        return (width * (0.03 if edge == 0 else 0.97), y)
+    return (x, height * (0.03 if edge == 2 else 0.97))
+
+
+_PHOTOS_PER_CATEGORY = 11
+_VAL_PER_CATEGORY = 3
+_EXTREME_SIZES = ((48, 36), (36, 60), (60, 40), (44, 56), (1600, 1200), (1200, 1600), (1800, 1350))
+_SAMPLE_MODES = {5: "L", 30: "L", 17: "CMYK", 40: "CMYK"}  # photo number -> JPEG colour mode
+_STATUS_CYCLE = ("status_good", "status_partially", "status_good", "status_barely", "status_bad")
+_SPECIAL_OBJECTS = {4: "no_pose", 9: "zero_distance", 14: "legacy"}  # object number -> case
+
+
+def _sample_plans(rng: np.random.Generator) -> list[_PhotoPlan]:
+    """Every case the readers must handle, in 44 photos of 4 categories."""
+    total = _PHOTOS_PER_CATEGORY * len(CATEGORIES)
+    sizes = list(_EXTREME_SIZES)
+    while len(sizes) < total:
+        long_side = int(rng.integers(120, 641))
+        short_side = int(long_side * rng.choice([0.75, 0.75, 0.6, 1.0]))
+        sizes.append((long_side, short_side) if len(sizes) % 3 else (short_side, long_side))
+    sizes = [sizes[i] for i in rng.permutation(total)]
+    plans, number = [], 0
+    for g, (width, height) in enumerate(sizes):
+        category = list(CATEGORIES)[g // _PHOTOS_PER_CATEGORY]
+        within = g % _PHOTOS_PER_CATEGORY
+        tiny, large = max(width, height) <= 60, min(width, height) >= 1200
+        n = 1 if tiny else (1, 2, 1, 3, 2, 1)[g % 6]
+        objects = []
+        for j, centre in enumerate(_slots(rng, n, width, height)):
+            share = 1.4 if large and j == 0 else rng.uniform(0.45, 0.85) / np.sqrt(n)
+            viewport = 2000 if number % 11 == 7 else VIEWPORT
+            distance = viewport / (share * min(width, height))
+            if number % 5 == 2:
+                centre = _to_border(rng, centre, width, height)
+            special = _SPECIAL_OBJECTS.get(number)
+            status = None if special == "legacy" else _STATUS_CYCLE[number % len(_STATUS_CYCLE)]
+            kind = special if special in ("no_pose", "zero_distance") else "posed"
+            objects.append(
+                _object(rng, category, centre, distance, status, viewport=viewport, kind=kind)
+            )
+            number += 1
+        plans.append(
+            _PhotoPlan(
+                category=category,
+                image_id=f"{CATEGORIES[category]}_{_sample_number(within)}",
+                split="val" if within >= _PHOTOS_PER_CATEGORY - _VAL_PER_CATEGORY else "train",
+                width=width,
+                height=height,
+                mode=_SAMPLE_MODES.get(g, "RGB"),
+                objects=tuple(objects),
+            )
+        )
+    return plans
+
+
+def _sample_number(within: int) -> int:
+    """Image numbers of mixed lengths, so string order differs from numeric order."""
+    return 87 + within * 113
+
+
+_SIZE_CLASSES = ((0.7, (500, 375), 2.4), (0.2, (1000, 750), 1.3), (0.1, (2000, 1500), 0.7))
+_WORKLOAD_STATUS_WEIGHTS = (0.6, 0.25, 0.1, 0.05)
+
+
+def _workload_plans(rng: np.random.Generator, photos: int) -> list[_PhotoPlan]:
+    """SPEC section 7: sizes 70/20/10 %, 1.3 objects a photo, pose3d scale 0.5..5, median ~2."""
+    plans = []
+    shares = [share for share, _, _ in _SIZE_CLASSES]
+    for i in range(photos):
+        category = list(CATEGORIES)[i % len(CATEGORIES)]
+        _, (long_side, short_side), scale = _SIZE_CLASSES[rng.choice(len(shares), p=shares)]
+        long_side, short_side = (
+            round(side * rng.uniform(0.92, 1.08)) for side in (long_side, short_side)
+        )
+        width, height = (short_side, long_side) if rng.random() < 0.3 else (long_side, short_side)
+        u = rng.random()
+        n = 1 if u < 0.75 else 2 if u < 0.95 else 3
+        objects = tuple(
+            _object(
+                rng,
+                category,
+                centre,
+                4 * float(np.clip(scale * rng.lognormal(0, 0.3), 0.5, 5.0)),
+                str(rng.choice(STATUSES, p=_WORKLOAD_STATUS_WEIGHTS)),
+            )
+            for centre in _slots(rng, n, width, height)
+        )
+        mode = str(rng.choice(["RGB", "L", "CMYK"], p=[0.975, 0.02, 0.005]))
+        plans.append(
+            _PhotoPlan(
+                category=category,
+                image_id=f"{CATEGORIES[category]}_{i // len(CATEGORIES) + 1}",
+                split="val" if rng.random() < 0.2 else "train",
+                width=width,
+                height=height,
+                mode=mode,
+                objects=objects,
+            )
+        )
+    return plans
+
+
+# ---- projection, annotation and drawing ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Placed:
+    """An object's mesh projected into its photo."""
+
+    plan: _ObjectPlan
+    mesh: Mesh
+    points: np.ndarray  # (N, 2) image points of the vertices
+    depth: np.ndarray  # (N,) distance of each vertex in front of the camera
+    bbox: tuple[float, float, float, float]  # projected box, clipped to the photo
+
+
+def _place(plan: _ObjectPlan, category: str, width: int, height: int) -> _Placed:
+    mesh = category_meshes(category)[plan.cad_index - 1]
+    pose = (plan.azimuth, plan.elevation, plan.theta, plan.distance)
+    points = project(mesh.vertices, *pose, plan.px, plan.py, plan.viewport)
+    rotation = world_to_camera(plan.azimuth, plan.elevation)
+    depth = -(
+        (mesh.vertices - camera_centre(plan.azimuth, plan.elevation, plan.distance)) @ rotation.T
+    )[:, 2]
+    low = np.maximum(points.min(axis=0), 0)
+    high = np.minimum(points.max(axis=0), [width - 1, height - 1])
+    return _Placed(plan, mesh, points, depth, (low[0], low[1], high[0], high[1]))
+
+
+def _is_dense(box: tuple, others: list[tuple]) -> bool:
+    """Another object's box touches this one grown by half its size: "close" in the image."""
+    x1, y1, x2, y2 = box
+    gx, gy = (x2 - x1) / 2, (y2 - y1) / 2
+    return any(
+        o[0] <= x2 + gx and o[2] >= x1 - gx and o[1] <= y2 + gy and o[3] >= y1 - gy for o in others
+    )
+
+
+def _annotation(photo: _PhotoPlan, placed: _Placed, dense: bool) -> dict:
+    """One object as the release stores it: numpy scalar types, keys per SPEC section 3."""
+    plan = placed.plan
+    record: dict = {
+        "class": np.str_(photo.category),
+        "bbox": np.array(placed.bbox, dtype=np.float64),
+        "height": np.uint16(photo.height),
+        "width": np.uint16(photo.width),
+    }
+    if plan.kind != "no_pose":
+        record |= {key: np.float64(getattr(plan, key)) for key in ("azimuth", "elevation", "theta")}
+    record["distance"] = np.float64(
+        {"posed": plan.distance, "zero_distance": 0.0, "no_pose": -1.0}[plan.kind]
+    )
+    if plan.kind != "no_pose":
+        record |= {"px": np.float64(plan.px), "py": np.float64(plan.py)}
+        record["principal"] = np.array([plan.px, plan.py], dtype=np.float64)
+    record |= {
+        "focal": np.float64(FOCAL),
+        "viewport": np.int64(plan.viewport),
+        "cad_index": np.int64(plan.cad_index),
+    }
+    if plan.status is not None:
+        record["object_status"] = np.str_(plan.status)
+        record["dense"] = np.str_("dense_yes" if dense else "dense_no")
+    record["ignore"] = np.int32(plan.status == "status_bad")
+    return record
+
+
+def _npz_bytes(records: list[dict]) -> bytes:
+    """What np.savez(buf, annotations=...) writes, with a fixed timestamp so bytes are stable."""
+    array = np.empty(len(records), dtype=object)
+    array[:] = records
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
+        info = zipfile.ZipInfo("annotations.npy", date_time=_ZIP_TIME)
+        info.external_attr = 0o600 << 16
+        with archive.open(info, "w", force_zip64=True) as member:
+            np.lib.format.write_array(member, array, allow_pickle=True)
+    return buffer.getvalue()
+
+
+def _background(rng: np.random.Generator, width: int, height: int, style: _Style) -> Image.Image:
+    """Smooth colour fields, muted shapes and pixel noise, all within 10..BACKGROUND_MAX."""
+    coarse = rng.uniform(25, 125, (int(rng.integers(2, 6)), int(rng.integers(2, 6)), 3))
+    image = Image.fromarray(coarse.astype(np.uint8)).resize(
+        (width, height), Image.Resampling.BICUBIC
+    )
+    draw = ImageDraw.Draw(image)
+    for _ in range(style.shapes):
+        x, y = rng.uniform(0, width), rng.uniform(0, height)
+        rx, ry = rng.uniform(0.03, 0.25) * width, rng.uniform(0.03, 0.25) * height
+        colour = tuple(int(c) for c in rng.integers(20, 131, 3))
+        shape = draw.ellipse if rng.random() < 0.5 else draw.rectangle
+        shape((x - rx, y - ry, x + rx, y + ry), fill=colour)
+    pixels = np.asarray(image, dtype=np.int16) + rng.integers(
+        -style.noise, style.noise + 1, (height, width, 3), dtype=np.int16
+    )
+    return Image.fromarray(np.clip(pixels, 10, BACKGROUND_MAX).astype(np.uint8))
+
+
+def _draw(draw: ImageDraw.ImageDraw, placed: _Placed, colour: tuple[int, int, int]) -> None:
+    """Fill every projected face, far to near, shaded by its angle to a fixed light."""
+    triangles = placed.mesh.vertices[placed.mesh.faces]
+    normals = np.cross(triangles[:, 1] - triangles[:, 0], triangles[:, 2] - triangles[:, 0])
+    lengths = np.linalg.norm(normals, axis=1)
+    light = np.abs(normals @ _LIGHT) / np.where(lengths > 0, lengths, 1)
+    shade = 0.88 + 0.12 * light if colour != _UNPOSED_COLOUR else 0.6 + 0.4 * light
+    order = np.argsort(-placed.depth[placed.mesh.faces].mean(axis=1), kind="stable")
+    corners = placed.points[placed.mesh.faces].reshape(-1, 6)
+    fills = np.floor(shade[:, None] * np.asarray(colour)).astype(int)
+    for face in order:
+        draw.polygon(corners[face].tolist(), fill=tuple(fills[face].tolist()))
+
+
+def drawn_object_mask(photo: Image.Image) -> np.ndarray:
+    """Pixels where the generator painted an object with a pose (bool, height x width)."""
+    pixels = np.asarray(photo.convert("RGB"))
+    return pixels.min(axis=2) > (BACKGROUND_MAX + OBJECT_MIN) // 2
+
+
+def _photo_bytes(
+    photo: _PhotoPlan, placed: list[_Placed], style: _Style, rng: np.random.Generator
+) -> bytes:
+    """The JPEG: background, then pose-less objects, then posed ones on top."""
+    image = _background(rng, photo.width, photo.height, style)
+    draw = ImageDraw.Draw(image)
+    for item in sorted(placed, key=lambda item: item.plan.kind == "posed"):
+        posed = item.plan.kind == "posed"
+        _draw(draw, item, _OBJECT_COLOURS[photo.category] if posed else _UNPOSED_COLOUR)
+    buffer = io.BytesIO()
+    options = {"quality": style.quality}
+    if photo.mode == "RGB":
+        options["subsampling"] = style.subsampling
+    image.convert(photo.mode).save(buffer, "JPEG", **options)
+    return buffer.getvalue()
+
+
+# ---- the archive -----------------------------------------------------------------------------
+
+
+def _members(plans: list[_PhotoPlan], style: _Style, seed: int) -> dict[str, Callable[[], bytes]]:
+    """Every file of the archive, photos rendered only when written."""
+    members: dict[str, Callable[[], bytes]] = {}
+    for category in sorted({plan.category for plan in plans}):
+        for index, mesh in enumerate(category_meshes(category), start=1):
+            members[f"{TOP}/CAD/{category}/{index:02d}.off"] = lambda mesh=mesh: write_off(mesh)
+        for split in ("train", "val"):
+            ids = [p.image_id for p in plans if p.category == category and p.split == split]
+            text = "".join(f"{image_id}\n" for image_id in ids).encode()
+            members[f"{TOP}/lists/{category}_imagenet_{split}.txt"] = lambda text=text: text
+    for number, photo in enumerate(plans):
+        placed = [_place(obj, photo.category, photo.width, photo.height) for obj in photo.objects]
+        boxes = [item.bbox for item in placed]
+        records = [
+            _annotation(photo, item, _is_dense(item.bbox, boxes[:k] + boxes[k + 1 :]))
+            for k, item in enumerate(placed)
+        ]
+        stem = f"{photo.category}/{photo.image_id}"
+        members[f"{TOP}/annotations/{stem}.npz"] = lambda records=records: _npz_bytes(records)
+        members[f"{TOP}/images/{stem}.JPEG"] = lambda photo=photo, placed=placed, number=number: (
+            _photo_bytes(photo, placed, style, np.random.default_rng([seed, 1, number]))
+        )
+    return members
+
+
+def _write_zip(path: Path, members: dict[str, Callable[[], bytes]]) -> Path:
+    """Sorted members, fixed timestamps, directory entries as zip tools add them; atomic."""
+    folders = {name[: i + 1] for name in members for i, c in enumerate(name) if c == "/"}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as raw, zipfile.ZipFile(raw, "w") as archive:
+            for name in sorted(folders | set(members)):
+                info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
+                info.create_system = 3
+                if name in folders:
+                    info.external_attr = (0o40755 << 16) | 0x10
+                    archive.writestr(info, b"")
+                    continue
+                info.external_attr = 0o644 << 16
+                jpeg = name.endswith(".JPEG")
+                info.compress_type = zipfile.ZIP_STORED if jpeg else zipfile.ZIP_DEFLATED
+                archive.writestr(info, members[name]())
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+    return path
+
+
+def write_sample(path: str | os.PathLike, seed: int = 0) -> Path:
+    """The small test archive: byte-identical for the same seed."""
+    plans = _sample_plans(np.random.default_rng([seed, 0]))
+    return _write_zip(Path(path), _members(plans, _SAMPLE_STYLE, seed))
+
+
+def write_workload(path: str | os.PathLike, photos: int, seed: int = 0) -> Path:
+    """A benchmark archive of `photos` photos shaped like the release (SPEC section 7)."""
+    plans = _workload_plans(np.random.default_rng([seed, 0]), photos)
+    return _write_zip(Path(path), _members(plans, _WORKLOAD_STYLE, seed))
+
+
+def cached_sample(seed: int = 0) -> Path:
+    """The sample archive in the user cache, generated on first use."""
+    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "imagenet3d-hf"
+    path = root / f"sample-v{SAMPLE_VERSION}-seed{seed}.zip"
+    return path if path.is_file() else write_sample(path, seed)
