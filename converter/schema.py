@@ -12,11 +12,8 @@ from collections.abc import Sequence
 
 import datasets
 
-from converter.records import STATUSES
-
 CONFIGS = ("raw", "pose3d", "pose6d")
 POSE_CONFIGS = ("pose3d", "pose6d")
-DEFAULT_STATUSES = tuple(status for status in STATUSES if status != "status_bad")
 
 
 def _float() -> datasets.Value:
@@ -99,3 +96,41 @@ def features_for(config: str, categories: Sequence[str]) -> datasets.Features:
     if config not in CONFIGS:
         raise ValueError(f"unknown configuration {config!r}; expected one of {', '.join(CONFIGS)}")
     return raw_features(categories) if config == "raw" else pose_features(categories)
+
+
+FIELD_DOCS = {
+    "image": "the photo (raw, RGB) or the H x W RGB canvas (pose3d, pose6d)",
+    "image_id": "ImageNet image id, e.g. `n02818832_13`",
+    "category": "one of the 200 rigid categories (ClassLabel over the source's categories, sorted)",
+    "height": "height of the photo in pixels",
+    "width": "width of the photo in pixels",
+    "objects": "every annotated object of the photo, in the release's order (raw only)",
+    "index": "position of the object in the photo's annotation array",
+    "name": "`<image_id>_<k>`, k the object's index as two digits",
+    "object_index": "position of the object in the photo's annotation array",
+    "bbox": "2D box `x1, y1, x2, y2` in pixels (of the photo in raw, of the canvas otherwise)",
+    "azimuth": "viewpoint azimuth, radians",
+    "elevation": "viewpoint elevation, radians",
+    "theta": "in-plane rotation, radians",
+    "distance": "camera-to-object distance in CAD units; <= 0 means no 3D pose",
+    "px": "x of the pixel where the object's 3D centre projects",
+    "py": "y of the pixel where the object's 3D centre projects",
+    "principal": "`[px, py]`",
+    "focal": "focal length as annotated",
+    "viewport": "projection scale in pixels",
+    "cad_index": "which CAD mesh of the category (1-based; `CAD/<category>/<NN>.off`)",
+    "object_status": "`status_good`, `status_partially`, `status_barely` or `status_bad`",
+    "dense": "`dense_yes` when another object of the category is close, else `dense_no`",
+    "ignore": "true for objects the annotators marked unusable",
+    "extra": "annotation keys unknown to this schema, JSON-encoded (null when none)",
+    "bbox_original": "the box in the original photo",
+    "px_original": "`px` in the original photo",
+    "py_original": "`py` in the original photo",
+    "principal_original": "`principal` in the original photo",
+    "distance_original": "`distance` as annotated",
+    "resize_rate": "scale factor s applied to the photo",
+    "padding_params": "public tool's black padding `(top, bottom, left, right, 0, 0)`",
+    "cropping_params": "public tool's crop of the padded photo `(top, bottom, left, right, 0, 0)`",
+    "height_original": "height of the original photo",
+    "width_original": "width of the original photo",
+}
