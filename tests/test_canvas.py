@@ -1,0 +1,216 @@
+"""The fast canvas against SPEC 4 done the obvious slow way: resize the whole photo, pad, crop.
+
+`reference_canvas` and `reference_fields` follow SPEC 4's formulas literally, one object at
+a time; the other tests (and the benchmark's naive baseline) reuse them.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from converter.canvas import decode_photo, open_photo, render
+from converter.errors import DataError
+from converter.geometry import CanvasOptions, Mode, placement, pose_fields
+from tests.test_geometry import record
+
+TOLERANCE = 2.0
+
+
+def reference_numbers(
+    mode: Mode, record: dict[str, Any], size: tuple[int, int], options: CanvasOptions
+) -> tuple[float, int, int, tuple[int, int]]:
+    """Scale s, centre point (cx, cy) and resized size, as SPEC 4 writes them."""
+    w, h = size
+    if mode == "pose3d":
+        s = record["distance"] / options.target_distance
+        cx, cy = int(record["px"] * s), int(record["py"] * s)
+    else:
+        s = min(options.height / h, options.width / w)
+        cx, cy = int(w * s) // 2, int(h * s) // 2
+    return s, cx, cy, (int(w * s), int(h * s))
+
+
+def reference_canvas(
+    data: bytes, mode: Mode, record: dict[str, Any], options: CanvasOptions
+) -> Image.Image:
+    """Decode, resize the whole photo, pad with black, cut the canvas out: the public tool's way."""
+    photo = Image.open(io.BytesIO(data)).convert("RGB")
+    _, cx, cy, size = reference_numbers(mode, record, photo.size, options)
+    half_w, half_h = options.width // 2, options.height // 2
+    top, left = max(half_h - cy, 0), max(half_w - cx, 0)
+    bottom, right = max(half_h + cy - size[1], 0), max(half_w + cx - size[0], 0)
+    padded = Image.new("RGB", (size[0] + left + right, size[1] + top + bottom))
+    if min(size) > 0:
+        padded.paste(photo.resize(size, Image.Resampling.BICUBIC), (left, top))
+    crop_top, crop_left = max(cy - half_h, 0), max(cx - half_w, 0)
+    return padded.crop((crop_left, crop_top, crop_left + options.width, crop_top + options.height))
+
+
+def reference_fields(
+    mode: Mode, record: dict[str, Any], size: tuple[int, int], options: CanvasOptions
+) -> dict[str, Any]:
+    """The new numbers of SPEC 4 for one object."""
+    s, cx, cy, (rw, rh) = reference_numbers(mode, record, size, options)
+    H, W = options.height, options.width
+    shift_x, shift_y = W // 2 - cx, H // 2 - cy
+    x1, y1, x2, y2 = record["bbox"]
+    if mode == "pose3d":
+        px, py, distance = W / 2, H / 2, options.target_distance
+    else:
+        px = record["px"] * s + shift_x
+        py = record["py"] * s + shift_y
+        distance = record["distance"] / s
+    top, bottom = max(H // 2 - cy, 0), max(H // 2 + cy - rh, 0)
+    left, right = max(W // 2 - cx, 0), max(W // 2 + cx - rw, 0)
+    wp, hp = rw + left + right, rh + top + bottom
+    return {
+        "bbox": [x1 * s + shift_x, y1 * s + shift_y, x2 * s + shift_x, y2 * s + shift_y],
+        "px": px,
+        "py": py,
+        "principal": [px, py],
+        "distance": distance,
+        "bbox_original": record["bbox"],
+        "px_original": record["px"],
+        "py_original": record["py"],
+        "principal_original": [record["px"], record["py"]],
+        "distance_original": record["distance"],
+        "resize_rate": s,
+        "padding_params": [top, bottom, left, right, 0, 0],
+        "cropping_params": [
+            max(cy - H // 2, 0),
+            max(hp - cy - H // 2, 0),
+            max(cx - W // 2, 0),
+            max(wp - cx - W // 2, 0),
+            0,
+            0,
+        ],
+    }
+
+
+def mean_difference(a: Image.Image, b: Image.Image) -> float:
+    return float(np.abs(np.asarray(a, dtype=np.int16) - np.asarray(b, dtype=np.int16)).mean())
+
+
+def textured_photo(width: int, height: int, mode: str = "RGB", fmt: str = "JPEG") -> bytes:
+    """A photo with detail at every scale, so a misplaced or blurred pixel shows."""
+    rng = np.random.default_rng(width * 7919 + height)
+    y, x = np.mgrid[0:height, 0:width]
+    waves = [np.sin(x / (3 + 9 * c) + c) * np.cos(y / (5 + 7 * c) - c) for c in range(3)]
+    pixels = np.stack(waves, axis=-1) * 70 + 128 + rng.normal(0, 12, (height, width, 3))
+    image = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).convert(mode)
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt, quality=92)
+    return buffer.getvalue()
+
+
+def posed(px: float, py: float, distance: float) -> dict[str, Any]:
+    return record(px=px, py=py, principal=[px, py], distance=distance)
+
+
+def fast_canvases(
+    data: bytes, mode: Mode, records: list[dict[str, Any]], options: CanvasOptions
+) -> tuple[list[Image.Image], float]:
+    """All objects of one photo from a single decode; also the decode's reduction."""
+    image = open_photo(data, "photo.JPEG")
+    places = [placement(mode, item, image.size, options) for item in records]
+    photo = decode_photo(image, "photo.JPEG", [place.scale for place in places])
+    return [render(photo, place, options) for place in places], photo.reduction
+
+
+DEFAULTS = CanvasOptions()
+CASES = {
+    "centred, doubled": ((500, 375), "pose3d", posed(250, 187.5, 8.0), DEFAULTS),
+    "scale above 4": ((500, 375), "pose3d", posed(120.3, 300.7, 18.5), DEFAULTS),
+    "top-left corner": ((640, 480), "pose3d", posed(0.0, 0.0, 6.0), DEFAULTS),
+    "bottom-right border": ((640, 480), "pose3d", posed(640.0, 480.0, 3.0), DEFAULTS),
+    "outside the photo": ((500, 375), "pose3d", posed(-400.0, 100.0, 8.0), DEFAULTS),
+    "scale below 0.5": ((1800, 1350), "pose3d", posed(900.0, 500.0, 1.2), DEFAULTS),
+    "shrunk 8 times": ((2400, 1600), "pose3d", posed(1000.0, 900.0, 0.5), DEFAULTS),
+    "odd canvas": ((500, 375), "pose3d", posed(251.7, 180.2, 5.3), CanvasOptions(333, 517)),
+    "one-pixel canvas": ((500, 375), "pose3d", posed(250.0, 187.0, 4.0), CanvasOptions(1, 1)),
+    "pose6d landscape": ((500, 375), "pose6d", posed(250.0, 187.5, 6.0), DEFAULTS),
+    "pose6d portrait": ((333, 500), "pose6d", posed(100.0, 400.0, 6.0), DEFAULTS),
+    "pose6d large": ((2000, 1500), "pose6d", posed(900.0, 700.0, 6.0), DEFAULTS),
+    "pose6d odd canvas": ((1001, 667), "pose6d", posed(500.0, 300.0, 6.0), CanvasOptions(479, 641)),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_canvas_matches_the_slow_reference(case: str) -> None:
+    (width, height), mode, item, options = CASES[case]
+    data = textured_photo(width, height)
+    [canvas], _ = fast_canvases(data, mode, [item], options)
+    assert canvas.size == (options.width, options.height)
+    assert canvas.mode == "RGB"
+    assert mean_difference(canvas, reference_canvas(data, mode, item, options)) <= TOLERANCE
+
+
+def test_large_photos_shrunk_enough_are_decoded_small() -> None:
+    """Decoding at 1/4 size is where the fast path saves most; it stays within tolerance."""
+    data = textured_photo(2400, 1600)
+    items = [posed(1000.0, 900.0, 0.5), posed(300.0, 200.0, 0.4)]
+    canvases, reduction = fast_canvases(data, "pose3d", items, DEFAULTS)
+    assert reduction == 4
+    for canvas, item in zip(canvases, items, strict=True):
+        assert mean_difference(canvas, reference_canvas(data, "pose3d", item, DEFAULTS)) <= 2
+
+
+def test_one_decode_serves_objects_of_every_scale() -> None:
+    """The largest object decides the decode size; smaller ones are resampled from it."""
+    data = textured_photo(1600, 1200)
+    items = [posed(800.0, 600.0, 0.6), posed(200.0, 300.0, 9.0), posed(1500.0, 1100.0, 2.0)]
+    canvases, reduction = fast_canvases(data, "pose3d", items, DEFAULTS)
+    assert reduction == 1
+    for canvas, item in zip(canvases, items, strict=True):
+        assert mean_difference(canvas, reference_canvas(data, "pose3d", item, DEFAULTS)) <= 2
+
+
+def test_object_outside_the_photo_gives_a_black_canvas() -> None:
+    data = textured_photo(500, 375)
+    [canvas], _ = fast_canvases(data, "pose3d", [posed(-400.0, 100.0, 8.0)], DEFAULTS)
+    assert canvas.getbbox() is None
+
+
+@pytest.mark.parametrize(("mode", "fmt"), [("L", "JPEG"), ("CMYK", "JPEG"), ("RGBA", "PNG")])
+def test_other_colour_modes_become_rgb(mode: str, fmt: str) -> None:
+    data = textured_photo(400, 300, mode=mode, fmt=fmt)
+    for pose_mode, item in (("pose3d", posed(200.0, 150.0, 7.0)), ("pose6d", posed(1, 1, 5.0))):
+        [canvas], _ = fast_canvases(data, pose_mode, [item], DEFAULTS)  # type: ignore[arg-type]
+        assert canvas.mode == "RGB"
+        reference = reference_canvas(data, pose_mode, item, DEFAULTS)  # type: ignore[arg-type]
+        assert mean_difference(canvas, reference) <= TOLERANCE
+
+
+@pytest.mark.parametrize(
+    ("mode", "item"),
+    [
+        ("pose3d", posed(0.5, 0.5, 2.0)),
+        ("pose3d", posed(0.5, 0.5, 12.0)),
+        ("pose3d", posed(0.0, 0.0, 1.0)),
+        ("pose6d", posed(0.5, 0.5, 2.0)),
+    ],
+)
+def test_one_pixel_photo(mode: Mode, item: dict[str, Any]) -> None:
+    data = textured_photo(1, 1)
+    [canvas], _ = fast_canvases(data, mode, [item], DEFAULTS)
+    assert mean_difference(canvas, reference_canvas(data, mode, item, DEFAULTS)) <= TOLERANCE
+
+
+def test_unreadable_photo_names_its_member() -> None:
+    with pytest.raises(DataError, match=r"images/bed/n1_1\.JPEG"):
+        open_photo(b"not a photo", "images/bed/n1_1.JPEG")
+    truncated = textured_photo(300, 200)[:400]
+    with pytest.raises(DataError, match=r"images/bed/n1_2\.JPEG"):
+        decode_photo(open_photo(truncated, "images/bed/n1_2.JPEG"), "images/bed/n1_2.JPEG")
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_fields_match_the_reference(case: str) -> None:
+    size, mode, item, options = CASES[case]
+    fields = pose_fields(mode, item, placement(mode, item, size, options), options)
+    assert fields == reference_fields(mode, item, size, options)
