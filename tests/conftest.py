@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -25,3 +27,22 @@ def sample_dir(sample_zip: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
     with zipfile.ZipFile(sample_zip) as archive:
         archive.extractall(root)
     return root
+
+
+@pytest.fixture(scope="session")
+def legacy_python() -> Path:
+    """A Python with `datasets` 3.6, the last release that runs loading scripts, and this project.
+
+    Built once beside the checkout (about half a minute) and reused by later runs.
+    """
+    root = Path(__file__).resolve().parent.parent
+    env = root / ".venv-datasets36"
+    python = env / "bin" / "python"
+    ready = env / "installed"
+    if not ready.exists():
+        subprocess.run([sys.executable, "-m", "venv", "--clear", env], check=True)
+        subprocess.run(
+            [python, "-m", "pip", "install", "-q", "datasets==3.6.0", "-e", root], check=True
+        )
+        ready.touch()
+    return python
