@@ -27,7 +27,7 @@ REDUCTIONS = (8, 4, 2)
 
 @dataclass(frozen=True)
 class Photo:
-    """Decoded RGB pixels of a photo whose full size is `size`; one pixel spans `reduction` pixels."""
+    """Decoded RGB pixels of a photo of full `size`; one pixel spans `reduction` photo pixels."""
 
     image: Image.Image
     size: tuple[int, int]
@@ -69,7 +69,7 @@ def decode_photo(image: Image.Image, member: str, scales: Iterable[float] = ()) 
 
 
 def render(photo: Photo, place: Placement, options: CanvasOptions) -> Image.Image:
-    """The H x W canvas: pixel (u, v) shows resized pixel (u - W//2 + cx, v - H//2 + cy), else black."""
+    """The H x W canvas: pixel (u, v) shows resized pixel (u - W//2 + cx, v - H//2 + cy)."""
     dx, dy = canvas_shift(place, options)
     resized_w, resized_h = place.resized
     x0, x1 = max(0, -dx), min(resized_w, options.width - dx)

@@ -104,7 +104,7 @@ def padding_params(place: Placement, options: CanvasOptions) -> list[int]:
 
 
 def cropping_params(place: Placement, options: CanvasOptions) -> list[int]:
-    """The public tool's cut of the canvas out of the padded photo: (top, bottom, left, right, 0, 0)."""
+    """The public tool's cut out of the padded photo: (top, bottom, left, right, 0, 0)."""
     half_w, half_h = options.width // 2, options.height // 2
     top, bottom, left, right, _, _ = padding_params(place, options)
     padded_w = place.resized[0] + left + right

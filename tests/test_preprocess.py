@@ -1,0 +1,227 @@
+"""Pose and raw examples on the sample archive, and the public tool's folder written from them."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import converter.preprocess
+from converter.examples import Report, iter_pose_examples, iter_raw_examples
+from converter.geometry import CanvasOptions, Mode, skip_reason
+from converter.preprocess import OutputMismatch, preprocess
+from converter.schema import pose_features
+from converter.source import SPLITS, Source, open_source
+from tests.test_canvas import TOLERANCE, mean_difference, reference_canvas, reference_fields
+
+DEFAULTS = CanvasOptions()
+
+
+@pytest.fixture(scope="module")
+def source(sample_zip: Path) -> Source:
+    return open_source(sample_zip)
+
+
+def jpeg_round_trip(image: Image.Image, quality: int = 95) -> Image.Image:
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=quality)
+    return Image.open(buffer)
+
+
+@pytest.mark.parametrize("mode", ["pose3d", "pose6d"])
+def test_every_sample_object_matches_the_slow_reference(source: Source, mode: Mode) -> None:
+    """Numbers equal SPEC 4 literally; pixels equal the reference saved the same way, or nearly."""
+    report = Report()
+    examples = [
+        example
+        for split in SPLITS
+        for example in iter_pose_examples(source, split, mode, DEFAULTS, report=report)
+    ]
+    assert len(examples) == report.kept > 0
+    for example in examples:
+        category, image_id = example["category"], example["image_id"]
+        item = source.objects(category, image_id)[example["object_index"]]
+        size = (example["width_original"], example["height_original"])
+        fields = reference_fields(mode, item, size, DEFAULTS)
+        assert {key: example[key] for key in fields} == fields
+        canvas = Image.open(io.BytesIO(example["image"]["bytes"]))
+        assert (canvas.format, canvas.mode, canvas.size) == ("JPEG", "RGB", (800, 640))
+        reference = reference_canvas(source.photo_bytes(category, image_id), mode, item, DEFAULTS)
+        assert mean_difference(canvas, jpeg_round_trip(reference)) <= TOLERANCE
+
+
+def test_report_counts_every_object_once(source: Source) -> None:
+    report = Report()
+    list(iter_pose_examples(source, "train", "pose3d", DEFAULTS, report=report))
+    records = [item for pair in source.image_ids("train") for item in source.objects(*pair)]
+    reasons = [skip_reason(item, DEFAULTS) for item in records]
+    assert report.photos == len(source.image_ids("train"))
+    assert report.seen == len(records)
+    assert report.kept == reasons.count(None)
+    assert dict(report.skipped) == {r: reasons.count(r) for r in set(reasons) - {None}}
+    assert report.summary().startswith(f"{len(records)} objects in {report.photos} photos")
+
+
+def test_example_has_the_pose_columns(source: Source) -> None:
+    example = next(iter_pose_examples(source, "train", "pose6d", DEFAULTS))
+    assert set(example) == set(pose_features(source.categories()))
+    assert example["name"] == f"{example['image_id']}_{example['object_index']:02d}"
+    assert example["image"]["path"] == f"{example['name']}.JPEG"
+
+
+def test_shards_by_pairs_add_up_to_the_split(source: Source) -> None:
+    """A builder can run each category (or any slice of ids) on its own and concatenate."""
+    whole = list(iter_pose_examples(source, "train", "pose3d", DEFAULTS))
+    shards = [
+        example
+        for category in source.categories()
+        for example in iter_pose_examples(
+            source, "train", "pose3d", DEFAULTS, pairs=source.image_ids("train", [category])
+        )
+    ]
+    assert [e["name"] for e in shards] == [e["name"] for e in whole]
+    assert [e["image"]["bytes"] for e in shards] == [e["image"]["bytes"] for e in whole]
+
+
+def test_raw_examples_keep_rgb_jpegs_and_convert_the_rest(source: Source) -> None:
+    examples = list(iter_raw_examples(source, "train")) + list(
+        iter_raw_examples(source, "validation")
+    )
+    assert len(examples) == len(source.image_ids("train")) + len(source.image_ids("validation"))
+    converted = 0
+    for example in examples:
+        data = source.photo_bytes(example["category"], example["image_id"])
+        original = Image.open(io.BytesIO(data))
+        image = Image.open(io.BytesIO(example["image"]["bytes"]))
+        assert image.mode == "RGB"
+        assert (example["width"], example["height"]) == original.size == image.size
+        assert example["objects"] == source.objects(example["category"], example["image_id"])
+        if original.mode == "RGB":
+            assert example["image"] == {"path": f"{example['image_id']}.JPEG", "bytes": data}
+        else:
+            converted += 1
+            assert example["image"]["path"] == f"{example['image_id']}.png"
+            assert image.tobytes() == original.convert("RGB").tobytes()
+    assert converted > 0
+
+
+def folder_files(root: Path) -> dict[str, bytes]:
+    return {
+        path.relative_to(root).as_posix(): path.read_bytes()
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+    }
+
+
+@pytest.fixture(scope="module")
+def finished(source: Source, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Report]:
+    out = tmp_path_factory.mktemp("pose3d")
+    report = preprocess(source, out, "pose3d", progress=False)
+    return out, report
+
+
+def test_folder_has_the_public_tools_layout(source: Source, finished: tuple[Path, Report]) -> None:
+    out, report = finished
+    category = source.categories()[0]
+    names = (out / "lists" / f"{category}_val" / "mesh01.txt").read_text().split()
+    examples = iter_pose_examples(source, "validation", "pose3d", DEFAULTS, [category])
+    assert names == [example["name"] for example in examples]
+    files = folder_files(out)
+    assert sum(path.endswith(".JPEG") for path in files) == report.kept
+    assert sum(path.endswith(".npz") for path in files) == report.kept
+    assert not [path for path in files if path.endswith(".partial")]
+    with np.load(out / "annotations" / f"{category}_val" / f"{names[0]}.npz") as npz:
+        assert npz["name"] == names[0]
+        assert npz["class"] == category
+        assert npz["bbox"].shape == (4,) and npz["principal"].tolist() == [400.0, 320.0]
+        assert npz["padding_params"].dtype.kind == "i" and npz["padding_params"].shape == (6,)
+        for key in ("azimuth", "elevation", "theta", "cad_index", "focal", "viewport"):
+            assert npz[key].shape == ()
+    image = Image.open(out / "images" / f"{category}_val" / f"{names[0]}.JPEG")
+    assert image.size == (800, 640)
+
+
+def test_annotation_arrays_hold_the_example_values(
+    source: Source, finished: tuple[Path, Report]
+) -> None:
+    out, _ = finished
+    example = next(iter_pose_examples(source, "train", "pose3d", DEFAULTS))
+    path = out / "annotations" / f"{example['category']}_train" / f"{example['name']}.npz"
+    with np.load(path) as npz:
+        for key, value in example.items():
+            if key not in ("image", "category") and value is not None:
+                assert npz[key].tolist() == value
+
+
+def test_rerun_over_finished_folder_changes_nothing(
+    source: Source, finished: tuple[Path, Report]
+) -> None:
+    out, report = finished
+    before = folder_files(out)
+    again = preprocess(source, out, "pose3d", progress=False)
+    assert folder_files(out) == before
+    assert again.summary() == report.summary()
+
+
+class Interrupted(Exception):
+    """Stands in for a crash or Ctrl-C in the middle of a run."""
+
+
+def test_interrupted_run_completes_on_rerun(
+    source: Source,
+    finished: tuple[Path, Report],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real_replace = converter.preprocess.os.replace
+    calls = 0
+
+    def replace_then_crash(src: Any, dst: Any) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 25:
+            raise Interrupted
+        real_replace(src, dst)
+
+    monkeypatch.setattr(converter.preprocess.os, "replace", replace_then_crash)
+    with pytest.raises(Interrupted):
+        preprocess(source, tmp_path, "pose3d", progress=False)
+    monkeypatch.undo()
+    for listed in (tmp_path / "lists").rglob("mesh01.txt"):
+        folder = listed.parent.name
+        for name in listed.read_text().split():
+            assert (tmp_path / "images" / folder / f"{name}.JPEG").exists()
+            assert (tmp_path / "annotations" / folder / f"{name}.npz").exists()
+    preprocess(source, tmp_path, "pose3d", progress=False)
+    assert folder_files(tmp_path) == folder_files(finished[0])
+
+
+def test_other_settings_are_refused_over_an_existing_folder(
+    source: Source, finished: tuple[Path, Report]
+) -> None:
+    out, _ = finished
+    with pytest.raises(OutputMismatch, match="other settings"):
+        preprocess(source, out, "pose6d", progress=False)
+    with pytest.raises(OutputMismatch):
+        preprocess(source, out, "pose3d", CanvasOptions(height=480), progress=False)
+
+
+def test_worker_processes_write_the_same_folder(
+    source: Source, finished: tuple[Path, Report], tmp_path: Path
+) -> None:
+    report = preprocess(source, tmp_path, "pose3d", num_proc=2, progress=False)
+    assert folder_files(tmp_path) == folder_files(finished[0])
+    assert report.summary() == finished[1].summary()
+
+
+def test_chosen_splits_and_categories(source: Source, tmp_path: Path) -> None:
+    category = source.categories()[1]
+    report = preprocess(
+        source, tmp_path, "pose6d", splits=["val"], categories=[category], progress=False
+    )
+    assert sorted(p.name for p in (tmp_path / "lists").iterdir()) == [f"{category}_val"]
+    assert report.photos == len(source.image_ids("validation", [category]))
