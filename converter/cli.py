@@ -7,8 +7,10 @@ import sys
 from collections.abc import Callable, Sequence
 
 from converter.errors import AccessError, DataError, SourceError
+from converter.geometry import DEFAULT_STATUSES, MODES, CanvasOptions
+from converter.records import STATUSES
 from converter.release import DEFAULT_SOURCE
-from converter.source import Source, open_source
+from converter.source import SPLITS, Source, open_source
 
 
 def _source_arguments(parser: argparse.ArgumentParser) -> None:
@@ -74,7 +76,63 @@ def _run_inspect(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_sample, _add_inspect]
+def _add_preprocess(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "preprocess",
+        help="write the public tool's pose3d/pose6d folder",
+        description="Put every kept object on an H x W canvas (SPEC 4) and write images/, "
+        "annotations/ and lists/ under OUT as the public preprocessing does. Rerun over the same "
+        "OUT to finish an interrupted run; finished photos are skipped.",
+    )
+    _source_arguments(parser)
+    parser.add_argument("out", help="the output folder")
+    parser.add_argument("--mode", choices=MODES, required=True)
+    parser.add_argument("--height", type=int, default=640, help="canvas height (default 640)")
+    parser.add_argument("--width", type=int, default=800, help="canvas width (default 800)")
+    parser.add_argument(
+        "--target-distance", type=float, default=4.0, help="pose3d distance (default 4.0)"
+    )
+    parser.add_argument(
+        "--statuses", nargs="+", choices=STATUSES, default=DEFAULT_STATUSES, help="kept statuses"
+    )
+    parser.add_argument(
+        "--splits", nargs="+", choices=("train", "val", "validation"), default=list(SPLITS)
+    )
+    parser.add_argument("--categories", nargs="+", help="default: every category")
+    parser.add_argument("--num-proc", type=int, default=1, help="worker processes (default 1)")
+    parser.add_argument("--quality", type=int, default=95, help="JPEG quality (default 95)")
+    parser.set_defaults(run=_run_preprocess)
+
+
+def _run_preprocess(args: argparse.Namespace) -> int:
+    from converter.preprocess import OutputMismatch, preprocess
+
+    try:
+        options = CanvasOptions(args.height, args.width, args.target_distance, tuple(args.statuses))
+        source = _open(args)
+        report = preprocess(
+            source,
+            args.out,
+            args.mode,
+            options,
+            args.splits,
+            args.categories,
+            args.num_proc,
+            args.quality,
+        )
+    except (OutputMismatch, ValueError) as error:
+        print(f"imagenet3d preprocess: {error}", file=sys.stderr)
+        return 1
+    print(report.summary())
+    _report_invalid(source)
+    return 0
+
+
+COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
+    _add_sample,
+    _add_inspect,
+    _add_preprocess,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
