@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
+from converter.draw import STYLES
 from converter.errors import AccessError, DataError, SourceError
 from converter.geometry import DEFAULT_STATUSES, MODES, CanvasOptions
 from converter.records import STATUSES
@@ -128,10 +129,88 @@ def _run_preprocess(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_visualize(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "visualize",
+        help="draw boxes and posed CAD meshes over chosen examples",
+        description="Write one overlay PNG per chosen example and one contact sheet per category "
+        "under OUT; the same seed chooses the same examples.",
+    )
+    _source_arguments(parser)
+    parser.add_argument("out", help="folder for the PNGs")
+    parser.add_argument("--config", choices=("raw", *MODES), default="raw", help="default raw")
+    parser.add_argument("--split", choices=SPLITS, default="train", help="default train")
+    parser.add_argument("--per-category", type=int, default=4, help="examples each (default 4)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed, >= 0 (default 0)")
+    parser.add_argument("--style", choices=STYLES, default="wireframe", help="default wireframe")
+    parser.set_defaults(run=_run_visualize)
+
+
+def _run_visualize(args: argparse.Namespace) -> int:
+    from converter.visualize import visualize
+
+    source = _open(args)
+    written = visualize(
+        source,
+        args.out,
+        config=args.config,
+        per_category=args.per_category,
+        seed=args.seed,
+        split=args.split,
+        style=args.style,
+    )
+    print(f"{len(written)} PNGs written under {args.out}")
+    _report_invalid(source)
+    return 0
+
+
+def _add_evaluate(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "evaluate",
+        help="score predicted viewpoints against the annotations",
+        description="Score a JSON-lines file of {name, azimuth, elevation, theta} (radians) "
+        "against a split's pose examples: accuracy at pi/6 and pi/18 and the median error, "
+        "overall and per category. Examples without a prediction count as wrong.",
+    )
+    parser.add_argument("predictions", help="the JSON-lines predictions file")
+    parser.add_argument("--source", help=f"where the annotations are (default {DEFAULT_SOURCE})")
+    parser.add_argument("--token", help="Hub token for the gated release (default: your login)")
+    parser.add_argument("--split", choices=SPLITS, default="validation", help="default validation")
+    parser.add_argument(
+        "--config",
+        choices=MODES,
+        default="pose3d",
+        help="pose configuration the names come from; both keep the same objects and angles",
+    )
+    parser.add_argument("--json", metavar="OUT.json", help="also write the figures as JSON")
+    parser.set_defaults(run=_run_evaluate)
+
+
+def _run_evaluate(args: argparse.Namespace) -> int:
+    from converter.metrics import (
+        evaluate,
+        format_report,
+        ground_truth,
+        read_predictions,
+        write_report,
+    )
+
+    report = evaluate(
+        read_predictions(args.predictions),
+        ground_truth(open_source(args.source, token=args.token), args.split),
+    )
+    print("\n".join(format_report(report)))
+    if args.json:
+        write_report(report, args.json)
+    return 0
+
+
 COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_sample,
     _add_inspect,
     _add_preprocess,
+    _add_visualize,
+    _add_evaluate,
 ]
 
 

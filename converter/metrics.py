@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from converter.errors import DataError
-from converter.geometry import CanvasOptions, example_name, skip_reason
+from converter.examples import Report, select_objects
+from converter.geometry import CanvasOptions, example_name
 
 if TYPE_CHECKING:
     from converter.source import Source
@@ -124,15 +125,42 @@ def ground_truth(
     keep the same objects under the same names and angles, so one answer serves both.
     """
     options = options or CanvasOptions()
+    report = Report()
     truth = {}
     for category, image_id in source.image_ids(split):
-        for record in source.objects(category, image_id):
-            if skip_reason(record, options) is None:
-                truth[example_name(image_id, record["index"])] = {
-                    "category": category,
-                    **{key: record[key] for key in ANGLES},
-                }
+        for record in select_objects(source, category, image_id, options, report):
+            truth[example_name(image_id, record["index"])] = {
+                "category": category,
+                **{key: record[key] for key in ANGLES},
+            }
     return truth
+
+
+def _cells(label: str, summary: Mapping[str, Any]) -> str:
+    figures = [summary[key] for key in (*THRESHOLDS, "median_deg")]
+    shown = ["-" if value is None else f"{value:.1f}" for value in figures]
+    return f"{label:<24} {summary['count']:>7} {shown[0]:>9} {shown[1]:>9} {shown[2]:>11}"
+
+
+def format_report(report: Mapping[str, Any]) -> list[str]:
+    """The figures as a table, one category a line and overall last, then what was not scored."""
+    lines = [f"{'category':<24} {'count':>7} {'acc@pi/6':>9} {'acc@pi/18':>9} {'median deg':>11}"]
+    lines += [_cells(category, summary) for category, summary in report["per_category"].items()]
+    lines.append(_cells("overall", report["overall"]))
+    for key, label in (("missing", "missing predictions"), ("unknown", "unknown names")):
+        if report[key]["count"]:
+            first = ", ".join(report[key]["names"])
+            lines.append(f"{label}: {report[key]['count']} (first: {first})")
+    return lines
+
+
+def write_report(report: Mapping[str, Any], path: str | os.PathLike[str]) -> None:
+    """The report as JSON, written under a temporary name first so no half-file is left."""
+    temporary = f"{os.fspath(path)}.tmp"
+    with open(temporary, "w", encoding="utf-8") as out:
+        json.dump(report, out, indent=2)
+        out.write("\n")
+    os.replace(temporary, path)
 
 
 def _prediction(line: str, member: str) -> tuple[str, dict[str, float]]:

@@ -10,14 +10,20 @@ import numpy as np
 import pytest
 
 from converter.camera import object_rotation
+from converter.cli import main
 from converter.errors import DataError
+from converter.examples import iter_pose_examples
+from converter.geometry import CanvasOptions
 from converter.metrics import (
+    ANGLES,
     evaluate,
+    ground_truth,
     read_predictions,
     rotation_error,
     rotation_matrices,
     summarize,
 )
+from converter.source import open_source
 
 
 def logm_angle(rotation: np.ndarray) -> float:
@@ -169,3 +175,48 @@ def test_bad_prediction_lines_are_named(tmp_path, line, message):
     with pytest.raises(DataError) as caught:
         read_predictions(path)
     assert f"predictions.jsonl{message}" in str(caught.value)
+
+
+def test_ground_truth_names_exactly_the_pose_examples(sample_zip):
+    source = open_source(sample_zip)
+    examples = iter_pose_examples(source, "validation", "pose3d", CanvasOptions())
+    expected = {
+        ex["name"]: {"category": ex["category"], **{key: ex[key] for key in ANGLES}}
+        for ex in examples
+    }
+    assert expected and ground_truth(source, "validation") == expected
+
+
+def test_the_annotations_score_perfectly_against_themselves(sample_zip):
+    truth = ground_truth(open_source(sample_zip), "validation")
+    report = evaluate(truth, truth)
+    for summary in (report["overall"], *report["per_category"].values()):
+        assert summary["acc_pi_6"] == summary["acc_pi_18"] == 100.0
+        assert summary["median_deg"] == 0.0
+    assert report["overall"]["count"] == len(truth)
+    assert report["missing"]["count"] == report["unknown"]["count"] == 0
+
+
+def test_cli_evaluate_prints_a_table_and_writes_json(sample_zip, tmp_path, capsys):
+    truth = ground_truth(open_source(sample_zip), "validation")
+    left_out, *kept = sorted(truth)
+    lines = [
+        json.dumps({"name": name, **{key: truth[name][key] for key in ANGLES}}) for name in kept
+    ]
+    lines.append(json.dumps({"name": "n0_0_00", "azimuth": 0, "elevation": 0, "theta": 0}))
+    predictions = write_lines(tmp_path / "predictions.jsonl", *lines)
+    out = tmp_path / "scores.json"
+    code = main(["evaluate", str(predictions), "--source", str(sample_zip), "--json", str(out)])
+    assert code == 0
+    report = json.loads(out.read_text())
+    assert report["missing"] == {"count": 1, "names": [left_out]}
+    assert report["unknown"] == {"count": 1, "names": ["n0_0_00"]}
+    printed = capsys.readouterr().out
+    assert "overall" in printed and left_out in printed and "acc@pi/6" in printed
+    assert all(category in printed for category in report["per_category"])
+
+
+def test_cli_evaluate_names_the_bad_line(sample_zip, tmp_path, capsys):
+    predictions = write_lines(tmp_path / "predictions.jsonl", '{"name": "a", "azimuth": 0}')
+    assert main(["evaluate", str(predictions), "--source", str(sample_zip)]) == 1
+    assert "predictions.jsonl:1 [elevation]" in capsys.readouterr().err

@@ -1,0 +1,100 @@
+"""Overlays and contact sheets written per category, the same ones for the same seed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from converter.cli import main
+from converter.metrics import ground_truth
+from converter.source import Source, open_source
+from converter.visualize import THUMBNAIL, choose, contact_sheet, visualize
+
+
+@pytest.fixture(scope="module")
+def source(sample_zip: Path) -> Source:
+    return open_source(sample_zip)
+
+
+def files(folder: Path) -> dict[str, bytes]:
+    return {
+        path.relative_to(folder).as_posix(): path.read_bytes()
+        for path in folder.rglob("*")
+        if path.is_file()
+    }
+
+
+def test_choose_is_a_seeded_subset_in_order():
+    candidates = list(range(20))
+    chosen = choose(candidates, 5, seed=3, category="car")
+    assert chosen == sorted(chosen) and len(set(chosen)) == 5
+    assert chosen == choose(candidates, 5, seed=3, category="car")
+    assert choose(candidates, 50, seed=3, category="car") == candidates
+    others = {tuple(choose(candidates, 5, seed, "car")) for seed in range(5)}
+    assert len(others) > 1
+
+
+def test_raw_writes_an_overlay_per_photo_and_a_sheet_per_category(source, tmp_path):
+    written = visualize(source, tmp_path, config="raw", per_category=2, seed=1)
+    for category in source.categories():
+        overlays = sorted((tmp_path / category).glob("*.png"))
+        ids = {image_id for _, image_id in source.image_ids("train", [category])}
+        assert len(overlays) == min(2, len(ids))
+        assert {path.stem for path in overlays} <= ids
+        assert (tmp_path / f"{category}.png").is_file()
+    assert set(written) == {path for path in tmp_path.rglob("*.png")}
+
+
+def test_pose_overlays_are_named_after_their_examples(source, tmp_path):
+    written = visualize(source, tmp_path, config="pose6d", per_category=3, split="validation")
+    names = set(ground_truth(source, "validation"))
+    overlays = [path for path in written if path.parent != tmp_path]
+    assert overlays and {path.stem for path in overlays} <= names
+    assert all(Image.open(path).size == (800, 640) for path in overlays)
+
+
+def test_the_same_seed_writes_the_same_files(source, tmp_path):
+    visualize(source, tmp_path / "first", config="pose3d", per_category=2, seed=5)
+    visualize(source, tmp_path / "second", config="pose3d", per_category=2, seed=5)
+    first = files(tmp_path / "first")
+    assert first and first == files(tmp_path / "second")
+    assert not any(name.endswith(".tmp") for name in first)
+
+
+def test_contact_sheet_lays_thumbnails_in_rows_of_four():
+    items = [(f"n{index}", Image.new("RGB", (500, 300), "white")) for index in range(5)]
+    sheet = contact_sheet("car", items)
+    assert 4 * THUMBNAIL < sheet.width < 5 * THUMBNAIL
+    assert 2 * THUMBNAIL < sheet.height < 3 * THUMBNAIL
+    first_cell = (THUMBNAIL // 2, sheet.height // 4)
+    empty_cell = (sheet.width - THUMBNAIL // 2, sheet.height * 3 // 4)
+    assert sheet.getpixel(first_cell) == (255, 255, 255)
+    assert sheet.getpixel(empty_cell) != (255, 255, 255)
+
+
+def test_unknown_configuration_is_refused(source, tmp_path):
+    with pytest.raises(ValueError, match="unknown configuration"):
+        visualize(source, tmp_path, config="pose9d")
+
+
+def test_cli_visualize(sample_zip, tmp_path, capsys):
+    out = tmp_path / "pictures"
+    code = main(
+        [
+            "visualize",
+            str(sample_zip),
+            str(out),
+            "--config",
+            "pose3d",
+            "--per-category",
+            "1",
+            "--seed",
+            "2",
+        ]
+    )
+    assert code == 0
+    sheets = sorted(path.name for path in out.glob("*.png"))
+    assert sheets == [f"{category}.png" for category in open_source(sample_zip).categories()]
+    assert str(out) in capsys.readouterr().out
