@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
+import uuid
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 
 import numpy as np
@@ -233,7 +233,7 @@ class _Style:
 
 
 _SAMPLE_STYLE = _Style(noise=4, shapes=6, quality=92, subsampling=0)
-_WORKLOAD_STYLE = _Style(noise=10, shapes=12, quality=90, subsampling=2)
+_WORKLOAD_STYLE = _Style(noise=18, shapes=12, quality=92, subsampling=2)
 
 
 def _slots(rng: np.random.Generator, n: int, width: int, height: int) -> list[tuple[float, float]]:
@@ -444,15 +444,11 @@ def _annotation(photo: _PhotoPlan, placed: _Placed, dense: bool) -> dict:
 
 
 def _npz_bytes(records: list[dict]) -> bytes:
-    """What np.savez(buf, annotations=...) writes, with a fixed timestamp so bytes are stable."""
+    """The annotation file exactly as the release writes it (zipfile dates np.savez members 1980)."""
     array = np.empty(len(records), dtype=object)
     array[:] = records
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
-        info = zipfile.ZipInfo("annotations.npy", date_time=_ZIP_TIME)
-        info.external_attr = 0o600 << 16
-        with archive.open(info, "w", force_zip64=True) as member:
-            np.lib.format.write_array(member, array, allow_pickle=True)
+    np.savez(buffer, annotations=array)
     return buffer.getvalue()
 
 
@@ -516,15 +512,15 @@ def _photo_bytes(
 
 
 def _members(plans: list[_PhotoPlan], style: _Style, seed: int) -> dict[str, Callable[[], bytes]]:
-    """Every file of the archive, photos rendered only when written."""
+    """Every file of the archive, each made only when it is written (photos are the slow part)."""
     members: dict[str, Callable[[], bytes]] = {}
     for category in sorted({plan.category for plan in plans}):
         for index, mesh in enumerate(category_meshes(category), start=1):
-            members[f"{TOP}/CAD/{category}/{index:02d}.off"] = lambda mesh=mesh: write_off(mesh)
+            members[f"{TOP}/CAD/{category}/{index:02d}.off"] = partial(write_off, mesh)
         for split in ("train", "val"):
             ids = [p.image_id for p in plans if p.category == category and p.split == split]
-            text = "".join(f"{image_id}\n" for image_id in ids).encode()
-            members[f"{TOP}/lists/{category}_imagenet_{split}.txt"] = lambda text=text: text
+            text = "".join(f"{image_id}\n" for image_id in ids)
+            members[f"{TOP}/lists/{category}_imagenet_{split}.txt"] = partial(str.encode, text)
     for number, photo in enumerate(plans):
         placed = [_place(obj, photo.category, photo.width, photo.height) for obj in photo.objects]
         boxes = [item.bbox for item in placed]
@@ -533,10 +529,9 @@ def _members(plans: list[_PhotoPlan], style: _Style, seed: int) -> dict[str, Cal
             for k, item in enumerate(placed)
         ]
         stem = f"{photo.category}/{photo.image_id}"
-        members[f"{TOP}/annotations/{stem}.npz"] = lambda records=records: _npz_bytes(records)
-        members[f"{TOP}/images/{stem}.JPEG"] = lambda photo=photo, placed=placed, number=number: (
-            _photo_bytes(photo, placed, style, np.random.default_rng([seed, 1, number]))
-        )
+        members[f"{TOP}/annotations/{stem}.npz"] = partial(_npz_bytes, records)
+        rng = np.random.default_rng([seed, 1, number])
+        members[f"{TOP}/images/{stem}.JPEG"] = partial(_photo_bytes, photo, placed, style, rng)
     return members
 
 
@@ -544,9 +539,9 @@ def _write_zip(path: Path, members: dict[str, Callable[[], bytes]]) -> Path:
     """Sorted members, fixed timestamps, directory entries as zip tools add them; atomic."""
     folders = {name[: i + 1] for name in members for i, c in enumerate(name) if c == "/"}
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
-        with os.fdopen(handle, "wb") as raw, zipfile.ZipFile(raw, "w") as archive:
+        with open(temporary, "xb") as raw, zipfile.ZipFile(raw, "w") as archive:
             for name in sorted(folders | set(members)):
                 info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
                 info.create_system = 3
