@@ -150,15 +150,19 @@ def _run_visualize(args: argparse.Namespace) -> int:
     from converter.visualize import visualize
 
     source = _open(args)
-    written = visualize(
-        source,
-        args.out,
-        config=args.config,
-        per_category=args.per_category,
-        seed=args.seed,
-        split=args.split,
-        style=args.style,
-    )
+    try:
+        written = visualize(
+            source,
+            args.out,
+            config=args.config,
+            per_category=args.per_category,
+            seed=args.seed,
+            split=args.split,
+            style=args.style,
+        )
+    except ValueError as error:
+        print(f"imagenet3d visualize: {error}", file=sys.stderr)
+        return 1
     print(f"{len(written)} PNGs written under {args.out}")
     _report_invalid(source)
     return 0

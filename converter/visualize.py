@@ -138,6 +138,8 @@ def visualize(
         raise ValueError(f"unknown configuration {config!r}; expected one of {', '.join(CONFIGS)}")
     if per_category < 1:
         raise ValueError(f"per_category must be at least 1, got {per_category}")
+    if seed < 0:
+        raise ValueError(f"seed must not be negative, got {seed}")
     options = options or CanvasOptions()
     out = Path(out)
     meshes: dict[MeshKey, Mesh] = {}

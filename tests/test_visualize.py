@@ -98,3 +98,8 @@ def test_cli_visualize(sample_zip, tmp_path, capsys):
     sheets = sorted(path.name for path in out.glob("*.png"))
     assert sheets == [f"{category}.png" for category in open_source(sample_zip).categories()]
     assert str(out) in capsys.readouterr().out
+
+
+def test_cli_visualize_refuses_a_negative_seed(sample_zip, tmp_path, capsys):
+    assert main(["visualize", str(sample_zip), str(tmp_path), "--seed", "-1"]) == 1
+    assert "seed must not be negative" in capsys.readouterr().err
