@@ -5,17 +5,25 @@ from __future__ import annotations
 import numpy as np
 
 
-def rot_z(angle: float) -> np.ndarray:
+def _matrices(c: np.ndarray, entries: list[np.ndarray]) -> np.ndarray:
+    return np.stack(entries, axis=-1).reshape(*np.shape(c), 3, 3)
+
+
+def rot_z(angle: float | np.ndarray) -> np.ndarray:
+    """Rotation about z; an array of angles gives a stack of matrices (..., 3, 3)."""
     c, s = np.cos(angle), np.sin(angle)
-    return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+    zero, one = np.zeros_like(c), np.ones_like(c)
+    return _matrices(c, [c, -s, zero, s, c, zero, zero, zero, one])
 
 
-def rot_x(angle: float) -> np.ndarray:
+def rot_x(angle: float | np.ndarray) -> np.ndarray:
+    """Rotation about x; an array of angles gives a stack of matrices (..., 3, 3)."""
     c, s = np.cos(angle), np.sin(angle)
-    return np.array([[1.0, 0.0, 0.0], [0.0, c, -s], [0.0, s, c]])
+    zero, one = np.zeros_like(c), np.ones_like(c)
+    return _matrices(c, [one, zero, zero, zero, c, -s, zero, s, c])
 
 
-def world_to_camera(azimuth: float, elevation: float) -> np.ndarray:
+def world_to_camera(azimuth: float | np.ndarray, elevation: float | np.ndarray) -> np.ndarray:
     """R of step 2: world axes into camera axes (camera looks down -z)."""
     return rot_x(-(np.pi / 2 - elevation)) @ rot_z(-azimuth)
 
@@ -25,8 +33,10 @@ def camera_centre(azimuth: float, elevation: float, distance: float) -> np.ndarr
     return distance * np.array([ce * np.sin(azimuth), -ce * np.cos(azimuth), np.sin(elevation)])
 
 
-def object_rotation(azimuth: float, elevation: float, theta: float) -> np.ndarray:
-    """The viewpoint as one rotation matrix, as the metrics compare them."""
+def object_rotation(
+    azimuth: float | np.ndarray, elevation: float | np.ndarray, theta: float | np.ndarray
+) -> np.ndarray:
+    """The viewpoint as one rotation matrix (a stack for arrays), as the metrics compare them."""
     return rot_z(theta) @ world_to_camera(azimuth, elevation)
 
 

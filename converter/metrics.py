@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from converter.camera import object_rotation
 from converter.errors import DataError
 from converter.examples import Report, select_objects
 from converter.geometry import CanvasOptions, example_name
@@ -28,27 +29,11 @@ THRESHOLDS = {"acc_pi_6": math.pi / 6, "acc_pi_18": math.pi / 18}
 REPORTED_NAMES = 10
 
 
-def _rot_z(angles: np.ndarray) -> np.ndarray:
-    c, s = np.cos(angles), np.sin(angles)
-    zero, one = np.zeros_like(angles), np.ones_like(angles)
-    return np.stack([c, -s, zero, s, c, zero, zero, zero, one], axis=-1).reshape(-1, 3, 3)
-
-
-def _rot_x(angles: np.ndarray) -> np.ndarray:
-    c, s = np.cos(angles), np.sin(angles)
-    zero, one = np.zeros_like(angles), np.ones_like(angles)
-    return np.stack([one, zero, zero, zero, c, -s, zero, s, c], axis=-1).reshape(-1, 3, 3)
-
-
 def rotation_matrices(poses: np.ndarray) -> np.ndarray:
-    """(N, 3, 3) rotations of (N, 3) poses (azimuth, elevation, theta).
-
-    The same matrices as ``converter.camera.object_rotation``, built for all poses at once so a
-    whole split is scored without a Python loop.
-    """
+    """(N, 3, 3) rotations of (N, 3) poses (azimuth, elevation, theta), all at once."""
     poses = np.asarray(poses, dtype=np.float64).reshape(-1, 3)
     azimuth, elevation, theta = poses.T
-    return _rot_z(theta) @ _rot_x(-(np.pi / 2 - elevation)) @ _rot_z(-azimuth)
+    return object_rotation(azimuth, elevation, theta)
 
 
 def rotation_error(predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:
