@@ -23,6 +23,7 @@ from PIL import Image, ImageDraw
 
 from converter.camera import camera_centre, project, world_to_camera
 from converter.mesh import Mesh, write_off
+from converter.records import STATUSES
 
 TOP = "imagenet3d_v1"
 CATEGORIES = {
@@ -31,20 +32,19 @@ CATEGORIES = {
     "car": "n02958343",
     "chair": "n03001627",
 }
-STATUSES = ("status_good", "status_partially", "status_barely", "status_bad")
 SAMPLE_VERSION = 1  # part of the cache file name: bump when the sample's content changes
 
 VIEWPORT = 3000
 FOCAL = 1.0
 BACKGROUND_MAX = 150  # no background pixel is brighter than this in any channel
-OBJECT_MIN = 205  # no pixel of a posed object is darker than this in any channel
+OBJECT_MIN = 205  # no pixel of a posed object is darker than this in any channel (colours x 0.88)
 _OBJECT_COLOURS = {
     "aeroplane": (245, 248, 255),
     "bicycle": (255, 244, 235),
     "car": (255, 238, 238),
     "chair": (240, 255, 240),
 }
-_UNPOSED_COLOUR = (70, 105, 140)
+_UNPOSED_COLOUR = (70, 105, 140)  # pose-less objects stay inside the background's band
 _LIGHT = np.array([0.3, -0.5, 0.8]) / np.linalg.norm([0.3, -0.5, 0.8])
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
@@ -471,13 +471,15 @@ def _background(rng: np.random.Generator, width: int, height: int, style: _Style
     return Image.fromarray(np.clip(pixels, 10, BACKGROUND_MAX).astype(np.uint8))
 
 
-def _draw(draw: ImageDraw.ImageDraw, placed: _Placed, colour: tuple[int, int, int]) -> None:
-    """Fill every projected face, far to near, shaded by its angle to a fixed light."""
+def _draw(
+    draw: ImageDraw.ImageDraw, placed: _Placed, colour: tuple[int, int, int], contrast: float
+) -> None:
+    """Fill every projected face, far to near, darkened by up to `contrast` away from the light."""
     triangles = placed.mesh.vertices[placed.mesh.faces]
     normals = np.cross(triangles[:, 1] - triangles[:, 0], triangles[:, 2] - triangles[:, 0])
     lengths = np.linalg.norm(normals, axis=1)
     light = np.abs(normals @ _LIGHT) / np.where(lengths > 0, lengths, 1)
-    shade = 0.88 + 0.12 * light if colour != _UNPOSED_COLOUR else 0.6 + 0.4 * light
+    shade = 1 - contrast + contrast * light
     order = np.argsort(-placed.depth[placed.mesh.faces].mean(axis=1), kind="stable")
     corners = placed.points[placed.mesh.faces].reshape(-1, 6)
     fills = np.floor(shade[:, None] * np.asarray(colour)).astype(int)
@@ -498,8 +500,10 @@ def _photo_bytes(
     image = _background(rng, photo.width, photo.height, style)
     draw = ImageDraw.Draw(image)
     for item in sorted(placed, key=lambda item: item.plan.kind == "posed"):
-        posed = item.plan.kind == "posed"
-        _draw(draw, item, _OBJECT_COLOURS[photo.category] if posed else _UNPOSED_COLOUR)
+        if item.plan.kind == "posed":
+            _draw(draw, item, _OBJECT_COLOURS[photo.category], contrast=0.12)
+        else:
+            _draw(draw, item, _UNPOSED_COLOUR, contrast=0.4)
     buffer = io.BytesIO()
     options = {"quality": style.quality}
     if photo.mode == "RGB":
