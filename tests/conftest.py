@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+# First of all: starts the loopback Hub before anything imports datasets or huggingface_hub.
+from tests.servers.fixtures import file_server, hf_token, hub  # noqa: F401
+
+# isort: split
+
 import subprocess
 import sys
 import zipfile
