@@ -16,6 +16,7 @@ from converter.errors import DataError, SourceError
 
 MAX_MEMBER_BYTES = 1 << 30
 MAX_COMPRESSION_RATIO = 200
+LOCAL_HEADER_SLACK = 1024
 
 
 class Store(Protocol):
@@ -52,10 +53,15 @@ class FolderStore:
 
 
 class ZipStore:
-    """A zip read by random access from any seekable binary file (local or fsspec remote)."""
+    """A zip read by random access from any seekable binary file (local or remote).
+
+    A file with a `prefetch(start, end)` method (a remote one) is told each member's whole
+    span first, so a member costs one request rather than one per header and body.
+    """
 
     def __init__(self, file: BinaryIO, label: str) -> None:
         self.label = label
+        self._file = file
         try:
             self._zip = zipfile.ZipFile(file)
         except (zipfile.BadZipFile, OSError, EOFError, ValueError) as error:
@@ -76,6 +82,11 @@ class ZipStore:
         if info is None:
             raise DataError(name, f"not in {self.label}")
         _check_declared_size(info)
+        prefetch = getattr(self._file, "prefetch", None)
+        if prefetch is not None:
+            prefetch(
+                info.header_offset, info.header_offset + LOCAL_HEADER_SLACK + info.compress_size
+            )
         try:
             return self._zip.read(info)
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as error:

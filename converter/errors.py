@@ -17,5 +17,9 @@ class SourceError(OSError):
     """A source that cannot be opened or has no layout we know."""
 
 
-class AccessError(PermissionError):
-    """The gated Hub repository refused us; the message says what to do."""
+class AccessError(RuntimeError):
+    """The gated Hub repository refused us; the message says what to do.
+
+    Not an OSError on purpose: `zipfile` turns any OSError met while opening an archive
+    into "File is not a zip file", which would hide the sentence the user needs.
+    """

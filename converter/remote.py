@@ -4,35 +4,26 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections import OrderedDict
 from collections.abc import Iterator
-from typing import Any, BinaryIO
+from typing import Any
 
 import fsspec
 
 from converter.errors import AccessError
 from converter.release import REPO_ID
 
-BLOCK_SIZE = 1 << 20
-CACHED_BLOCKS = 64
+MIN_FETCH = 16 << 10
+KEPT_WINDOWS = 4
 RETRIES = 4
 
 
-def open_remote(url: str, token: str | bool | None = None) -> BinaryIO:
-    """A seekable file over `hf://` or `http(s)://`, fetched in blocks by range requests.
-
-    A block cache (rather than fsspec's single read-ahead buffer) keeps the photos'
-    and the annotations' regions of the zip cached side by side.
-    """
+def open_remote(url: str, token: str | bool | None = None) -> RemoteFile:
+    """A seekable file over `hf://` or `http(s)://` that reads by range requests."""
     with translate_access_errors(url):
         filesystem, path = _filesystem(url, token)
-        file = filesystem.open(
-            path,
-            "rb",
-            block_size=BLOCK_SIZE,
-            cache_type="blockcache",
-            cache_options={"maxblocks": CACHED_BLOCKS},
-        )
-    return RetryingFile(file, url)
+        file = filesystem.open(path, "rb", cache_type="none")
+    return RemoteFile(file, url)
 
 
 def _filesystem(url: str, token: str | bool | None) -> tuple[fsspec.AbstractFileSystem, str]:
@@ -48,39 +39,75 @@ def _filesystem(url: str, token: str | bool | None) -> tuple[fsspec.AbstractFile
     return fsspec.filesystem("http", headers=headers), url
 
 
-class RetryingFile:
-    """The minimum of a binary file `zipfile` needs, retrying reads that a network fault broke."""
+class RemoteFile:
+    """The binary file `zipfile` needs, fetching each span it asks for in one range request.
+
+    `prefetch` takes a whole zip member (header and data) at once; any other read fetches
+    at least MIN_FETCH bytes, so consecutive tiny members (annotations, split lists) share
+    a request. The last few windows are kept, so the photos' and the annotations' regions
+    of the archive do not evict each other. A fetch broken by the network is tried again.
+    """
 
     def __init__(self, file: Any, label: str) -> None:
         self._file = file
         self._label = label
+        self.size: int = file.size
+        self._position = 0
+        self._windows: OrderedDict[int, bytes] = OrderedDict()
 
     def seekable(self) -> bool:
         return True
 
     def seek(self, offset: int, whence: int = 0) -> int:
-        return self._file.seek(offset, whence)
+        base = {0: 0, 1: self._position, 2: self.size}[whence]
+        self._position = max(0, base + offset)
+        return self._position
 
     def tell(self) -> int:
-        return self._file.tell()
+        return self._position
 
     def read(self, size: int = -1) -> bytes:
-        start = self._file.tell()
+        start = self._position
+        end = self.size if size < 0 else min(self.size, start + size)
+        data = self._cached(start, end)
+        if data is None:
+            data = self._fetch(start, max(end, min(self.size, start + MIN_FETCH)))[: end - start]
+        self._position += len(data)
+        return data
+
+    def prefetch(self, start: int, end: int) -> None:
+        """Make [start, end) one request, unless it is already at hand."""
+        end = min(end, self.size)
+        if self._cached(start, end) is None:
+            self._fetch(start, end)
+
+    def close(self) -> None:
+        self._file.close()
+
+    def _cached(self, start: int, end: int) -> bytes | None:
+        for origin, window in self._windows.items():
+            if origin <= start and end <= origin + len(window):
+                self._windows.move_to_end(origin)
+                return window[start - origin : end - origin]
+        return None
+
+    def _fetch(self, start: int, end: int) -> bytes:
         for attempt in range(RETRIES):
             try:
                 with translate_access_errors(self._label):
-                    return self._file.read(size)
+                    self._file.seek(start)
+                    data = self._file.read(end - start)
+                break
             except AccessError:
                 raise
             except Exception as error:
                 if attempt == RETRIES - 1 or not _is_transient(error):
                     raise
                 time.sleep(0.2 * 2**attempt)
-                self._file.seek(start)
-        raise AssertionError("unreachable")
-
-    def close(self) -> None:
-        self._file.close()
+        self._windows[start] = data
+        while len(self._windows) > KEPT_WINDOWS:
+            self._windows.popitem(last=False)
+        return data
 
 
 def _is_transient(error: BaseException) -> bool:
