@@ -99,7 +99,7 @@ def render_examples(
     image = open_photo(source.photo_bytes(category, image_id), member)
     size = image.size
     places = [placement(mode, record, size, options) for record in kept]
-    photo = decode_photo(image, member, [place.scale for place in places])
+    photo = decode_photo(image, member, [place.resized for place in places])
     encoded: dict[Placement, bytes] = {}
     for record, place in zip(kept, places, strict=True):
         if place not in encoded:

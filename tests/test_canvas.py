@@ -118,7 +118,7 @@ def fast_canvases(
     """All objects of one photo from a single decode; also the decode's reduction."""
     image = open_photo(data, "photo.JPEG")
     places = [placement(mode, item, image.size, options) for item in records]
-    photo = decode_photo(image, "photo.JPEG", [place.scale for place in places])
+    photo = decode_photo(image, "photo.JPEG", [place.resized for place in places])
     return [render(photo, place, options) for place in places], photo.reduction
 
 

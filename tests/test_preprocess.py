@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 import converter.preprocess
+from converter.cli import main
 from converter.examples import Report, iter_pose_examples, iter_raw_examples
 from converter.geometry import CanvasOptions, Mode, skip_reason
 from converter.preprocess import OutputMismatch, preprocess
@@ -225,3 +226,23 @@ def test_chosen_splits_and_categories(source: Source, tmp_path: Path) -> None:
     )
     assert sorted(p.name for p in (tmp_path / "lists").iterdir()) == [f"{category}_val"]
     assert report.photos == len(source.image_ids("validation", [category]))
+
+
+def test_pose6d_objects_of_one_photo_share_their_canvas(source: Source) -> None:
+    """pose6d places the whole photo, whatever the object: one canvas is encoded per photo."""
+    by_photo: dict[str, list[bytes]] = {}
+    for example in iter_pose_examples(source, "train", "pose6d", DEFAULTS):
+        by_photo.setdefault(example["image_id"], []).append(example["image"]["bytes"])
+    shared = [images for images in by_photo.values() if len(images) > 1]
+    assert shared
+    assert all(len(set(images)) == 1 for images in shared)
+
+
+def test_command_line(sample_zip: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "pose6d"
+    argv = ["preprocess", str(sample_zip), str(out), "--mode", "pose6d", "--splits", "val"]
+    assert main([*argv, "--categories", "car", "--height", "480", "--width", "640"]) == 0
+    assert "kept" in capsys.readouterr().out
+    assert Image.open(next((out / "images" / "car_val").iterdir())).size == (640, 480)
+    assert main(argv) == 1
+    assert "other settings" in capsys.readouterr().err

@@ -1,0 +1,162 @@
+"""Pose preprocessing speed and memory: the fast path against the public tool's naive way.
+
+The naive way decodes the photo once per object, resizes the whole photo, pads it with black
+and cuts the canvas out (the tests' literal SPEC 4 reference), then encodes the canvas as the
+fast path does. Both run on the same archives, one process each, every measurement in a fresh
+subprocess so its peak resident memory (VmHWM) is its own. Times are CPU seconds of that
+process, so other jobs on a shared machine do not inflate them; wall times are shown too.
+
+    .venv/bin/python -m bench.preprocess [--photos 300] [--modes pose3d pose6d]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from PIL import Image
+
+from converter.canvas import encode_jpeg
+from converter.examples import iter_pose_examples
+from converter.geometry import MODES, CanvasOptions, Mode, skip_reason
+from converter.sample import SAMPLE_VERSION, write_sample, write_workload
+from converter.source import SPLITS, Source, open_source
+from tests.test_canvas import reference_canvas, reference_fields
+
+OPTIONS = CanvasOptions()
+QUALITY = 95
+# SPEC 7: the public tool (OpenCV resize) on workload-shaped data, one process, ms per object.
+PUBLIC_TOOL_MS = {"pose3d": 22.0, "pose6d": 15.0}
+TARGET_OVER_NAIVE = 5.0
+TARGET_OVER_PUBLIC_TOOL = 1.5
+CACHE = Path(tempfile.gettempdir()) / "imagenet3d-bench"
+
+
+def run_fast(source: Source, mode: Mode) -> int:
+    """Every kept object of both splits as a pose example (canvas JPEG and fields)."""
+    return sum(
+        1
+        for split in SPLITS
+        for _ in iter_pose_examples(source, split, mode, OPTIONS, quality=QUALITY)
+    )
+
+
+def run_naive(source: Source, mode: Mode) -> int:
+    """The public tool's loop: per kept object, decode, resize all, pad, crop, encode."""
+    objects = 0
+    for split in SPLITS:
+        for category, image_id in source.image_ids(split):
+            for record in source.objects(category, image_id):
+                if skip_reason(record, OPTIONS) is not None:
+                    continue
+                data = source.photo_bytes(category, image_id)
+                encode_jpeg(reference_canvas(data, mode, record, OPTIONS), QUALITY)
+                size = Image.open(io.BytesIO(data)).size
+                reference_fields(mode, record, size, OPTIONS)
+                objects += 1
+    return objects
+
+
+METHODS: dict[str, Callable[[Source, Mode], int]] = {"naive": run_naive, "fast": run_fast}
+
+
+def memory_mib() -> dict[str, float]:
+    """Resident memory now and at its peak (VmRSS, VmHWM): unlike ru_maxrss, which Linux carries
+    over from the parent through exec, VmHWM belongs to this process image alone."""
+    status = Path("/proc/self/status").read_text().splitlines()
+    fields = dict(line.split(":", 1) for line in status if line.startswith(("VmRSS", "VmHWM")))
+    return {key: int(value.split()[0]) / 1024 for key, value in fields.items()}
+
+
+def measure(method: str, archive: Path, mode: Mode) -> dict[str, float]:
+    """One method over one archive, in this (fresh) process."""
+    source = open_source(archive)
+    baseline = memory_mib()["VmRSS"]
+    cpu, wall = time.process_time(), time.perf_counter()
+    objects = METHODS[method](source, mode)
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    peak = memory_mib()["VmHWM"]
+    return {"objects": objects, "cpu": cpu, "wall": wall, "peak": peak, "baseline": baseline}
+
+
+def measure_in_subprocess(method: str, archive: Path, mode: Mode) -> dict[str, float]:
+    command = [sys.executable, "-m", "bench.preprocess", "--measure", method, str(archive), mode]
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run(command, cwd=root, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout)
+
+
+def archives(photos: int) -> dict[str, Path]:
+    """The sample and a SPEC 7 workload of `photos` photos, generated once and cached."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    sample = CACHE / f"sample-v{SAMPLE_VERSION}-seed0.zip"
+    workload = CACHE / f"workload-v{SAMPLE_VERSION}-{photos}-seed0.zip"
+    if not sample.exists():
+        write_sample(sample, seed=0)
+    if not workload.exists():
+        write_workload(workload, photos, seed=0)
+    return {"sample": sample, f"workload ({photos} photos)": workload}
+
+
+def report(photos: int, modes: list[Mode]) -> bool:
+    """Print the table and the verdict on both targets; True when both are met."""
+    print(f"load average at start: {os.getloadavg()[0]:.2f}")
+    header = (
+        f"{'archive':<22} {'mode':<7} {'method':<6} {'objects':>7} {'ms/obj cpu':>10} "
+        f"{'ms/obj wall':>11} {'obj/s':>7} {'peak MiB':>9} {'+work MiB':>9} {'speed-up':>8}"
+    )
+    print(header)
+    print("-" * len(header))
+    verdicts = []
+    for label, archive in archives(photos).items():
+        for mode in modes:
+            figures = {method: measure_in_subprocess(method, archive, mode) for method in METHODS}
+            per_object = {m: f["cpu"] / f["objects"] * 1000 for m, f in figures.items()}
+            for method, f in figures.items():
+                speed_up = per_object["naive"] / per_object[method]
+                print(
+                    f"{label:<22} {mode:<7} {method:<6} {f['objects']:>7} "
+                    f"{per_object[method]:>10.2f} {f['wall'] / f['objects'] * 1000:>11.2f} "
+                    f"{1000 / per_object[method]:>7.1f} {f['peak']:>9.0f} "
+                    f"{f['peak'] - f['baseline']:>9.0f} {speed_up:>7.1f}x"
+                )
+            over_naive = per_object["naive"] / per_object["fast"]
+            if label == "sample":
+                verdicts.append((f"sample {mode}: fast vs naive", over_naive, TARGET_OVER_NAIVE))
+            else:
+                over_tool = PUBLIC_TOOL_MS[mode] / per_object["fast"]
+                name = f"workload {mode}: fast vs public tool's {PUBLIC_TOOL_MS[mode]:.0f} ms"
+                verdicts.append((name, over_tool, TARGET_OVER_PUBLIC_TOOL))
+    print(f"load average at end: {os.getloadavg()[0]:.2f}")
+    print()
+    for name, achieved, target in verdicts:
+        status = "met" if achieved >= target else "NOT met"
+        print(f"{name:<45} {achieved:5.1f}x (target {target:.1f}x) {status}")
+    return all(achieved >= target for _, achieved, target in verdicts)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--photos", type=int, default=300, help="workload photos (default 300)")
+    parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
+    parser.add_argument(
+        "--measure", nargs=3, metavar=("METHOD", "ARCHIVE", "MODE"), help="internal"
+    )
+    args = parser.parse_args()
+    if args.measure:
+        method, archive, mode = args.measure
+        print(json.dumps(measure(method, Path(archive), mode)))
+        return 0
+    return 0 if report(args.photos, args.modes) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
