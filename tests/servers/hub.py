@@ -128,10 +128,16 @@ class HubError(Exception):
     """An answer the Hub gives as an error, with the `X-Error-Code` clients map to exceptions."""
 
     def __init__(
-        self, status: int, code: str | None, message: str, headers: Mapping[str, str] | None = None
+        self,
+        status: int,
+        code: str | None,
+        message: str,
+        headers: Mapping[str, str] | None = None,
+        body: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.status, self.message = status, message
+        self.body = {"error": message, **(body or {})}
         self.headers = {"X-Error-Message": message, **(headers or {})}
         if code is not None:
             self.headers["X-Error-Code"] = code
@@ -182,7 +188,7 @@ class HubHandler(LoopbackHandler):
             try:
                 getattr(self, name)(**arguments)
             except HubError as error:
-                self.respond_json(error.status, {"error": error.message}, error.headers)
+                self.respond_json(error.status, error.body, error.headers)
             return
         self.respond_json(404, {"error": f"The loopback Hub has no {self.command} {raw_path}"})
 
@@ -308,7 +314,9 @@ class HubHandler(LoopbackHandler):
         url = f"{self.hub.url}/datasets/{repo_id}"
         with self.hub.lock:
             if repo_id in self.hub.repos:
-                raise HubError(409, None, "You already created this dataset repo", {"url": url})
+                raise HubError(
+                    409, None, "You already created this dataset repo", body={"url": url}
+                )
             self.hub.new_repo(repo_id)
         self.respond_json(200, {"url": url, "name": repo_id})
 

@@ -1,0 +1,70 @@
+"""Export, push to the (loopback) Hub, and load back with no remote code: the maintainers' round trip."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import datasets
+import pytest
+
+from converter.export import export
+from converter.hub import push, script_name
+from converter.schema import CONFIGS
+from converter.source import SPLITS
+from tests.servers.hub import Hub
+from tests.test_builder import converter_rows, stored_rows
+
+REPO = "ccvl/ImageNet3D-processed"
+
+
+@pytest.fixture(scope="module")
+def exported(sample_zip: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("push") / "out"
+    export(sample_zip, out)
+    return out
+
+
+@pytest.fixture
+def pushed(hub: Hub, exported: Path, hf_token: str) -> Hub:
+    push(exported, REPO, token=hf_token)
+    return hub
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_every_config_loads_from_the_hub_as_the_builder_made_it(
+    config: str, pushed: Hub, sample_zip: Path
+) -> None:
+    loaded = datasets.load_dataset(REPO, config)
+    for split in SPLITS:
+        assert stored_rows(loaded[split]) == converter_rows(sample_zip, config, split)
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_every_config_streams_from_the_hub(config: str, pushed: Hub, sample_zip: Path) -> None:
+    streamed = datasets.load_dataset(REPO, config, split="validation", streaming=True)
+    assert stored_rows(streamed) == converter_rows(sample_zip, config, "validation")
+
+
+def test_pushing_an_unchanged_folder_creates_no_commit(
+    pushed: Hub, exported: Path, hf_token: str
+) -> None:
+    before = pushed.commits(REPO)
+    push(exported, REPO, token=hf_token)
+    assert pushed.commits(REPO) == before
+
+
+def test_the_script_goes_along_for_datasets_3(pushed: Hub, exported: Path, hf_token: str) -> None:
+    push(exported, REPO, token=hf_token, with_script=True)
+    script = pushed.read(REPO, script_name(REPO))
+    assert script == (Path(__file__).parent.parent / "imagenet3d.py").read_bytes()
+    assert script_name(REPO) == "ImageNet3D-processed.py"
+
+
+def test_a_pull_request_leaves_main_alone(pushed: Hub, exported: Path, hf_token: str) -> None:
+    (exported / "NOTE.md").write_text("proposed change\n")
+    try:
+        info = push(exported, REPO, token=hf_token, create_pr=True)
+    finally:
+        (exported / "NOTE.md").unlink()
+    assert info.pr_url
+    assert "NOTE.md" not in pushed.commits(REPO)[0].files
