@@ -15,19 +15,16 @@ import argparse
 import io
 import json
 import os
-import subprocess
-import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from PIL import Image
 
+from bench.common import in_fresh_process, memory_mib, sample_archive, workload_archive
 from converter.canvas import encode_jpeg
 from converter.examples import iter_pose_examples
 from converter.geometry import MODES, CanvasOptions, Mode, skip_reason
-from converter.sample import SAMPLE_VERSION, write_sample, write_workload
 from converter.source import SPLITS, Source, open_source
 from tests.test_canvas import reference_canvas, reference_fields
 
@@ -37,7 +34,6 @@ QUALITY = 95
 PUBLIC_TOOL_MS = {"pose3d": 22.0, "pose6d": 15.0}
 TARGET_OVER_NAIVE = 5.0
 TARGET_OVER_PUBLIC_TOOL = 1.5
-CACHE = Path(tempfile.gettempdir()) / "imagenet3d-bench"
 
 
 def run_fast(source: Source, mode: Mode) -> int:
@@ -68,14 +64,6 @@ def run_naive(source: Source, mode: Mode) -> int:
 METHODS: dict[str, Callable[[Source, Mode], int]] = {"naive": run_naive, "fast": run_fast}
 
 
-def memory_mib() -> dict[str, float]:
-    """Resident memory now and at its peak (VmRSS, VmHWM): unlike ru_maxrss, which Linux carries
-    over from the parent through exec, VmHWM belongs to this process image alone."""
-    status = Path("/proc/self/status").read_text().splitlines()
-    fields = dict(line.split(":", 1) for line in status if line.startswith(("VmRSS", "VmHWM")))
-    return {key: int(value.split()[0]) / 1024 for key, value in fields.items()}
-
-
 def measure(method: str, archive: Path, mode: Mode) -> dict[str, float]:
     """One method over one archive, in this (fresh) process."""
     source = open_source(archive)
@@ -87,23 +75,8 @@ def measure(method: str, archive: Path, mode: Mode) -> dict[str, float]:
     return {"objects": objects, "cpu": cpu, "wall": wall, "peak": peak, "baseline": baseline}
 
 
-def measure_in_subprocess(method: str, archive: Path, mode: Mode) -> dict[str, float]:
-    command = [sys.executable, "-m", "bench.preprocess", "--measure", method, str(archive), mode]
-    root = Path(__file__).resolve().parent.parent
-    done = subprocess.run(command, cwd=root, capture_output=True, text=True, check=True)
-    return json.loads(done.stdout)
-
-
 def archives(photos: int) -> dict[str, Path]:
-    """The sample and a SPEC 7 workload of `photos` photos, generated once and cached."""
-    CACHE.mkdir(parents=True, exist_ok=True)
-    sample = CACHE / f"sample-v{SAMPLE_VERSION}-seed0.zip"
-    workload = CACHE / f"workload-v{SAMPLE_VERSION}-{photos}-seed0.zip"
-    if not sample.exists():
-        write_sample(sample, seed=0)
-    if not workload.exists():
-        write_workload(workload, photos, seed=0)
-    return {"sample": sample, f"workload ({photos} photos)": workload}
+    return {"sample": sample_archive(), f"workload ({photos} photos)": workload_archive(photos)}
 
 
 def report(photos: int, modes: list[Mode]) -> bool:
@@ -118,7 +91,10 @@ def report(photos: int, modes: list[Mode]) -> bool:
     verdicts = []
     for label, archive in archives(photos).items():
         for mode in modes:
-            figures = {method: measure_in_subprocess(method, archive, mode) for method in METHODS}
+            figures = {
+                method: in_fresh_process("bench.preprocess", method, str(archive), mode)
+                for method in METHODS
+            }
             per_object = {m: f["cpu"] / f["objects"] * 1000 for m, f in figures.items()}
             for method, f in figures.items():
                 speed_up = per_object["naive"] / per_object[method]

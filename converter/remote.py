@@ -76,10 +76,10 @@ class RemoteFile:
         return data
 
     def prefetch(self, start: int, end: int) -> None:
-        """Make [start, end) one request, unless it is already at hand."""
+        """Make [start, end) one request (at least MIN_FETCH long), unless it is already at hand."""
         end = min(end, self.size)
         if self._cached(start, end) is None:
-            self._fetch(start, end)
+            self._fetch(start, min(self.size, max(end, start + MIN_FETCH)))
 
     def close(self) -> None:
         self._file.close()

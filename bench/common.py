@@ -1,0 +1,47 @@
+"""What every benchmark shares: cached archives, memory readings, and fresh-process measuring."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from converter.sample import SAMPLE_VERSION, write_sample, write_workload
+
+CACHE = Path(tempfile.gettempdir()) / "imagenet3d-bench"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def sample_archive() -> Path:
+    """The built-in sample (seed 0), generated once."""
+    path = CACHE / f"sample-v{SAMPLE_VERSION}-seed0.zip"
+    if not path.exists():
+        CACHE.mkdir(parents=True, exist_ok=True)
+        write_sample(path, seed=0)
+    return path
+
+
+def workload_archive(photos: int) -> Path:
+    """A SPEC 7 workload of `photos` photos (seed 0), generated once."""
+    path = CACHE / f"workload-v{SAMPLE_VERSION}-{photos}-seed0.zip"
+    if not path.exists():
+        CACHE.mkdir(parents=True, exist_ok=True)
+        write_workload(path, photos, seed=0)
+    return path
+
+
+def memory_mib() -> dict[str, float]:
+    """Resident memory now and at its peak (VmRSS, VmHWM): unlike ru_maxrss, which Linux carries
+    over from the parent through exec, VmHWM belongs to this process image alone."""
+    status = Path("/proc/self/status").read_text().splitlines()
+    fields = dict(line.split(":", 1) for line in status if line.startswith(("VmRSS", "VmHWM")))
+    return {key: int(value.split()[0]) / 1024 for key, value in fields.items()}
+
+
+def in_fresh_process(module: str, *args: str) -> dict[str, float]:
+    """Run `python -m module --measure ARGS` and read the JSON line it prints last."""
+    command = [sys.executable, "-m", module, "--measure", *args]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
