@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from converter.draw import STYLES
 from converter.errors import AccessError, DataError, SourceError
 from converter.geometry import DEFAULT_STATUSES, MODES, CanvasOptions
 from converter.records import STATUSES
 from converter.release import DEFAULT_SOURCE
+from converter.schema import CONFIGS
 from converter.source import SPLITS, Source, open_source
 
 
@@ -73,58 +75,6 @@ def _run_inspect(args: argparse.Namespace) -> int:
 
     source = _open(args)
     print("\n".join(summarize(source).lines()))
-    _report_invalid(source)
-    return 0
-
-
-def _add_preprocess(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser(
-        "preprocess",
-        help="write the public tool's pose3d/pose6d folder",
-        description="Put every kept object on an H x W canvas (SPEC 4) and write images/, "
-        "annotations/ and lists/ under OUT as the public preprocessing does. Rerun over the same "
-        "OUT to finish an interrupted run; finished photos are skipped.",
-    )
-    _source_arguments(parser)
-    parser.add_argument("out", help="the output folder")
-    parser.add_argument("--mode", choices=MODES, required=True)
-    parser.add_argument("--height", type=int, default=640, help="canvas height (default 640)")
-    parser.add_argument("--width", type=int, default=800, help="canvas width (default 800)")
-    parser.add_argument(
-        "--target-distance", type=float, default=4.0, help="pose3d distance (default 4.0)"
-    )
-    parser.add_argument(
-        "--statuses", nargs="+", choices=STATUSES, default=DEFAULT_STATUSES, help="kept statuses"
-    )
-    parser.add_argument(
-        "--splits", nargs="+", choices=("train", "val", "validation"), default=list(SPLITS)
-    )
-    parser.add_argument("--categories", nargs="+", help="default: every category")
-    parser.add_argument("--num-proc", type=int, default=1, help="worker processes (default 1)")
-    parser.add_argument("--quality", type=int, default=95, help="JPEG quality (default 95)")
-    parser.set_defaults(run=_run_preprocess)
-
-
-def _run_preprocess(args: argparse.Namespace) -> int:
-    from converter.preprocess import OutputMismatch, preprocess
-
-    try:
-        options = CanvasOptions(args.height, args.width, args.target_distance, tuple(args.statuses))
-        source = _open(args)
-        report = preprocess(
-            source,
-            args.out,
-            args.mode,
-            options,
-            args.splits,
-            args.categories,
-            args.num_proc,
-            args.quality,
-        )
-    except (OutputMismatch, ValueError) as error:
-        print(f"imagenet3d preprocess: {error}", file=sys.stderr)
-        return 1
-    print(report.summary())
     _report_invalid(source)
     return 0
 
@@ -209,12 +159,158 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _canvas_arguments(parser: argparse.ArgumentParser) -> None:
+    """The pose configurations' options, named as the builder's config keywords."""
+    parser.add_argument("--height", type=int, default=640, help="canvas height (default 640)")
+    parser.add_argument("--width", type=int, default=800, help="canvas width (default 800)")
+    parser.add_argument(
+        "--target-distance", type=float, default=4.0, help="pose3d distance (default 4.0)"
+    )
+    parser.add_argument(
+        "--statuses", nargs="+", choices=STATUSES, default=DEFAULT_STATUSES, help="kept statuses"
+    )
+    parser.add_argument("--categories", nargs="+", help="default: every category")
+    parser.add_argument("--num-proc", type=int, default=1, help="worker processes (default 1)")
+    parser.add_argument("--quality", type=int, default=95, help="JPEG quality (default 95)")
+
+
+def _add_preprocess(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "preprocess",
+        help="write the public tool's pose3d/pose6d folder",
+        description="Put every kept object on an H x W canvas (SPEC 4) and write images/, "
+        "annotations/ and lists/ under OUT as the public preprocessing does. Rerun over the same "
+        "OUT to finish an interrupted run; finished photos are skipped.",
+    )
+    _source_arguments(parser)
+    parser.add_argument("out", help="the output folder")
+    parser.add_argument(
+        "--mode",
+        choices=MODES,
+        required=True,
+        help="pose3d (object-centric) or pose6d (whole photo)",
+    )
+    parser.add_argument(
+        "--splits", nargs="+", choices=("train", "val", "validation"), default=list(SPLITS)
+    )
+    _canvas_arguments(parser)
+    parser.set_defaults(run=_run_preprocess)
+
+
+def _run_preprocess(args: argparse.Namespace) -> int:
+    from converter.preprocess import OutputMismatch, preprocess
+
+    try:
+        options = CanvasOptions(args.height, args.width, args.target_distance, tuple(args.statuses))
+        source = _open(args)
+        report = preprocess(
+            source,
+            args.out,
+            args.mode,
+            options,
+            args.splits,
+            args.categories,
+            args.num_proc,
+            args.quality,
+        )
+    except (OutputMismatch, ValueError) as error:
+        print(f"imagenet3d preprocess: {error}", file=sys.stderr)
+        return 1
+    print(report.summary())
+    _report_invalid(source)
+    return 0
+
+
+def _add_export(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "export",
+        help="write configurations as Parquet shards with a dataset card",
+        description="Write OUT/<config>/<split>-NNNNN-of-NNNNN.parquet and OUT/README.md, ready "
+        "for `load_dataset(OUT, config)` and for `imagenet3d push`. Rerun over the same OUT to "
+        "finish an interrupted export; finished configurations are kept.",
+    )
+    _source_arguments(parser)
+    parser.add_argument("out", help="the output folder")
+    parser.add_argument("--config", choices=(*CONFIGS, "all"), default="all", help="default all")
+    parser.add_argument(
+        "--max-shard-size", default="500MB", help="shard size bound (default 500MB)"
+    )
+    _canvas_arguments(parser)
+    parser.set_defaults(run=_run_export)
+
+
+def _run_export(args: argparse.Namespace) -> int:
+    from converter.export import ExportOptions, export
+
+    options = ExportOptions(
+        config_kwargs={
+            "height": args.height,
+            "width": args.width,
+            "target_distance": args.target_distance,
+            "statuses": tuple(args.statuses),
+            "categories": tuple(args.categories) if args.categories else None,
+            "jpeg_quality": args.quality,
+        },
+        max_shard_size=args.max_shard_size,
+        num_proc=args.num_proc if args.num_proc > 1 else None,
+        token=args.token,
+    )
+    configs = CONFIGS if args.config == "all" else (args.config,)
+    infos = export(args.source, Path(args.out), configs, options)
+    for config, info in infos.items():
+        counts = ", ".join(
+            f"{split} {split_info.num_examples}" for split, split_info in info.splits.items()
+        )
+        print(f"{config}: {counts} examples")
+    print(f"card: {Path(args.out) / 'README.md'}")
+    return 0
+
+
+def _add_push(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "push",
+        help="upload an export folder to a Hub dataset repository",
+        description="Upload an export folder with huggingface_hub (resumable; unchanged files are "
+        "skipped, so pushing an unchanged folder creates no commit).",
+    )
+    parser.add_argument("folder", help="a folder written by `imagenet3d export`")
+    parser.add_argument("--repo-id", required=True, help="e.g. ccvl/ImageNet3D")
+    parser.add_argument("--token", help="Hub token with write access (default: your login)")
+    parser.add_argument("--private", action="store_true", help="create the repository private")
+    parser.add_argument("--revision", help="branch to push to (created if missing)")
+    parser.add_argument("--create-pr", action="store_true", help="open a pull request instead")
+    parser.add_argument(
+        "--with-script",
+        action="store_true",
+        help="also upload imagenet3d.py as <repo name>.py, for datasets 3.x",
+    )
+    parser.set_defaults(run=_run_push)
+
+
+def _run_push(args: argparse.Namespace) -> int:
+    from converter.hub import push
+
+    info = push(
+        Path(args.folder),
+        args.repo_id,
+        token=args.token,
+        private=args.private or None,
+        revision=args.revision,
+        create_pr=args.create_pr,
+        with_script=args.with_script,
+    )
+    print(info.pr_url or info.commit_url)
+    return 0
+
+
 COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_sample,
     _add_inspect,
-    _add_preprocess,
     _add_visualize,
     _add_evaluate,
+    _add_preprocess,
+    _add_export,
+    _add_push,
 ]
 
 

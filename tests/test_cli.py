@@ -1,0 +1,61 @@
+"""The `imagenet3d` command line as a user types it."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from converter.cli import build_parser, main
+from tests.servers.fileserver import FileServer
+
+
+def inspect(source: str, capsys: pytest.CaptureFixture[str]) -> list[str]:
+    assert main(["inspect", source]) == 0
+    return capsys.readouterr().out.splitlines()[1:]
+
+
+def test_sample_then_inspect_prints_the_counts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    archive = tmp_path / "s.zip"
+    assert main(["sample", str(archive)]) == 0
+    capsys.readouterr()
+    lines = inspect(str(archive), capsys)
+    assert lines[0] == "layout:     v1"
+    assert any(line.startswith("train: 32 photos, 50 objects, 2 without pose") for line in lines)
+    assert any(line.startswith("validation: 12 photos") for line in lines)
+
+
+def test_zip_folder_and_served_zip_print_the_same_counts(
+    sample_zip: Path,
+    sample_dir: Path,
+    file_server: FileServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    shutil.copy(sample_zip, file_server.files / "s.zip")
+    reports = [
+        inspect(str(sample_zip), capsys),
+        inspect(str(sample_dir), capsys),
+        inspect(f"{file_server.url}/s.zip", capsys),
+    ]
+    assert reports[0] == reports[1] == reports[2]
+
+
+def test_a_broken_source_is_one_clear_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "bad.zip").write_bytes(b"not a zip")
+    assert main(["inspect", str(tmp_path / "bad.zip")]) == 1
+    assert "bad.zip: not a readable zip archive" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "command", ["sample", "inspect", "preprocess", "export", "push", "visualize", "evaluate"]
+)
+def test_every_command_explains_itself(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        build_parser().parse_args([command, "--help"])
+    assert done.value.code == 0
+    assert len(capsys.readouterr().out.splitlines()) > 5
