@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from converter.canvas import decode_photo, encode_jpeg, open_photo, render
+from converter.errors import DataError
 from converter.geometry import (
     CanvasOptions,
     Mode,
@@ -96,10 +97,14 @@ def render_examples(
     if not kept:
         return
     member = source.photo_member(category, image_id)
-    image = open_photo(source.photo_bytes(category, image_id), member)
-    size = image.size
-    places = [placement(mode, record, size, options) for record in kept]
-    photo = decode_photo(image, member, [place.resized for place in places])
+    try:
+        image = open_photo(source.photo_bytes(category, image_id), member)
+        size = image.size
+        places = [placement(mode, record, size, options) for record in kept]
+        photo = decode_photo(image, member, [place.resized for place in places])
+    except DataError as error:
+        source.tolerate(error)
+        return
     encoded: dict[Placement, bytes] = {}
     for record, place in zip(kept, places, strict=True):
         if place not in encoded:
@@ -151,6 +156,7 @@ def raw_image(data: bytes, member: str, image_id: str) -> tuple[dict[str, Any], 
     """The photo as released when it is an RGB JPEG, else converted to an RGB PNG; and its size."""
     image = open_photo(data, member)
     if image.format == "JPEG" and image.mode == "RGB":
+        decode_photo(image, member, [(1, 1)])  # the smallest decode still reads the whole stream
         return {"path": f"{image_id}.JPEG", "bytes": data}, image.size
     photo = decode_photo(image, member)
     buffer = io.BytesIO()
@@ -167,7 +173,13 @@ def iter_raw_examples(
     """One example per photo of a split, with all its object records; `pairs` as above."""
     for category, image_id in _pairs(source, split, categories, pairs):
         member = source.photo_member(category, image_id)
-        image, (width, height) = raw_image(source.photo_bytes(category, image_id), member, image_id)
+        try:
+            image, (width, height) = raw_image(
+                source.photo_bytes(category, image_id), member, image_id
+            )
+        except DataError as error:
+            source.tolerate(error)
+            continue
         yield {
             "image": image,
             "image_id": image_id,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import zipfile
 from pathlib import Path
 
@@ -10,7 +11,9 @@ import numpy as np
 import pytest
 
 from converter.errors import DataError, SourceError
-from converter.source import open_source
+from converter.examples import iter_pose_examples, iter_raw_examples
+from converter.geometry import CanvasOptions
+from converter.source import Source, open_source
 from converter.summary import summarize
 from tests.edits import members, npz_bytes, replace_member
 
@@ -111,3 +114,23 @@ def test_the_older_flat_layout_lands_in_train(sample_dir: Path, tmp_path: Path) 
     assert source.layout.kind == "flat"
     assert source.image_ids("validation") == []
     assert len(source.image_ids("train")) == len(list((v1 / "images").rglob("*.JPEG")))
+
+
+@pytest.mark.parametrize("config", ["raw", "pose3d"])
+def test_a_corrupt_photo_is_named_or_skipped(config: str, sample_zip: Path, tmp_path: Path) -> None:
+    member = members(sample_zip, ".JPEG")[0]
+    with zipfile.ZipFile(sample_zip) as archive:
+        truncated = archive.read(member)[:2000]
+    broken = replace_member(sample_zip, tmp_path / "broken.zip", member, truncated)
+    category, image_id = member.rsplit("/", 2)[-2], Path(member).stem
+    pairs = [(category, image_id)]
+
+    def examples(source: Source) -> list[dict]:
+        if config == "raw":
+            return list(iter_raw_examples(source, "train", pairs=pairs))
+        return list(iter_pose_examples(source, "train", config, CanvasOptions(), pairs=pairs))
+
+    with pytest.raises(DataError, match=re.escape(member)):
+        examples(open_source(broken))
+    skipping = open_source(broken, on_invalid="skip")
+    assert examples(skipping) == [] and skipping.invalid.count == 1
