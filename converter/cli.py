@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from converter.draw import STYLES
-from converter.errors import AccessError, DataError, SourceError
+from converter.errors import AccessError, DataError, NetworkError, SourceError
 from converter.geometry import DEFAULT_STATUSES, MODES, CanvasOptions
 from converter.records import STATUSES
 from converter.release import DEFAULT_SOURCE
@@ -330,6 +330,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (DataError, SourceError, AccessError) as error:
+    except (DataError, SourceError, AccessError, NetworkError) as error:
         print(f"imagenet3d {args.command}: {error}", file=sys.stderr)
         return 1

@@ -23,3 +23,10 @@ class AccessError(RuntimeError):
     Not an OSError on purpose: `zipfile` turns any OSError met while opening an archive
     into "File is not a zip file", which would hide the sentence the user needs.
     """
+
+
+class NetworkError(RuntimeError):
+    """A remote read still failing after its retries; names the URL and the byte range.
+
+    A RuntimeError for the same reason as AccessError: `zipfile` would hide an OSError.
+    """

@@ -5,25 +5,44 @@ from __future__ import annotations
 import contextlib
 import time
 from collections import OrderedDict
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import fsspec
 
-from converter.errors import AccessError
+from converter.errors import AccessError, NetworkError
 from converter.release import REPO_ID
 
 MIN_FETCH = 16 << 10
 KEPT_WINDOWS = 4
 RETRIES = 4
+T = TypeVar("T")
 
 
 def open_remote(url: str, token: str | bool | None = None) -> RemoteFile:
     """A seekable file over `hf://` or `http(s)://` that reads by range requests."""
-    with translate_access_errors(url):
-        filesystem, path = _filesystem(url, token)
-        file = filesystem.open(path, "rb", cache_type="none")
+    filesystem, path = _filesystem(url, token)
+    file = with_retries(url, "opening", lambda: filesystem.open(path, "rb", cache_type="none"))
     return RemoteFile(file, url)
+
+
+def with_retries(label: str, what: str, action: Callable[[], T]) -> T:
+    """`action`, tried again after network trouble; a refusal or a missing file is final."""
+    for attempt in range(RETRIES):
+        try:
+            with translate_access_errors(label):
+                return action()
+        except AccessError:
+            raise
+        except Exception as error:
+            if not _is_transient(error):
+                raise
+            if attempt == RETRIES - 1:
+                raise NetworkError(
+                    f"{label}: {what} failed {RETRIES} times ({type(error).__name__}: {error})"
+                ) from error
+            time.sleep(0.2 * 2**attempt)
+    raise AssertionError("unreachable")
 
 
 def _filesystem(url: str, token: str | bool | None) -> tuple[fsspec.AbstractFileSystem, str]:
@@ -92,18 +111,11 @@ class RemoteFile:
         return None
 
     def _fetch(self, start: int, end: int) -> bytes:
-        for attempt in range(RETRIES):
-            try:
-                with translate_access_errors(self._label):
-                    self._file.seek(start)
-                    data = self._file.read(end - start)
-                break
-            except AccessError:
-                raise
-            except Exception as error:
-                if attempt == RETRIES - 1 or not _is_transient(error):
-                    raise
-                time.sleep(0.2 * 2**attempt)
+        def read() -> bytes:
+            self._file.seek(start)
+            return self._file.read(end - start)
+
+        data = with_retries(self._label, f"reading bytes {start}-{end}", read)
         self._windows[start] = data
         while len(self._windows) > KEPT_WINDOWS:
             self._windows.popitem(last=False)
@@ -111,11 +123,15 @@ class RemoteFile:
 
 
 def _is_transient(error: BaseException) -> bool:
-    """Network trouble worth another try, as opposed to a missing file or a refusal."""
-    if isinstance(error, (FileNotFoundError, PermissionError)):
-        return False
-    status = _status(error)
-    return status is None or status >= 500 or status == 429
+    """Network trouble worth another try, as opposed to a missing file or a refusal.
+
+    fsspec reports a server error met while sizing a file as FileNotFoundError, so the
+    status is looked for along the whole chain of causes.
+    """
+    status = next(filter(None, map(_status, _chain(error))), None)
+    if status is not None:
+        return status >= 500 or status == 429
+    return not isinstance(error, (FileNotFoundError, PermissionError))
 
 
 def _status(error: BaseException) -> int | None:
