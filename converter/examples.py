@@ -156,8 +156,9 @@ def raw_image(data: bytes, member: str, image_id: str) -> tuple[dict[str, Any], 
     """The photo as released when it is an RGB JPEG, else converted to an RGB PNG; and its size."""
     image = open_photo(data, member)
     if image.format == "JPEG" and image.mode == "RGB":
+        size = image.size
         decode_photo(image, member, [(1, 1)])  # the smallest decode still reads the whole stream
-        return {"path": f"{image_id}.JPEG", "bytes": data}, image.size
+        return {"path": f"{image_id}.JPEG", "bytes": data}, size
     photo = decode_photo(image, member)
     buffer = io.BytesIO()
     photo.image.save(buffer, format="PNG")
