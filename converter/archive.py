@@ -6,6 +6,7 @@ offset, so a remote archive costs a few range requests per member instead of a d
 
 from __future__ import annotations
 
+import lzma
 import os
 import zipfile
 import zlib
@@ -17,6 +18,18 @@ from converter.errors import DataError, SourceError
 MAX_MEMBER_BYTES = 1 << 30
 MAX_COMPRESSION_RATIO = 200
 LOCAL_HEADER_SLACK = 1024
+# What zipfile raises on a damaged archive or member. RuntimeError, which it raises for an
+# encrypted member, is left out: a refused remote read is one (AccessError) and must reach the
+# user as it is; check_member refuses encrypted members before reading instead.
+ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    lzma.LZMAError,
+    EOFError,
+    OSError,
+    ValueError,
+    NotImplementedError,
+)
 
 
 class Store(Protocol):
@@ -64,7 +77,7 @@ class ZipStore:
         self._file = file
         try:
             self._zip = zipfile.ZipFile(file)
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as error:
+        except ZIP_ERRORS as error:
             raise SourceError(
                 f"{label}: not a readable zip archive ({error}); "
                 "the download may be truncated, fetch it again"
@@ -81,25 +94,44 @@ class ZipStore:
         info = self._infos.get(name)
         if info is None:
             raise DataError(name, f"not in {self.label}")
-        _check_declared_size(info)
+        check_member(info, name)
         prefetch = getattr(self._file, "prefetch", None)
         if prefetch is not None:
             prefetch(
                 info.header_offset, info.header_offset + LOCAL_HEADER_SLACK + info.compress_size
             )
         try:
-            return self._zip.read(info)
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as error:
+            return read_member(self._zip, info)
+        except ZIP_ERRORS as error:
             raise DataError(name, f"corrupt or truncated zip member ({error})") from None
 
 
-def _check_declared_size(info: zipfile.ZipInfo) -> None:
-    """Refuse a member whose header promises an absurd size before inflating anything."""
-    if info.file_size > MAX_MEMBER_BYTES:
-        raise DataError(info.filename, f"declared size {info.file_size} bytes is too large")
+def read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    """The member's bytes, inflating no more than its header declares.
+
+    `ZipFile.read` inflates all the compressed data holds (up to 2 GiB at once) and only then
+    cuts it to the declared size, so a small member lying about its size could fill memory.
+    """
+    with archive.open(info) as member:
+        return member.read(info.file_size)
+
+
+def check_member(
+    info: zipfile.ZipInfo, member: str, limit: int = MAX_MEMBER_BYTES, key: str | None = None
+) -> None:
+    """Refuse an encrypted member, or one whose header promises an absurd size, before reading."""
+    if info.flag_bits & 0x1:
+        raise DataError(member, "is encrypted", key=key)
+    if max(info.file_size, info.compress_size) > limit:
+        raise DataError(
+            member,
+            f"declared size {info.file_size} bytes ({info.compress_size} compressed) is too large",
+            key=key,
+        )
     if info.file_size > max(info.compress_size, 1) * MAX_COMPRESSION_RATIO + 65536:
         raise DataError(
-            info.filename,
+            member,
             f"declared size {info.file_size} is implausible for {info.compress_size} "
             "compressed bytes",
+            key=key,
         )

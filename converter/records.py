@@ -40,6 +40,10 @@ RECORD_KEYS = (
     "ignore",
     "extra",
 )
+# Whole numbers land in int32 columns (converter.schema); nesting deeper than this in an unknown
+# key is refused rather than followed (a pickle can make a list that contains itself).
+MAX_INTEGER = 2**31 - 1
+MAX_NESTING = 32
 
 
 class _Invalid(Exception):
@@ -57,15 +61,21 @@ def _number(value: Any) -> float:
     value = _plain(value)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise _Invalid(f"expected a number, got {type(value).__name__}")
-    if not math.isfinite(value):
-        raise _Invalid(f"expected a finite number, got {value}")
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        raise _Invalid(
+            f"expected a finite number, got a {value.bit_length()}-bit integer"
+        ) from None
+    if not math.isfinite(number):
+        raise _Invalid(f"expected a finite number, got {number}")
+    return number
 
 
 def _integer(value: Any) -> int:
     number = _number(value)
-    if number != int(number):
-        raise _Invalid(f"expected a whole number, got {number}")
+    if number != int(number) or abs(number) > MAX_INTEGER:
+        raise _Invalid(f"expected a whole number below 2**31, got {number}")
     return int(number)
 
 
@@ -78,7 +88,12 @@ def _positive_integer(value: Any) -> int:
 
 def _vector(size: int) -> Callable[[Any], list[float]]:
     def parse(value: Any) -> list[float]:
-        array = np.asarray(value)
+        try:
+            array = np.asarray(value)
+        except (ValueError, TypeError, RecursionError):
+            raise _Invalid(
+                f"expected {size} numbers, got a ragged {type(value).__name__}"
+            ) from None
         if array.dtype == object or array.dtype.kind not in "iuf" or array.shape != (size,):
             raise _Invalid(f"expected {size} numbers, got {array.dtype} of shape {array.shape}")
         return [_number(item) for item in array.tolist()]
@@ -96,7 +111,7 @@ def _box(value: Any) -> list[float]:
 def _word(allowed: tuple[str, ...]) -> Callable[[Any], str]:
     def parse(value: Any) -> str:
         value = _plain(value)
-        if value not in allowed:
+        if not isinstance(value, str) or value not in allowed:
             raise _Invalid(f"expected one of {', '.join(allowed)}, got {value!r}")
         return str(value)
 
@@ -138,14 +153,16 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
 }
 
 
-def _jsonable(value: Any) -> Any:
+def _jsonable(value: Any, depth: int = 0) -> Any:
+    if depth > MAX_NESTING:
+        raise _Invalid(f"nested more than {MAX_NESTING} levels deep")
     value = _plain(value)
     if isinstance(value, np.ndarray):
-        return value.tolist()
+        value = value.tolist()
     if isinstance(value, Mapping):
-        return {str(key): _jsonable(item) for key, item in value.items()}
+        return {str(key): _jsonable(item, depth + 1) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(item) for item in value]
+        return [_jsonable(item, depth + 1) for item in value]
     return value if isinstance(value, (str, int, float, bool, type(None))) else repr(value)
 
 
@@ -153,22 +170,27 @@ def parse_object(raw: Any, index: int, category: str, member: str) -> dict[str, 
     """One checked record from the release's dict for object `index` of `member`."""
     if not isinstance(raw, Mapping):
         raise DataError(member, f"object {index} is a {type(raw).__name__}, not a dict")
-    values: dict[str, Any] = {}
-    for key, parse in _PARSERS.items():
-        value = raw.get(key)
-        if value is None:
-            values[key] = None
-            continue
-        try:
-            values[key] = parse(value)
-        except _Invalid as error:
-            raise DataError(member, f"object {index}: {error}", key=key) from None
+    values = {
+        key: None if raw.get(key) is None else _checked(parse, raw[key], index, member, key)
+        for key, parse in _PARSERS.items()
+    }
     _fill_principal(values)
-    unknown = {str(key): _jsonable(raw[key]) for key in raw if key not in _PARSERS}
+    unknown = {
+        str(key): _checked(_jsonable, raw[key], index, member, str(key))
+        for key in raw
+        if key not in _PARSERS
+    }
     values["category"] = values.pop("class") or category
     values["index"] = index
     values["extra"] = json.dumps(unknown, sort_keys=True) if unknown else None
     return {key: values[key] for key in RECORD_KEYS}
+
+
+def _checked(parse: Callable[[Any], Any], value: Any, index: int, member: str, key: str) -> Any:
+    try:
+        return parse(value)
+    except _Invalid as error:
+        raise DataError(member, f"object {index}: {error}", key=key) from None
 
 
 def _fill_principal(values: dict[str, Any]) -> None:

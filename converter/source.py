@@ -205,7 +205,8 @@ class Source:
     def cad_indices(self, category: str) -> list[int]:
         folder = self.layout.cad(category, 0).rpartition("/")[0] + "/"
         found = (name[len(folder) :].removesuffix(".off") for name in self._names)
-        return sorted(int(stem) for stem in found if stem.isdigit())
+        indices = {int(stem) for stem in found if stem.isascii() and stem.isdigit()}
+        return sorted(index for index in indices if self.cad_member(category, index) in self._names)
 
     def cad_member(self, category: str, cad_index: int) -> str:
         return self.layout.cad(category, cad_index)

@@ -1,0 +1,356 @@
+"""Hostile and broken annotation files: load_npz_array gives the array or a DataError, nothing else.
+
+A pickle may name only numpy's array, scalar and dtype constructors, and even those never see
+the file's values unchecked (numpy's own `__setstate__` crashes the interpreter on some).
+"""
+
+from __future__ import annotations
+
+import builtins
+import functools
+import importlib
+import io
+import os
+import pickle
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from numpy._core.multiarray import _reconstruct, scalar
+
+from converter.errors import DataError
+from converter.safe_npz import load_npz_array
+from tests.edits import npz_bytes
+
+FUZZ = settings(max_examples=150, deadline=None, derandomize=True, database=None)
+MEMBER = "imagenet3d_v1/annotations/car/n02958343_1.npz"
+RELEASE_LIKE = np.array(
+    [
+        {
+            "class": np.str_("car"),
+            "bbox": np.array([10.0, 20.0, 110.0, 90.0]),
+            "height": np.uint16(375),
+            "width": np.uint16(500),
+            "azimuth": np.float64(0.5),
+            "distance": np.float64(6.0),
+            "principal": np.array([60.0, 55.0]),
+            "viewport": np.int64(3000),
+            "object_status": "status_good",
+            "ignore": np.int64(0),
+        },
+        {"class": "car", "distance": np.float64(0.0), "ignore": 1},
+    ],
+    dtype=object,
+)
+
+
+class Reduce:
+    """Pickles as `function(*args)`, then BUILD with `state` when one is given."""
+
+    def __init__(self, function: Any, args: tuple[Any, ...], state: Any = None) -> None:
+        self.reduced = (function, args) if state is None else (function, args, state)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return self.reduced
+
+
+def npy_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=True)
+    return buffer.getvalue()
+
+
+def npz_of_npy(payload: bytes, compression: int = zipfile.ZIP_STORED) -> bytes:
+    """An npz holding `payload` as its annotations array, with a correct checksum."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression) as npz:
+        npz.writestr("annotations.npy", payload)
+    return buffer.getvalue()
+
+
+def pickled_npz(value: Any) -> bytes:
+    """An npz whose object array header is followed by the pickle of `value`."""
+    header = npy_bytes(np.array([None], dtype=object))
+    header = header[: header.index(b"\n") + 1]
+    return npz_of_npy(header + pickle.dumps(value, protocol=3))
+
+
+def assert_refused(data: bytes) -> DataError:
+    with pytest.raises(DataError) as caught:
+        load_npz_array(data, MEMBER)
+    assert caught.value.member == MEMBER
+    return caught.value
+
+
+def same(loaded: Any, expected: Any) -> bool:
+    """Equal values of equal types, arrays by dtype, shape and content (NaN equal to NaN)."""
+    if isinstance(expected, np.ndarray):
+        return (
+            isinstance(loaded, np.ndarray)
+            and loaded.dtype == expected.dtype
+            and loaded.shape == expected.shape
+            and (
+                all(same(a, b) for a, b in zip(loaded.ravel(), expected.ravel(), strict=True))
+                if expected.dtype.hasobject
+                else np.array_equal(loaded, expected, equal_nan=expected.dtype.kind in "fc")
+            )
+        )
+    if type(loaded) is not type(expected):
+        return False
+    if isinstance(expected, dict):
+        return loaded.keys() == expected.keys() and all(
+            same(loaded[key], expected[key]) for key in expected
+        )
+    if isinstance(expected, (list, tuple)):
+        return len(loaded) == len(expected) and all(
+            same(a, b) for a, b in zip(loaded, expected, strict=True)
+        )
+    return loaded == expected or (loaded != loaded and expected != expected)
+
+
+def test_the_release_shape_loads_as_numpy_would_load_it() -> None:
+    data = npz_bytes(RELEASE_LIKE)
+    expected = np.load(io.BytesIO(data), allow_pickle=True)["annotations"]
+    assert same(load_npz_array(data, MEMBER), expected)
+
+
+def test_a_plain_array_loads_without_pickle() -> None:
+    data = npz_bytes(np.arange(6, dtype=">i4").reshape(2, 3))
+    np.testing.assert_array_equal(load_npz_array(data, MEMBER), np.arange(6).reshape(2, 3))
+
+
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**63), 2**63 - 1),
+    st.floats(allow_nan=True),
+    st.text(max_size=8),
+    st.floats(width=32).map(np.float32),
+    st.floats().map(np.float64),
+    st.integers(0, 2**16 - 1).map(np.uint16),
+    st.integers(-(2**63), 2**63 - 1).map(np.int64),
+    st.booleans().map(np.bool_),
+    st.text(max_size=8).map(np.str_),
+)
+arrays = st.builds(
+    np.array,
+    st.lists(st.floats(width=16), max_size=5),
+    st.sampled_from(["<f8", ">f8", "<f4", "<f2"]),
+) | st.builds(np.array, st.lists(st.text(max_size=3), max_size=3), st.sampled_from(["<U3", ">U3"]))
+values = st.recursive(
+    scalars | arrays,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner),
+    max_leaves=10,
+)
+objects = st.dictionaries(st.text(max_size=8), values, max_size=6)
+
+
+@FUZZ
+@given(st.lists(objects, max_size=4))
+def test_valid_object_arrays_round_trip(items: list[dict[str, Any]]) -> None:
+    array = np.empty(len(items), dtype=object)
+    array[:] = items
+    data = npz_bytes(array)
+    assert same(
+        load_npz_array(data, MEMBER), np.load(io.BytesIO(data), allow_pickle=True)["annotations"]
+    )
+
+
+@FUZZ
+@given(st.binary(max_size=400))
+def test_random_bytes_are_refused(data: bytes) -> None:
+    assert_refused(data)
+
+
+@pytest.mark.parametrize("compression", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED])
+def test_every_truncation_of_a_valid_file_is_refused(compression: int) -> None:
+    whole = npz_of_npy(npy_bytes(RELEASE_LIKE), compression)
+    for length in range(len(whole)):
+        assert_refused(whole[:length])
+
+
+def test_every_truncation_of_the_array_inside_is_refused() -> None:
+    """Truncated pickles, repacked with a correct checksum so the unpickler meets them."""
+    payload = npy_bytes(RELEASE_LIKE)
+    for length in range(len(payload)):
+        assert_refused(npz_of_npy(payload[:length]))
+
+
+@FUZZ
+@given(st.data())
+def test_a_damaged_pickle_is_refused_or_loads(data: st.DataObject) -> None:
+    payload = bytearray(npy_bytes(RELEASE_LIKE))
+    start = payload.index(b"\n") + 1
+    positions = st.integers(start, len(payload) - 1)
+    for position, value in data.draw(st.lists(st.tuples(positions, st.integers(0, 255)))):
+        payload[position] = value
+    try:
+        array = load_npz_array(npz_of_npy(bytes(payload)), MEMBER)
+    except DataError as error:
+        assert error.member == MEMBER
+    else:
+        assert isinstance(array, np.ndarray)
+
+
+def test_damaged_pickles_never_crash_the_interpreter() -> None:
+    """Thousands of damaged pickles in a child process, which a crash in numpy would kill."""
+    script = f"""
+import io, random, zipfile
+import numpy as np
+from converter.errors import DataError
+from converter.safe_npz import load_npz_array
+from tests.test_fuzz_npz import RELEASE_LIKE, npy_bytes, npz_of_npy
+rng = random.Random(0)
+payload = npy_bytes(RELEASE_LIKE)
+start = payload.index(b"\\n") + 1
+for _ in range(4000):
+    damaged = bytearray(payload)
+    for _ in range(rng.randint(1, 3)):
+        damaged[rng.randrange(start, len(damaged))] = rng.randrange(256)
+    try:
+        load_npz_array(npz_of_npy(bytes(damaged)), {MEMBER!r})
+    except DataError:
+        pass
+print("survived")
+"""
+    root = Path(__file__).resolve().parent.parent
+    run = subprocess.run(
+        [sys.executable, "-c", script], cwd=root, capture_output=True, text=True, check=False
+    )
+    assert (run.returncode, run.stdout.strip()) == (0, "survived"), run.stderr[-2000:]
+
+
+def witness_payloads(witness: Path) -> list[Reduce]:
+    """Globals a hostile file could name; each would create `witness` if it ran."""
+    touch = f"touch {witness}"
+    return [
+        Reduce(os.system, (touch,)),
+        Reduce(builtins.eval, (f"open({str(witness)!r}, 'w')",)),
+        Reduce(builtins.exec, (f"open({str(witness)!r}, 'w')",)),
+        Reduce(subprocess.Popen, (["touch", str(witness)],)),
+        Reduce(subprocess.call, (["touch", str(witness)],)),
+        Reduce(np.save, (str(witness), np.zeros(1))),
+        Reduce(np.savetxt, (str(witness), np.zeros(1))),
+        Reduce(np.load, (str(witness),)),
+        Reduce(np.testing.assert_equal, (1, 1)),
+        Reduce(functools.partial, (os.system, touch)),
+        Reduce(builtins.getattr, (Reduce(builtins.__import__, ("os",)), "system")),
+        Reduce(builtins.__import__, ("os",)),
+        Reduce(importlib.import_module, ("os",)),
+        Reduce(pickle.loads, (pickle.dumps(Reduce(os.system, (touch,))),)),
+        Reduce(np.frombuffer, (b"\0" * 8,)),
+        Reduce(np.ndarray, ((1,), object, b"A" * 8)),
+    ]
+
+
+@pytest.mark.parametrize("index", range(16))
+def test_a_pickle_naming_any_other_global_is_refused_and_runs_nothing(
+    index: int, tmp_path: Path
+) -> None:
+    witness = tmp_path / "ran"
+    payload = witness_payloads(witness)[index]
+    error = assert_refused(pickled_npz([payload]))
+    assert error.key == "annotations"
+    assert not witness.exists()
+
+
+# States that numpy's own __setstate__ accepted and then crashed the interpreter on (numpy 2.4).
+HOSTILE_STATES = [
+    Reduce(_reconstruct, (np.ndarray, (0,), b"b"), (1, (51,), np.dtype(object), False, [1, 2])),
+    Reduce(_reconstruct, (np.ndarray, (0,), b"b"), (1, (4,), np.dtype("f8"), False, b"short")),
+    Reduce(_reconstruct, (np.ndarray, (2**40,), np.dtype(object))),
+    Reduce(
+        np.dtype,
+        ("M8[s]", False, True),
+        (3, "|", None, ("a",), {"b": (np.dtype("complex128"), 11)}, -1, 0, 63),
+    ),
+    Reduce(np.dtype, ("m8", False, True), (3, "=", None, None, None, 2**31, -1, 16)),
+    Reduce(np.dtype, ("f8", False, False), (3, "<", None, ("a",), {"a": (np.dtype("O"), 4)})),
+    Reduce(np.dtype, ("V8", False, True), ()),
+]
+
+
+@pytest.mark.parametrize("index", range(len(HOSTILE_STATES)))
+def test_numpy_state_that_would_crash_numpy_is_refused(index: int) -> None:
+    assert_refused(pickled_npz(HOSTILE_STATES[index]))
+
+
+@pytest.mark.parametrize(
+    ("array", "complaint"),
+    [
+        (np.zeros((2, 2), dtype="M8[s]"), None),
+        (np.array(["status_good"]), None),
+        (np.zeros(3, dtype=[("a", "f8"), ("b", "O")]), "refused dtype"),
+        (np.zeros(2, dtype=("O", (2,))), None),
+    ],
+)
+def test_wrong_dtypes_load_or_are_refused_but_never_crash(
+    array: np.ndarray, complaint: str | None
+) -> None:
+    data = npz_bytes(array)
+    if complaint is None:
+        assert same(
+            load_npz_array(data, MEMBER),
+            np.load(io.BytesIO(data), allow_pickle=True)["annotations"],
+        )
+    else:
+        assert complaint in str(assert_refused(data))
+
+
+def test_an_inner_member_declaring_a_huge_size_is_refused_before_inflating() -> None:
+    data = bytearray(npz_of_npy(npy_bytes(RELEASE_LIKE)))
+    central = data.index(b"PK\x01\x02")
+    data[central + 24 : central + 28] = (2**31).to_bytes(4, "little")
+    assert "too large" in str(assert_refused(bytes(data)))
+
+
+def test_an_array_header_declaring_a_huge_shape_is_refused_without_allocating() -> None:
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "|u1", "fortran_order": False, "shape": (2**40,)}
+    )
+    assert "shorter than its header" in str(assert_refused(npz_of_npy(header.getvalue())))
+
+
+@pytest.mark.parametrize(
+    ("offset", "value", "complaint"),
+    [(8, 99, "compression method"), (6, 1, "encrypted")],
+)
+def test_unsupported_or_encrypted_inner_members_are_refused(
+    offset: int, value: int, complaint: str
+) -> None:
+    """Offsets in the local header; the central header's are two bytes further on."""
+    data = bytearray(npz_of_npy(npy_bytes(RELEASE_LIKE)))
+    for header, shift in ((b"PK\x03\x04", 0), (b"PK\x01\x02", 2)):
+        data[data.index(header) + offset + shift] |= value
+    assert complaint in str(assert_refused(bytes(data)))
+
+
+def test_corrupt_compressed_data_is_refused() -> None:
+    data = bytearray(npz_of_npy(npy_bytes(RELEASE_LIKE), zipfile.ZIP_DEFLATED))
+    start = data.index(b"annotations.npy") + len("annotations.npy")
+    data[start : start + 16] = b"\xff" * 16
+    assert_refused(bytes(data))
+
+
+def text_with_code(code: int) -> bytes:
+    """UTF-32 data of two characters, the first of which is `code`."""
+    return code.to_bytes(4, "little") + "b".encode("utf-32-le")
+
+
+@pytest.mark.parametrize("code", [0x110000, 0xFFFFFFFF])
+def test_text_beyond_unicode_is_refused(code: int) -> None:
+    """numpy would make str objects of these values, which no str may hold and which break later."""
+    text = np.dtype("<U2")
+    data = text_with_code(code)
+    as_scalar = Reduce(scalar, (text, data))
+    as_array = Reduce(_reconstruct, (np.ndarray, (0,), b"b"), (1, (1,), text, False, data))
+    plain = npy_bytes(np.array(["ab"], dtype=text)).replace(text_with_code(ord("a")), data)
+    for npz in (pickled_npz(as_scalar), pickled_npz(as_array), npz_of_npy(plain)):
+        assert_refused(npz)
