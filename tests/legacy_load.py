@@ -1,15 +1,23 @@
-"""Run by the `datasets` 3.6 interpreter: load the script as users of 3.x do, print what came out."""
+"""Run by the `datasets` 3.6 interpreter: load as users of 3.x do, print the example names.
+
+Arguments: PATH (script or Hub repo id), CONFIG, DATA_DIR or "-", TOKEN or "-".
+"""
 
 import json
 import sys
 
 import datasets
 
-script, config, data_dir = sys.argv[1:4]
+path, config, data_dir, token = sys.argv[1:5]
 rows = {}
 for streaming in (False, True):
     loaded = datasets.load_dataset(
-        script, config, data_dir=data_dir, trust_remote_code=True, streaming=streaming
+        path,
+        config,
+        data_dir=None if data_dir == "-" else data_dir,
+        token=None if token == "-" else token,
+        trust_remote_code=True,
+        streaming=streaming,
     )
     rows[str(streaming)] = {
         split: [row.get("name") or row["image_id"] for row in loaded[split]] for split in loaded

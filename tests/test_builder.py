@@ -80,20 +80,29 @@ def test_config_keywords_reach_the_canvas(sample_zip: Path, tmp_path: Path) -> N
     assert rows.features["category"].num_classes == len(open_source(sample_zip).categories())
 
 
-@pytest.mark.parametrize("config", ["raw", "pose3d"])
-def test_datasets_3_6_runs_the_loading_script(
-    config: str, sample_zip: Path, legacy_python: Path
-) -> None:
+def legacy_load(
+    python: Path, path: str, config: str, data_dir: str = "-", token: str = "-"
+) -> dict:
+    """Example names per split that `datasets` 3.6 loads, plain ("False") and streamed ("True")."""
     result = subprocess.run(
-        [legacy_python, Path(__file__).parent / "legacy_load.py", SCRIPT, config, sample_zip],
+        [python, Path(__file__).parent / "legacy_load.py", path, config, data_dir, token],
         capture_output=True,
         text=True,
         check=True,
     )
-    loaded = json.loads(result.stdout.strip().splitlines()[-1])
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def example_names(sample_zip: Path, config: str, split: str) -> list[str]:
+    return [row.get("name") or row["image_id"] for row in converter_rows(sample_zip, config, split)]
+
+
+@pytest.mark.parametrize("config", ["raw", "pose3d"])
+def test_datasets_3_6_runs_the_loading_script(
+    config: str, sample_zip: Path, legacy_python: Path
+) -> None:
+    loaded = legacy_load(legacy_python, str(SCRIPT), config, str(sample_zip))
     for split in SPLITS:
-        expected = [
-            row.get("name") or row["image_id"] for row in converter_rows(sample_zip, config, split)
-        ]
+        expected = example_names(sample_zip, config, split)
         assert loaded["False"][split] == expected
         assert sorted(loaded["True"][split]) == sorted(expected)

@@ -9,10 +9,11 @@ import pytest
 
 from converter.export import export
 from converter.hub import push, script_name
+from converter.release import ARCHIVE_NAME, REPO_ID
 from converter.schema import CONFIGS
 from converter.source import SPLITS
 from tests.servers.hub import Hub
-from tests.test_builder import converter_rows, stored_rows
+from tests.test_builder import converter_rows, example_names, legacy_load, stored_rows
 
 REPO = "ccvl/ImageNet3D-processed"
 
@@ -68,3 +69,12 @@ def test_a_pull_request_leaves_main_alone(pushed: Hub, exported: Path, hf_token:
         (exported / "NOTE.md").unlink()
     assert info.pr_url
     assert "NOTE.md" not in pushed.commits(REPO)[0].files
+
+
+def test_datasets_3_streams_the_zip_through_the_pushed_script(
+    hub: Hub, exported: Path, sample_zip: Path, hf_token: str, legacy_python: Path
+) -> None:
+    hub.new_repo(REPO_ID, files={ARCHIVE_NAME: sample_zip}, gated=True)
+    push(exported, REPO_ID, token=hf_token, with_script=True)
+    loaded = legacy_load(legacy_python, REPO_ID, "pose3d", token=hf_token)
+    assert loaded["True"]["validation"] == example_names(sample_zip, "pose3d", "validation")
