@@ -134,3 +134,21 @@ def test_a_corrupt_photo_is_named_or_skipped(config: str, sample_zip: Path, tmp_
         examples(open_source(broken))
     skipping = open_source(broken, on_invalid="skip")
     assert examples(skipping) == [] and skipping.invalid.count == 1
+
+
+def test_a_v1_zip_under_another_top_folder_reads_the_same(
+    sample_zip: Path, sample_dir: Path, tmp_path: Path
+) -> None:
+    renamed = tmp_path / "release.zip"
+    with zipfile.ZipFile(renamed, "w") as archive:
+        for path in sorted(sample_dir.rglob("*")):
+            if path.is_file():
+                parts = path.relative_to(sample_dir).parts
+                archive.write(path, "/".join(("ImageNet3D-v1.0", *parts[1:])))
+    source = open_source(renamed)
+    assert source.layout.prefix == "ImageNet3D-v1.0/"
+    assert summarize(source).splits == summarize(open_source(sample_zip)).splits
+
+
+def test_the_word_sample_opens_the_generated_archive(sample_zip: Path) -> None:
+    assert summarize(open_source("sample")).splits == summarize(open_source(sample_zip)).splits
