@@ -58,6 +58,7 @@ def start_session_hub() -> Hub:
             "HF_HUB_DISABLE_TELEMETRY": "1",
             "HF_HOME": str(root / "hf_home"),
             "HF_DATASETS_CACHE": str(root / "datasets_cache"),
+            "XDG_CACHE_HOME": str(root / "cache"),
         }
     )
     return _session_hub
