@@ -17,7 +17,7 @@ from converter.errors import DataError, SourceError
 
 MAX_MEMBER_BYTES = 1 << 30
 MAX_COMPRESSION_RATIO = 200
-LOCAL_HEADER_SLACK = 1024
+LOCAL_HEADER_SIZE = 30
 # What zipfile raises on a damaged archive or member. RuntimeError, which it raises for an
 # encrypted member, is left out: a refused remote read is one (AccessError) and must reach the
 # user as it is; check_member refuses encrypted members before reading instead.
@@ -97,13 +97,17 @@ class ZipStore:
         check_member(info, name)
         prefetch = getattr(self._file, "prefetch", None)
         if prefetch is not None:
-            prefetch(
-                info.header_offset, info.header_offset + LOCAL_HEADER_SLACK + info.compress_size
-            )
+            prefetch(info.header_offset, _member_end(info))
         try:
             return read_member(self._zip, info)
         except ZIP_ERRORS as error:
             raise DataError(name, f"corrupt or truncated zip member ({error})") from None
+
+
+def _member_end(info: zipfile.ZipInfo) -> int:
+    """Where a member's data ends, assuming its local header repeats the central one's fields."""
+    header = LOCAL_HEADER_SIZE + len(info.orig_filename.encode()) + len(info.extra)
+    return info.header_offset + header + info.compress_size
 
 
 def read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
