@@ -8,6 +8,7 @@ object shrinks it enough (JPEG DCT scaling), and each canvas resamples just its 
 from __future__ import annotations
 
 import io
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -25,6 +26,7 @@ DRAFT_GAP = 1.25
 # far cheaper than a wide bicubic kernel and indistinguishable at this gap.
 REDUCING_GAP = 3.0
 REDUCTIONS = (8, 4, 2)
+PHOTO_FORMATS = ("JPEG", "PNG", "BMP", "GIF", "TIFF", "WEBP")
 
 
 @dataclass(frozen=True)
@@ -37,10 +39,21 @@ class Photo:
 
 
 def open_photo(data: bytes, member: str) -> Image.Image:
-    """The photo with its header read and pixels not yet decoded, so sizes are known cheaply."""
+    """The photo with its header read and pixels not yet decoded, so sizes are known cheaply.
+
+    Only the formats photos come in are opened (Pillow would hand some others, such as EPS,
+    to outside programs), and a size past Pillow's decompression-bomb warning is refused.
+    """
     try:
-        return Image.open(io.BytesIO(data))
-    except (OSError, ValueError, Image.DecompressionBombError) as error:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            return Image.open(io.BytesIO(data), formats=PHOTO_FORMATS)
+    except (
+        OSError,
+        ValueError,
+        Image.DecompressionBombError,
+        Image.DecompressionBombWarning,
+    ) as error:
         raise DataError(member, f"not a readable image: {error}") from None
 
 
@@ -61,9 +74,11 @@ def decode_photo(image: Image.Image, member: str, targets: Iterable[tuple[int, i
     targets = list(targets)
     reduction = _reduction(size, targets) if targets and image.format == "JPEG" else 1
     factor = 1.0
-    if reduction > 1:
-        _, box = image.draft(None, (size[0] // reduction, size[1] // reduction))
-        factor = size[0] / box[2]
+    drafted = (
+        image.draft(None, (size[0] // reduction, size[1] // reduction)) if reduction > 1 else None
+    )
+    if drafted is not None:
+        factor = size[0] / drafted[1][2]
     try:
         image.load()
     except (OSError, ValueError, SyntaxError) as error:

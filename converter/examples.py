@@ -100,6 +100,7 @@ def render_examples(
     try:
         image = open_photo(source.photo_bytes(category, image_id), member)
         size = image.size
+        check_photo_size(size, kept, member)
         places = [placement(mode, record, size, options) for record in kept]
         photo = decode_photo(image, member, [place.resized for place in places])
     except DataError as error:
@@ -174,10 +175,10 @@ def iter_raw_examples(
     """One example per photo of a split, with all its object records; `pairs` as above."""
     for category, image_id in _pairs(source, split, categories, pairs):
         member = source.photo_member(category, image_id)
+        objects = source.objects(category, image_id)
         try:
-            image, (width, height) = raw_image(
-                source.photo_bytes(category, image_id), member, image_id
-            )
+            image, size = raw_image(source.photo_bytes(category, image_id), member, image_id)
+            check_photo_size(size, objects, member)
         except DataError as error:
             source.tolerate(error)
             continue
@@ -185,7 +186,24 @@ def iter_raw_examples(
             "image": image,
             "image_id": image_id,
             "category": category,
-            "height": height,
-            "width": width,
-            "objects": source.objects(category, image_id),
+            "height": size[1],
+            "width": size[0],
+            "objects": objects,
         }
+
+
+def check_photo_size(size: tuple[int, int], records: Sequence[dict[str, Any]], member: str) -> None:
+    """Refuse a photo whose size is not the one its objects were annotated on.
+
+    Boxes and centres are pixels of the annotated photo: on another size every number of
+    every example would be wrong while looking plausible.
+    """
+    for record in records:
+        annotated = (record["width"], record["height"])
+        if None not in annotated and annotated != size:
+            raise DataError(
+                member,
+                f"photo is {size[0]} x {size[1]} but object {record['index']} was annotated on "
+                f"{annotated[0]} x {annotated[1]}",
+                key="width/height",
+            )

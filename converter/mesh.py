@@ -6,6 +6,7 @@ silhouette, so every deviation from the format is reported with its line number.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -58,10 +59,28 @@ def read_off(data: bytes, member: str) -> Mesh:
     return Mesh(vertices, faces)
 
 
+_WHOLE = re.compile(r"[+-]?\d+")
+_REAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def _whole(token: str) -> int:
+    """An OFF integer; Python's `int` would also take forms like `1_0` that OFF does not have."""
+    if not _WHOLE.fullmatch(token):
+        raise ValueError(token)
+    return int(token)
+
+
+def _real(token: str) -> float:
+    """An OFF decimal number; `float` would also take `1_0`, `nan` or `infinity`."""
+    if not _REAL.fullmatch(token):
+        raise ValueError(token)
+    return float(token)
+
+
 def _counts(line: tuple[int, list[str]], member: str) -> tuple[int, int]:
     number, tokens = line
     try:
-        counts = [int(token) for token in tokens]
+        counts = [_whole(token) for token in tokens]
     except ValueError:
         counts = []
     if len(counts) != 3 or min(counts) < 0:
@@ -76,7 +95,7 @@ def _vertices(lines: list[tuple[int, list[str]]], member: str) -> np.ndarray:
     rows = []
     for number, tokens in lines:
         try:
-            row = [float(token) for token in tokens]
+            row = [_real(token) for token in tokens]
         except ValueError:
             row = []
         if len(row) != 3 or not all(np.isfinite(row)):
@@ -92,7 +111,7 @@ def _faces(lines: list[tuple[int, list[str]]], n_vertices: int, member: str) -> 
     rows = []
     for number, tokens in lines:
         try:
-            row = [int(token) for token in tokens]
+            row = [_whole(token) for token in tokens]
         except ValueError:
             row = []
         if len(row) != 4 or row[0] != 3:

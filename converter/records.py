@@ -40,9 +40,11 @@ RECORD_KEYS = (
     "ignore",
     "extra",
 )
-# Whole numbers land in int32 columns (converter.schema); nesting deeper than this in an unknown
-# key is refused rather than followed (a pickle can make a list that contains itself).
-MAX_INTEGER = 2**31 - 1
+# Pixels, distances and angles of real photos stay far below this; a larger finite value is an
+# annotation error that would only overflow later, in the geometry (or in an int32 column).
+MAX_MAGNITUDE = 1e6
+# Nesting deeper than this in an unknown key is refused rather than followed (a pickle can
+# make a list that contains itself).
 MAX_NESTING = 32
 
 
@@ -69,13 +71,15 @@ def _number(value: Any) -> float:
         ) from None
     if not math.isfinite(number):
         raise _Invalid(f"expected a finite number, got {number}")
+    if abs(number) > MAX_MAGNITUDE:
+        raise _Invalid(f"{number} is beyond any photo, distance or angle (limit {MAX_MAGNITUDE:g})")
     return number
 
 
 def _integer(value: Any) -> int:
     number = _number(value)
-    if number != int(number) or abs(number) > MAX_INTEGER:
-        raise _Invalid(f"expected a whole number below 2**31, got {number}")
+    if number != int(number):
+        raise _Invalid(f"expected a whole number, got {number}")
     return int(number)
 
 
@@ -163,6 +167,8 @@ def _jsonable(value: Any, depth: int = 0) -> Any:
         return {str(key): _jsonable(item, depth + 1) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
         return [_jsonable(item, depth + 1) for item in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # JSON has no NaN or infinity
     return value if isinstance(value, (str, int, float, bool, type(None))) else repr(value)
 
 

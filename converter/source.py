@@ -164,12 +164,13 @@ class Source:
             lines = self.store.read(member).decode("utf-8").split()
         except UnicodeDecodeError:
             raise DataError(member, "split list is not UTF-8 text") from None
-        missing = [image_id for image_id in lines if image_id not in self._photos[category]]
+        photos = self._photos[category]
+        missing = [image_id for image_id in lines if image_id not in photos]
         if missing:
-            raise DataError(
-                member, f"lists {len(missing)} images with no photo, first {missing[0]}"
+            self.tolerate(
+                DataError(member, f"lists {len(missing)} images with no photo, first {missing[0]}")
             )
-        return [(category, image_id) for image_id in dict.fromkeys(lines)]
+        return [(category, image_id) for image_id in dict.fromkeys(lines) if image_id in photos]
 
     def photo_member(self, category: str, image_id: str) -> str:
         try:

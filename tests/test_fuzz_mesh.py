@@ -99,11 +99,6 @@ def test_trailing_lines_are_refused(tail: bytes) -> None:
     assert read_or_refuse(whole + tail) is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="mesh.read_off parses with int()/float(), which accept '1_0' as 10 (PEP 515), so a "
-    "malformed count or coordinate is read as a different number instead of being refused",
-)
 @pytest.mark.parametrize(
     "data",
     [b"OFF\n1_0 0 0\n" + b"0 0 0\n" * 10, b"OFF\n1 0 0\n1_0 0 0\n"],

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from converter.errors import DataError
-from converter.records import DENSITIES, RECORD_KEYS, STATUSES, parse_objects
+from converter.records import DENSITIES, MAX_MAGNITUDE, RECORD_KEYS, STATUSES, parse_objects
 
 FUZZ = settings(max_examples=200, deadline=None, derandomize=True, database=None)
 MEMBER = "imagenet3d_v1/annotations/car/n02958343_7.npz"
@@ -30,8 +30,8 @@ KNOWN_KEYS = (
     "ignore",
 )
 
-finite = st.floats(allow_nan=False, allow_infinity=False)
-counts = st.integers(1, 2**31 - 1)
+finite = st.floats(-MAX_MAGNITUDE, MAX_MAGNITUDE)
+counts = st.integers(1, int(MAX_MAGNITUDE))
 junk = st.recursive(
     st.one_of(
         st.none(),
