@@ -14,12 +14,25 @@ def members(archive: Path, suffix: str) -> list[str]:
         return sorted(name for name in source.namelist() if name.endswith(suffix))
 
 
-def replace_member(archive: Path, out: Path, name: str, data: bytes) -> Path:
-    """A copy of `archive` in which member `name` holds `data`."""
+def edited(archive: Path, out: Path, changes: dict[str, bytes | None], method: int = -1) -> Path:
+    """A copy of `archive` with members replaced, added (bytes) or removed (None).
+
+    Changed members are written with compression `method` (-1: stored as the original was).
+    """
     with zipfile.ZipFile(archive) as source, zipfile.ZipFile(out, "w") as target:
         for info in source.infolist():
-            target.writestr(info, data if info.filename == name else source.read(info))
+            if info.filename not in changes:
+                target.writestr(info, source.read(info))
+        for name, data in changes.items():
+            if data is not None:
+                compression = zipfile.ZIP_STORED if method == -1 else method
+                target.writestr(name, data, compress_type=compression)
     return out
+
+
+def replace_member(archive: Path, out: Path, name: str, data: bytes) -> Path:
+    """A copy of `archive` in which member `name` holds `data`."""
+    return edited(archive, out, {name: data})
 
 
 def npz_bytes(annotations: object) -> bytes:

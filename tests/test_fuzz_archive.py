@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from converter.errors import DataError, SourceError
 from converter.source import SPLITS, Source, open_source
-from tests.edits import members
+from tests.edits import edited, members
 
 FUZZ = settings(
     max_examples=100,
@@ -25,22 +25,6 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 LISTS = "imagenet3d_v1/lists"
-
-
-def edited(archive: Path, out: Path, changes: dict[str, bytes | None], method: int = -1) -> Path:
-    """A copy of `archive` with members replaced, added (bytes) or removed (None).
-
-    Changed members are written with compression `method` (-1: stored as the original was).
-    """
-    with zipfile.ZipFile(archive) as source, zipfile.ZipFile(out, "w") as target:
-        for info in source.infolist():
-            if info.filename not in changes:
-                target.writestr(info, source.read(info))
-        for name, data in changes.items():
-            if data is not None:
-                compression = zipfile.ZIP_STORED if method == -1 else method
-                target.writestr(name, data, compress_type=compression)
-    return out
 
 
 def read_everything(source: Source) -> int:
