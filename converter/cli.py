@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from converter.draw import STYLES
-from converter.errors import AccessError, DataError, NetworkError, SourceError
+from converter.errors import AccessError, NetworkError
 from converter.geometry import DEFAULT_STATUSES, MODES, CanvasOptions
 from converter.records import STATUSES
 from converter.release import DEFAULT_SOURCE
@@ -100,19 +100,15 @@ def _run_visualize(args: argparse.Namespace) -> int:
     from converter.visualize import visualize
 
     source = _open(args)
-    try:
-        written = visualize(
-            source,
-            args.out,
-            config=args.config,
-            per_category=args.per_category,
-            seed=args.seed,
-            split=args.split,
-            style=args.style,
-        )
-    except ValueError as error:
-        print(f"imagenet3d visualize: {error}", file=sys.stderr)
-        return 1
+    written = visualize(
+        source,
+        args.out,
+        config=args.config,
+        per_category=args.per_category,
+        seed=args.seed,
+        split=args.split,
+        style=args.style,
+    )
     print(f"{len(written)} PNGs written under {args.out}")
     _report_invalid(source)
     return 0
@@ -198,24 +194,20 @@ def _add_preprocess(commands: argparse._SubParsersAction) -> None:
 
 
 def _run_preprocess(args: argparse.Namespace) -> int:
-    from converter.preprocess import OutputMismatch, preprocess
+    from converter.preprocess import preprocess
 
-    try:
-        options = CanvasOptions(args.height, args.width, args.target_distance, tuple(args.statuses))
-        source = _open(args)
-        report = preprocess(
-            source,
-            args.out,
-            args.mode,
-            options,
-            args.splits,
-            args.categories,
-            args.num_proc,
-            args.quality,
-        )
-    except (OutputMismatch, ValueError) as error:
-        print(f"imagenet3d preprocess: {error}", file=sys.stderr)
-        return 1
+    options = CanvasOptions(args.height, args.width, args.target_distance, tuple(args.statuses))
+    source = _open(args)
+    report = preprocess(
+        source,
+        args.out,
+        args.mode,
+        options,
+        args.splits,
+        args.categories,
+        args.num_proc,
+        args.quality,
+    )
     print(report.summary())
     _report_invalid(source)
     return 0
@@ -327,9 +319,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; bad input (data errors, files, options, access) is one line on stderr."""
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (DataError, SourceError, AccessError, NetworkError) as error:
+    except (ValueError, OSError, AccessError, NetworkError) as error:
         print(f"imagenet3d {args.command}: {error}", file=sys.stderr)
         return 1
