@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import datasets
@@ -10,6 +9,7 @@ from datasets.info import DatasetInfosDict
 from datasets.utils.metadata import MetadataConfigs
 from huggingface_hub import DatasetCardData
 
+from converter.files import write_atomic
 from converter.release import CITATION, DESCRIPTION, HOMEPAGE, LICENSE, PRETTY_NAME, REPO_ID
 from converter.schema import FIELD_DOCS
 
@@ -113,8 +113,4 @@ def _field_names(features: datasets.Features) -> list[str]:
 def write_card(out: Path, infos: dict[str, datasets.DatasetInfo]) -> Path:
     """`out/README.md`, replaced in one step so a reader never sees half a card."""
     text = f"---\n{card_data(infos).to_yaml()}\n---\n\n{card_body(infos)}"
-    path = out / "README.md"
-    partial = out / ".README.md.partial"
-    partial.write_text(text, encoding="utf-8")
-    os.replace(partial, path)
-    return path
+    return write_atomic(out / "README.md", text.encode("utf-8"))

@@ -6,7 +6,9 @@ from pathlib import Path
 
 from huggingface_hub import CommitInfo, HfApi
 
-STAGING_PATTERNS = [".partial-*", ".partial-*/**", ".README.md.partial", ".cache/**"]
+from converter.files import PARTIAL_SUFFIX
+
+STAGING_PATTERNS = [".partial-*", ".partial-*/**", f"*{PARTIAL_SUFFIX}", ".cache/**"]
 
 
 def script_name(repo_id: str) -> str:

@@ -12,6 +12,7 @@ import json
 import math
 import os
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -19,6 +20,7 @@ import numpy as np
 from converter.camera import object_rotation
 from converter.errors import DataError
 from converter.examples import Report, select_objects
+from converter.files import write_atomic
 from converter.geometry import CanvasOptions, example_name
 
 if TYPE_CHECKING:
@@ -141,11 +143,7 @@ def format_report(report: Mapping[str, Any]) -> list[str]:
 
 def write_report(report: Mapping[str, Any], path: str | os.PathLike[str]) -> None:
     """The report as JSON, written under a temporary name first so no half-file is left."""
-    temporary = f"{os.fspath(path)}.tmp"
-    with open(temporary, "w", encoding="utf-8") as out:
-        json.dump(report, out, indent=2)
-        out.write("\n")
-    os.replace(temporary, path)
+    write_atomic(Path(path), (json.dumps(report, indent=2) + "\n").encode("utf-8"))
 
 
 def _prediction(line: str, member: str) -> tuple[str, dict[str, float]]:

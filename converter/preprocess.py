@@ -24,6 +24,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from converter.examples import Pair, Report, render_examples, select_objects
+from converter.files import write_atomic
 from converter.geometry import MODES, CanvasOptions, Mode, example_name
 from converter.source import SPLITS, InvalidLog, Source
 
@@ -67,14 +68,6 @@ class Task:
     @property
     def folder(self) -> str:
         return f"{self.category}_{SPLIT_FOLDERS[self.split]}"
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write under a temporary name, then rename: a final name always holds a complete file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f"{path.name}.partial")
-    partial.write_bytes(data)
-    os.replace(partial, path)
 
 
 def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import os
-import uuid
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from converter.camera import camera_centre, project, world_to_camera
+from converter.files import replaced_on_success
 from converter.mesh import Mesh, write_off
 from converter.records import STATUSES
 
@@ -542,25 +542,18 @@ def _members(plans: list[_PhotoPlan], style: _Style, seed: int) -> dict[str, Cal
 def _write_zip(path: Path, members: dict[str, Callable[[], bytes]]) -> Path:
     """Sorted members, fixed timestamps, directory entries as zip tools add them; atomic."""
     folders = {name[: i + 1] for name in members for i, c in enumerate(name) if c == "/"}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(temporary, "xb") as raw, zipfile.ZipFile(raw, "w") as archive:
-            for name in sorted(folders | set(members)):
-                info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
-                info.create_system = 3
-                if name in folders:
-                    info.external_attr = (0o40755 << 16) | 0x10
-                    archive.writestr(info, b"")
-                    continue
-                info.external_attr = 0o644 << 16
-                jpeg = name.endswith(".JPEG")
-                info.compress_type = zipfile.ZIP_STORED if jpeg else zipfile.ZIP_DEFLATED
-                archive.writestr(info, members[name]())
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    with replaced_on_success(path) as temporary, zipfile.ZipFile(temporary, "w") as archive:
+        for name in sorted(folders | set(members)):
+            info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
+            info.create_system = 3
+            if name in folders:
+                info.external_attr = (0o40755 << 16) | 0x10
+                archive.writestr(info, b"")
+                continue
+            info.external_attr = 0o644 << 16
+            jpeg = name.endswith(".JPEG")
+            info.compress_type = zipfile.ZIP_STORED if jpeg else zipfile.ZIP_DEFLATED
+            archive.writestr(info, members[name]())
     return path
 
 

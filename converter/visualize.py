@@ -8,6 +8,7 @@ The choice depends only on the seed and the category, so a run can be repeated e
 
 from __future__ import annotations
 
+import io
 import itertools
 import os
 import zlib
@@ -20,6 +21,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from converter.draw import MeshKey, Style, overlay
 from converter.examples import Report, iter_raw_examples, render_examples, select_objects
+from converter.files import write_atomic
 from converter.geometry import MODES, CanvasOptions
 from converter.mesh import Mesh
 from converter.schema import CONFIGS
@@ -111,11 +113,9 @@ def contact_sheet(title: str, items: Sequence[tuple[str, Image.Image]]) -> Image
 
 def save_png(image: Image.Image, path: Path) -> Path:
     """Write under a temporary name first, so an interrupted run leaves no half-written PNG."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    image.save(temporary, format="PNG")
-    os.replace(temporary, path)
-    return path
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return write_atomic(path, buffer.getvalue())
 
 
 def visualize(

@@ -1,0 +1,33 @@
+"""Writing files so that a final name only ever holds a complete file."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+PARTIAL_SUFFIX = ".partial"
+
+
+@contextlib.contextmanager
+def replaced_on_success(path: Path) -> Iterator[Path]:
+    """A hidden, unique temporary path beside `path`, renamed onto it when the block succeeds.
+
+    Unique, so two processes making the same file (a cached sample, say) never share one.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}{PARTIAL_SUFFIX}")
+    try:
+        yield temporary
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def write_atomic(path: Path, data: bytes) -> Path:
+    """`data` under `path`, never half-written."""
+    with replaced_on_success(path) as temporary:
+        temporary.write_bytes(data)
+    return path
