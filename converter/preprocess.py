@@ -162,13 +162,8 @@ def _results(
     context = multiprocessing.get_context("spawn")
     with context.Pool(num_proc, _start_worker, (source, out, job)) as pool:
         for report, names, invalid in pool.imap(_worker_task, tasks):
-            _merge_invalid(source.invalid, invalid)
+            source.invalid.merge(invalid)
             yield report, names
-
-
-def _merge_invalid(into: InvalidLog, other: InvalidLog) -> None:
-    into.count += other.count
-    into.members.extend(other.members[: max(into.shown - len(into.members), 0)])
 
 
 def _check_stamp(out: Path, job: Job) -> None:

@@ -47,6 +47,11 @@ class InvalidLog:
         if len(self.members) < self.shown:
             self.members.append(str(error))
 
+    def merge(self, other: InvalidLog) -> None:
+        """Fold in what another process (a worker over the same source) passed over."""
+        self.count += other.count
+        self.members.extend(other.members[: max(self.shown - len(self.members), 0)])
+
     def summary(self) -> str:
         if not self.count:
             return "no invalid records"
