@@ -54,6 +54,16 @@ def test_pushing_an_unchanged_folder_creates_no_commit(
     assert pushed.commits(REPO) == before
 
 
+def test_datasets_3_reads_the_pushed_parquet_without_any_script(
+    pushed: Hub, sample_zip: Path, hf_token: str, legacy_python: Path
+) -> None:
+    """Users still on datasets 3.x need neither the script nor remote code: the card is enough."""
+    loaded = legacy_load(legacy_python, REPO, "pose6d", token=hf_token)
+    for split in SPLITS:
+        assert loaded["False"][split] == example_names(sample_zip, "pose6d", split)
+        assert loaded["True"][split] == example_names(sample_zip, "pose6d", split)
+
+
 def test_the_script_goes_along_for_datasets_3(pushed: Hub, exported: Path, hf_token: str) -> None:
     push(exported, REPO, token=hf_token, with_script=True)
     script = pushed.read(REPO, script_name(REPO))
