@@ -22,6 +22,7 @@ class Summary:
     layout: str
     categories: list[str]
     splits: dict[str, SplitCounts]
+    in_both: list[tuple[str, str]]
 
     def lines(self) -> list[str]:
         """A short human report, one fact per line."""
@@ -38,19 +39,26 @@ class Summary:
             )
             for status, count in sorted(counts.statuses.items()):
                 out.append(f"    {status:<18} {count}")
+        first = f", first {'/'.join(self.in_both[0])}" if self.in_both else ""
+        out.append(f"photos in both splits: {len(self.in_both)}{first}")
         return out
 
 
 def summarize(source: Source) -> Summary:
-    """Count photos, objects, statuses and pose-less objects of every split."""
+    """Count photos, objects, statuses and pose-less objects of every split.
+
+    Photos listed in both splits are counted too: a model evaluated on them has seen them.
+    """
     splits = {}
+    listed = {split: source.image_ids(split) for split in SPLITS}
     for split in SPLITS:
         counts = SplitCounts()
-        for category, image_id in source.image_ids(split):
+        for category, image_id in listed[split]:
             objects = source.objects(category, image_id)
             counts.photos += 1
             counts.objects += len(objects)
             counts.without_pose += sum(not (obj["distance"] or 0) > 0 for obj in objects)
             counts.statuses.update(obj["object_status"] or "(no status)" for obj in objects)
         splits[split] = counts
-    return Summary(source.label, source.layout.kind, source.categories(), splits)
+    in_both = sorted(set.intersection(*(set(pairs) for pairs in listed.values())))
+    return Summary(source.label, source.layout.kind, source.categories(), splits, in_both)

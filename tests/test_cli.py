@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import shutil
+import zipfile
 from pathlib import Path
 
 import pytest
 
 from converter.cli import build_parser, main
+from tests.edits import replace_member
 from tests.servers.fileserver import FileServer
 
 
@@ -26,6 +28,21 @@ def test_sample_then_inspect_prints_the_counts(
     assert lines[0] == "layout:     v1"
     assert any(line.startswith("train: 32 photos, 50 objects, 2 without pose") for line in lines)
     assert any(line.startswith("validation: 12 photos") for line in lines)
+    assert lines[-1] == "photos in both splits: 0"
+
+
+def test_inspect_names_a_photo_listed_in_both_splits(
+    sample_zip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lists = "imagenet3d_v1/lists"
+    with zipfile.ZipFile(sample_zip) as archive:
+        leaked = archive.read(f"{lists}/car_imagenet_train.txt").split()[0]
+        val_ids = archive.read(f"{lists}/car_imagenet_val.txt")
+    leaky = replace_member(
+        sample_zip, tmp_path / "leak.zip", f"{lists}/car_imagenet_val.txt", val_ids + b"\n" + leaked
+    )
+    lines = inspect(str(leaky), capsys)
+    assert lines[-1] == f"photos in both splits: 1, first car/{leaked.decode()}"
 
 
 def test_zip_folder_and_served_zip_print_the_same_counts(
