@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from numpy._core.multiarray import _reconstruct, scalar
 
 from converter.errors import DataError
-from converter.safe_npz import load_npz_array
+from converter.safe_npz import _unpickle, load_npz_array
 from tests.edits import npz_bytes
 
 FUZZ = settings(max_examples=150, deadline=None, derandomize=True, database=None)
@@ -160,6 +160,35 @@ def test_valid_object_arrays_round_trip(items: list[dict[str, Any]]) -> None:
     assert same(
         load_npz_array(data, MEMBER), np.load(io.BytesIO(data), allow_pickle=True)["annotations"]
     )
+
+
+# Values whose pickles, at one protocol or another, use every literal, container and memo opcode.
+PLAIN_VALUES = [
+    *(None, True, False, 0, 255, 256, 65535, 65536, -1, -(2**31), 2**31, 2**70, -(2**70), 2**2100),
+    *(1.5, -0.0, float("inf"), "", "é\ud800\n\\", "x" * 300),
+    *((), (1,), (1, 2), (1, 2, 3), (1, 2, 3, 4), [1], [1, 2], {"a": 1}, {"a": 1, "b": 2}),
+]
+
+
+@pytest.mark.parametrize("protocol", range(pickle.HIGHEST_PROTOCOL + 1))
+def test_every_opcode_argument_decodes_as_pickle_decodes_it(protocol: int) -> None:
+    """The loader reads opcodes itself: each argument must mean what it means to pickle."""
+    shared = ["shared"]
+    # Past 256 memo entries, puts and gets take four-byte indices.
+    value = [*PLAIN_VALUES, *([index] for index in range(300)), shared, shared]
+    if protocol >= 3:
+        value.append([b"", b"ab", b"x" * 300])
+    data = pickle.dumps(value, protocol=protocol)
+    assert same(_unpickle(data), pickle.loads(data))
+
+
+@pytest.mark.parametrize("opcode", [pickle.BINUNICODE8, pickle.BINBYTES8])
+def test_eight_byte_sizes_are_read_and_checked(opcode: bytes) -> None:
+    """Sizes no real pickle this small uses: the right one reads, a huge one is refused at once."""
+    whole = opcode + (2).to_bytes(8, "little") + b"ab" + pickle.STOP
+    assert same(_unpickle(whole), pickle.loads(whole))
+    with pytest.raises(pickle.UnpicklingError, match="truncated"):
+        _unpickle(opcode + (2**62).to_bytes(8, "little") + b"ab" + pickle.STOP)
 
 
 @FUZZ
