@@ -14,6 +14,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from PIL import ExifTags, Image
+
 from converter.canvas import decode_photo, encode_jpeg, open_photo, render
 from converter.errors import DataError
 from converter.geometry import (
@@ -154,9 +156,14 @@ def iter_pose_examples(
 
 
 def raw_image(data: bytes, member: str, image_id: str) -> tuple[dict[str, Any], tuple[int, int]]:
-    """The photo as released when it is an RGB JPEG, else converted to an RGB PNG; and its size."""
+    """The photo as released when it is an RGB JPEG shown as stored, else an RGB PNG; and its size.
+
+    `datasets` turns a photo by its EXIF orientation when it decodes it, but boxes, centres and
+    sizes are in stored pixels (the public tool's and the canvases' frame), so a photo that
+    would be turned is stored as a PNG of its pixels as they are.
+    """
     image = open_photo(data, member)
-    if image.format == "JPEG" and image.mode == "RGB":
+    if image.format == "JPEG" and image.mode == "RGB" and _shown_as_stored(image):
         size = image.size
         decode_photo(image, member, [(1, 1)])  # the smallest decode still reads the whole stream
         return {"path": f"{image_id}.JPEG", "bytes": data}, size
@@ -164,6 +171,15 @@ def raw_image(data: bytes, member: str, image_id: str) -> tuple[dict[str, Any], 
     buffer = io.BytesIO()
     photo.image.save(buffer, format="PNG")
     return {"path": f"{image_id}.png", "bytes": buffer.getvalue()}, photo.size
+
+
+def _shown_as_stored(image: Image.Image) -> bool:
+    """True when no EXIF orientation asks viewers (and `datasets`) to turn the photo."""
+    try:
+        orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
+    except (OSError, ValueError, SyntaxError):
+        return False
+    return orientation == 1
 
 
 def iter_raw_examples(

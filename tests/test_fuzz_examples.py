@@ -7,11 +7,12 @@ import io
 from pathlib import Path
 from typing import Any, cast
 
+import datasets
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from PIL import Image
+from PIL import ExifTags, Image
 
 from converter.archive import Store
 from converter.errors import DataError
@@ -139,6 +140,24 @@ def test_a_photo_in_another_format_or_colour_mode_becomes_rgb(
     (raw,) = examples(source, pair, "raw")
     assert raw["image"]["path"].endswith(".png") and decoded(raw).size == annotated_size(sample_zip)
     assert examples(source, pair, "pose6d")
+
+
+def test_a_photo_turned_by_its_exif_orientation_decodes_in_stored_pixels(sample_zip: Path) -> None:
+    """Boxes are in stored pixels; `datasets` would turn a JPEG carrying this tag as it decodes."""
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = 6  # turn 90 degrees clockwise to view
+    buffer = io.BytesIO()
+    Image.open(io.BytesIO(image_bytes(annotated_size(sample_zip), "JPEG"))).save(
+        buffer, format="JPEG", exif=exif
+    )
+    source, pair = patched(sample_zip, buffer.getvalue(), "raise")
+    for kind in KINDS:
+        for example in examples(source, pair, kind):
+            image = datasets.Image().decode_example(example["image"])
+            expected = (OPTIONS.width, OPTIONS.height)
+            if kind == "raw":
+                expected = annotated_size(sample_zip)
+            assert image.size == expected
 
 
 @FUZZ
