@@ -2,6 +2,21 @@
 
 from __future__ import annotations
 
+import reprlib
+from typing import Any
+
+# Values printed in full in a message; anything else is shown by its type.
+_PLAIN = (str, bytes, int, float, bool, type(None))
+
+
+def described(value: Any) -> str:
+    """A value from a file, short enough for a message. Structures are shown by their type
+    (a flat tuple of plain values in full): the repr of one nested a million deep would fail."""
+    flat = type(value) is tuple and all(type(item) in _PLAIN for item in value)
+    if flat or type(value) in _PLAIN:
+        return reprlib.repr(value)
+    return f"<{type(value).__name__}>"
+
 
 class DataError(ValueError):
     """Bad input data: names the member and the key so the user can find it."""

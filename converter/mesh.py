@@ -12,7 +12,7 @@ from typing import Protocol
 
 import numpy as np
 
-from converter.errors import DataError
+from converter.errors import DataError, described
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,7 @@ def _counts(line: tuple[int, list[str]], member: str) -> tuple[int, int]:
     if len(counts) != 3 or min(counts) < 0:
         raise DataError(
             member,
-            f"line {number}: expected 'n_vertices n_faces n_edges', got {' '.join(tokens)!r}",
+            f"line {number}: expected 'n_vertices n_faces n_edges', got {described(' '.join(tokens))}",
         )
     return counts[0], counts[1]
 
@@ -101,7 +101,7 @@ def _vertices(lines: list[tuple[int, list[str]]], member: str) -> np.ndarray:
         if len(row) != 3 or not all(np.isfinite(row)):
             raise DataError(
                 member,
-                f"line {number}: expected a vertex of 3 finite numbers, got {' '.join(tokens)!r}",
+                f"line {number}: expected a vertex of 3 finite numbers, got {described(' '.join(tokens))}",
             )
         rows.append(row)
     return np.array(rows, dtype=np.float64).reshape(len(rows), 3)
@@ -116,7 +116,8 @@ def _faces(lines: list[tuple[int, list[str]]], n_vertices: int, member: str) -> 
             row = []
         if len(row) != 4 or row[0] != 3:
             raise DataError(
-                member, f"line {number}: expected a triangle '3 i j k', got {' '.join(tokens)!r}"
+                member,
+                f"line {number}: expected a triangle '3 i j k', got {described(' '.join(tokens))}",
             )
         if not all(0 <= index < n_vertices for index in row[1:]):
             raise DataError(

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from converter.camera import object_rotation
-from converter.errors import DataError
+from converter.errors import DataError, described
 from converter.examples import Report, select_objects
 from converter.files import write_atomic
 from converter.geometry import CanvasOptions, example_name
@@ -160,9 +160,11 @@ def _prediction(line: str, member: str) -> tuple[str, dict[str, float]]:
     for key in ANGLES:
         value = record.get(key)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise DataError(member, f"expected a number in radians, got {value!r}", key=key)
+            raise DataError(
+                member, f"expected a number in radians, got {described(value)}", key=key
+            )
         if not math.isfinite(value):
-            raise DataError(member, f"expected a finite number, got {value!r}", key=key)
+            raise DataError(member, f"expected a finite number, got {described(value)}", key=key)
         angles[key] = float(value)
     return name, angles
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from converter.errors import DataError
+from converter.errors import DataError, described
 
 STATUSES = ("status_good", "status_partially", "status_barely", "status_bad")
 DENSITIES = ("dense_no", "dense_yes")
@@ -116,7 +116,7 @@ def _word(allowed: tuple[str, ...]) -> Callable[[Any], str]:
     def parse(value: Any) -> str:
         value = _plain(value)
         if not isinstance(value, str) or value not in allowed:
-            raise _Invalid(f"expected one of {', '.join(allowed)}, got {value!r}")
+            raise _Invalid(f"expected one of {', '.join(allowed)}, got {described(value)}")
         return str(value)
 
     return parse
@@ -125,7 +125,7 @@ def _word(allowed: tuple[str, ...]) -> Callable[[Any], str]:
 def _text(value: Any) -> str:
     value = _plain(value)
     if not isinstance(value, str) or not value:
-        raise _Invalid(f"expected a name, got {value!r}")
+        raise _Invalid(f"expected a name, got {described(value)}")
     return value
 
 

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from converter.archive import ZIP_ERRORS, check_member, read_member
-from converter.errors import DataError
+from converter.errors import DataError, described
 
 ARRAY_KEY = "annotations"
 # An annotation array holds the few objects of one photo: kilobytes. Far larger is refused
@@ -49,6 +49,8 @@ _UTF32 = {
     "=": "utf-32-le" if sys.byteorder == "little" else "utf-32-be",
 }
 
+# The dict keys a pickle may use (numpy scalars too): plain values whose hash cannot recurse.
+_KEY_TYPES = (str, int, float, bool, bytes, type(None))
 # What a malformed stream makes the machine raise: a truncated or undecodable argument, a
 # stack or memo that lacks what an opcode takes, a call with wrong arguments.
 _MALFORMED = (pickle.UnpicklingError, ValueError, TypeError, IndexError, KeyError, EOFError)
@@ -72,7 +74,7 @@ class _DtypeSpec:
         )
         order = state[1] if plain else None
         if not (isinstance(self.spec, str) and order in _BYTE_ORDERS):
-            raise pickle.UnpicklingError(f"refused dtype {self.spec!r}")
+            raise pickle.UnpicklingError(f"refused dtype {described(self.spec)}")
         return _plain_dtype(self.spec, order)
 
 
@@ -80,7 +82,7 @@ class _DtypeSpec:
 def _plain_dtype(spec: str, order: str) -> np.dtype:
     """The dtype of a plain type code and byte order; cached, as every scalar pickles its own."""
     if not _PLAIN_DTYPE.fullmatch(spec):
-        raise pickle.UnpicklingError(f"refused dtype {spec!r}")
+        raise pickle.UnpicklingError(f"refused dtype {described(spec)}")
     dtype = np.dtype(spec)
     return dtype.newbyteorder(order) if order in ("<", ">") else dtype
 
@@ -141,6 +143,10 @@ _GLOBALS: dict[tuple[str, str], Any] = {
 
 
 def _global(module: Any, name: Any) -> Any:
+    if type(module) is not str or type(name) is not str:
+        raise pickle.UnpicklingError(
+            f"refused a global named by {described(module)}, {described(name)}"
+        )
     if (module, name) not in _GLOBALS:
         raise pickle.UnpicklingError(f"refused to load {module}.{name}")
     return _GLOBALS[module, name]
@@ -158,7 +164,7 @@ def _set_array_state(array: np.ndarray, state: Any) -> None:
         and all(type(size) is int and size >= 0 for size in shape)
         and isinstance(fortran, bool)
     ):
-        raise pickle.UnpicklingError(f"malformed array shape {shape!r}")
+        raise pickle.UnpicklingError(f"malformed array shape {described(shape)}")
     count = math.prod(shape)
     if dtype.hasobject:
         whole = type(data) is list and len(data) == count
@@ -211,8 +217,17 @@ def _added_to(stack: list[Any], kind: type) -> Any:
     return stack[-1]
 
 
+def _key(key: Any) -> Any:
+    """A dict key of the plain kinds numpy's pickles hold. Hashing anything else can recurse
+    without bound (a tuple nested a million deep) and overflow the C stack, which no
+    exception catches."""
+    if type(key) not in _KEY_TYPES and not isinstance(key, np.generic):
+        raise pickle.UnpicklingError(f"dict key of type {type(key).__name__}")
+    return key
+
+
 def _pairs(items: list[Any]) -> dict[Any, Any]:
-    return dict(zip(items[::2], items[1::2], strict=True))
+    return dict(zip(map(_key, items[::2]), items[1::2], strict=True))
 
 
 def _signed(chunk: bytes) -> int:
@@ -379,7 +394,7 @@ def _unpickle(data: bytes) -> Any:
             _added_to(stack, dict).update(items)
         elif code == _SETITEM:
             value, key = stack.pop(), stack.pop()
-            _added_to(stack, dict)[key] = value
+            _added_to(stack, dict)[_key(key)] = value
         elif code == _APPENDS:
             items = _since_mark(stack, marks)
             _added_to(stack, list).extend(items)

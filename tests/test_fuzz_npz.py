@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from numpy._core.multiarray import _reconstruct, scalar
 
 from converter.errors import DataError
+from converter.records import parse_objects
 from converter.safe_npz import _unpickle, load_npz_array
 from tests.edits import npz_bytes
 
@@ -189,6 +190,62 @@ def test_eight_byte_sizes_are_read_and_checked(opcode: bytes) -> None:
     assert same(_unpickle(whole), pickle.loads(whole))
     with pytest.raises(pickle.UnpicklingError, match="truncated"):
         _unpickle(opcode + (2**62).to_bytes(8, "little") + b"ab" + pickle.STOP)
+
+
+DEEP_TUPLE = pickle.EMPTY_TUPLE + pickle.TUPLE1 * 1_000_000
+
+
+@pytest.mark.parametrize(
+    "stream",
+    [
+        pickle.EMPTY_DICT + DEEP_TUPLE + pickle.NONE + pickle.SETITEM + pickle.STOP,
+        pickle.MARK + DEEP_TUPLE + pickle.NONE + pickle.DICT + pickle.STOP,
+        pickle.SHORT_BINUNICODE + b"\x05numpy" + DEEP_TUPLE + pickle.STACK_GLOBAL + pickle.STOP,
+    ],
+    ids=["setitem", "dict", "global"],
+)
+def test_a_key_nested_a_million_deep_is_refused_before_it_is_hashed(stream: bytes) -> None:
+    """Hashing such a tuple overflows the C stack: the whole interpreter would crash."""
+    with pytest.raises(pickle.UnpicklingError, match=r"key of type tuple|global named by"):
+        _unpickle(stream)
+
+
+def with_raw_value(key: str, opcodes: bytes) -> bytes:
+    """A release-like annotation file whose first object's `key` is what `opcodes` push."""
+    placeholder = "value of the test"
+    objects = RELEASE_LIKE.copy()
+    objects[0] = {**objects[0], key: placeholder}
+    as_pickled = pickle.BINUNICODE + len(placeholder).to_bytes(4, "little") + placeholder.encode()
+    payload = pickle.dumps(objects, protocol=3).replace(as_pickled, opcodes)
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "|O", "fortran_order": False, "shape": objects.shape}
+    )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as npz:
+        npz.writestr("annotations.npy", header.getvalue() + payload)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("key", ["class", "object_status", "bbox", "height", "a_new_key"])
+@pytest.mark.parametrize(
+    "opcodes",
+    [
+        pickle.EMPTY_TUPLE + pickle.TUPLE1 * 50_000,
+        pickle.EMPTY_LIST * 50_000 + pickle.APPEND * 49_999,
+    ],
+    ids=["tuple", "list"],
+)
+def test_a_value_nested_too_deep_to_print_is_an_error_naming_its_key(
+    key: str, opcodes: bytes
+) -> None:
+    """Neither the loader nor the record checks may recurse into it, even to print it."""
+    refused: list[DataError] = []
+    records = parse_objects(
+        load_npz_array(with_raw_value(key, opcodes), MEMBER), "car", MEMBER, refused.append
+    )
+    assert [record["index"] for record in records] == [1]
+    assert [error.key for error in refused] == [key]
 
 
 @FUZZ
