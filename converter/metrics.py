@@ -151,6 +151,8 @@ def _prediction(line: str, member: str) -> tuple[str, dict[str, float]]:
         record = json.loads(line)
     except json.JSONDecodeError as error:
         raise DataError(member, f"not valid JSON ({error.msg})") from None
+    except RecursionError:
+        raise DataError(member, "JSON nested too deep to read") from None
     if not isinstance(record, dict):
         raise DataError(member, f"expected a JSON object, got {type(record).__name__}")
     name = record.get("name")

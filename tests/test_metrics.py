@@ -159,6 +159,7 @@ def test_read_predictions_reads_json_lines(tmp_path):
     [
         ('{"name": "a", "azimuth": 1', ":2: not valid JSON"),
         ("[1, 2, 3]", ":2: expected a JSON object"),
+        ("[" * 100_000 + "]" * 100_000, ":2: JSON nested too deep to read"),
         ('{"azimuth": 1, "elevation": 0, "theta": 0}', ":2 [name]"),
         ('{"name": "a", "azimuth": "1", "elevation": 0, "theta": 0}', ":2 [azimuth]"),
         ('{"name": "a", "azimuth": 1, "elevation": 0}', ":2 [theta]"),
