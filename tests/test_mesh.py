@@ -7,7 +7,7 @@ import pytest
 
 from converter.errors import DataError
 from converter.mesh import Mesh, load_cad, read_off, write_off
-from converter.sample import category_meshes
+from converter.shapes import category_meshes
 
 MEMBER = "imagenet3d_v1/CAD/car/01.off"
 TETRAHEDRON = b"OFF\n4 4 0\n0 0 0\n1 0 0\n0 1 0\n0 0 1.5\n3 0 1 2\n3 0 1 3\n3 0 2 3\n3 1 2 3\n"
