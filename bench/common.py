@@ -8,26 +8,21 @@ import sys
 import tempfile
 from pathlib import Path
 
-from converter.sample import SAMPLE_VERSION, write_sample, write_workload
+from converter.sample import SAMPLE_VERSION, cached_sample, write_workload
 
 CACHE = Path(tempfile.gettempdir()) / "imagenet3d-bench"
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def sample_archive() -> Path:
-    """The built-in sample (seed 0), generated once."""
-    path = CACHE / f"sample-v{SAMPLE_VERSION}-seed0.zip"
-    if not path.exists():
-        CACHE.mkdir(parents=True, exist_ok=True)
-        write_sample(path, seed=0)
-    return path
+    """The built-in sample (seed 0), as `imagenet3d ... sample` uses it."""
+    return cached_sample(seed=0)
 
 
 def workload_archive(photos: int) -> Path:
     """A SPEC 7 workload of `photos` photos (seed 0), generated once."""
     path = CACHE / f"workload-v{SAMPLE_VERSION}-{photos}-seed0.zip"
     if not path.exists():
-        CACHE.mkdir(parents=True, exist_ok=True)
         write_workload(path, photos, seed=0)
     return path
 

@@ -14,24 +14,21 @@ start-up costs and a stray busy moment count against neither method.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from PIL import Image
-
 from bench.common import in_fresh_process, memory_mib, sample_archive, workload_archive
-from converter.canvas import encode_jpeg
+from converter.canvas import DEFAULT_QUALITY, encode_jpeg
 from converter.examples import Report, iter_pose_examples, select_objects
 from converter.geometry import MODES, CanvasOptions, Mode, skip_reason
 from converter.source import SPLITS, Source, open_source
-from tests.test_canvas import reference_canvas, reference_fields
+from tests.test_canvas import reference_example
 
 OPTIONS = CanvasOptions()
-QUALITY = 95
+QUALITY = DEFAULT_QUALITY
 # SPEC 7: the public tool (OpenCV resize) on workload-shaped data, one process, ms per object.
 PUBLIC_TOOL_MS = {"pose3d": 22.0, "pose6d": 15.0}
 TARGET_OVER_NAIVE = 5.0
@@ -57,9 +54,8 @@ def run_naive(source: Source, mode: Mode) -> int:
                 if skip_reason(record, OPTIONS) is not None:
                     continue
                 data = source.photo_bytes(category, image_id)
-                encode_jpeg(reference_canvas(data, mode, record, OPTIONS), QUALITY)
-                size = Image.open(io.BytesIO(data)).size
-                reference_fields(mode, record, size, OPTIONS)
+                canvas, _ = reference_example(data, mode, record, OPTIONS)
+                encode_jpeg(canvas, QUALITY)
                 objects += 1
     return objects
 

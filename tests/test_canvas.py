@@ -1,7 +1,7 @@
 """The fast canvas against SPEC 4 done the obvious slow way: resize the whole photo, pad, crop.
 
-`reference_canvas` and `reference_fields` follow SPEC 4's formulas literally, one object at
-a time; the other tests (and the benchmark's naive baseline) reuse them.
+`reference_example` (canvas and fields) follows SPEC 4's formulas literally, one object at
+a time; the other tests (and the benchmark's naive baseline) reuse it.
 """
 
 from __future__ import annotations
@@ -35,11 +35,26 @@ def reference_numbers(
     return s, cx, cy, (int(w * s), int(h * s))
 
 
+def reference_example(
+    data: bytes, mode: Mode, record: dict[str, Any], options: CanvasOptions
+) -> tuple[Image.Image, dict[str, Any]]:
+    """One object the public tool's way: decode the photo, then its canvas and new numbers."""
+    photo = Image.open(io.BytesIO(data)).convert("RGB")
+    return cut_canvas(photo, mode, record, options), reference_fields(
+        mode, record, photo.size, options
+    )
+
+
 def reference_canvas(
     data: bytes, mode: Mode, record: dict[str, Any], options: CanvasOptions
 ) -> Image.Image:
-    """Decode, resize the whole photo, pad with black, cut the canvas out: the public tool's way."""
-    photo = Image.open(io.BytesIO(data)).convert("RGB")
+    return reference_example(data, mode, record, options)[0]
+
+
+def cut_canvas(
+    photo: Image.Image, mode: Mode, record: dict[str, Any], options: CanvasOptions
+) -> Image.Image:
+    """Resize the whole photo, pad with black, cut the canvas out."""
     _, cx, cy, size = reference_numbers(mode, record, photo.size, options)
     half_w, half_h = options.width // 2, options.height // 2
     top, left = max(half_h - cy, 0), max(half_w - cx, 0)
