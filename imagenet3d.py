@@ -13,25 +13,24 @@ from typing import Any, ClassVar
 
 import datasets
 
-from converter.examples import iter_pose_examples, iter_raw_examples
-from converter.geometry import DEFAULT_STATUSES, CanvasOptions
-from converter.release import CITATION, DEFAULT_SOURCE, DESCRIPTION, HOMEPAGE, LICENSE
-from converter.schema import features_for
+from converter.canvas import DEFAULT_QUALITY
+from converter.examples import Pair, iter_pose_examples, iter_raw_examples
+from converter.geometry import CanvasOptions
+from converter.release import CITATION, DESCRIPTION, HOMEPAGE, LICENSE
+from converter.schema import CONFIGS, config_doc, features_for
 from converter.source import SPLITS, Source, open_source
-
-Pair = tuple[str, str]
 
 
 @dataclass
 class ImageNet3DConfig(datasets.BuilderConfig):
     """Canvas and selection options; the defaults are the public preprocessing tool's."""
 
-    height: int = 640
-    width: int = 800
-    target_distance: float = 4.0
-    statuses: tuple[str, ...] = DEFAULT_STATUSES
+    height: int = CanvasOptions.height
+    width: int = CanvasOptions.width
+    target_distance: float = CanvasOptions.target_distance
+    statuses: tuple[str, ...] = CanvasOptions.statuses
     categories: tuple[str, ...] | None = None
-    jpeg_quality: int = 95
+    jpeg_quality: int = DEFAULT_QUALITY
 
     def canvas(self) -> CanvasOptions:
         return CanvasOptions(self.height, self.width, self.target_distance, tuple(self.statuses))
@@ -43,17 +42,8 @@ class ImageNet3D(datasets.GeneratorBasedBuilder):
     VERSION = datasets.Version("1.0.0")
     BUILDER_CONFIG_CLASS = ImageNet3DConfig
     BUILDER_CONFIGS: ClassVar[list[ImageNet3DConfig]] = [
-        ImageNet3DConfig(name="raw", description="One example per photo with all its objects."),
-        ImageNet3DConfig(
-            name="pose3d",
-            description="One example per object: the photo scaled so the object sits at the "
-            "target distance, centred on an H x W canvas.",
-        ),
-        ImageNet3DConfig(
-            name="pose6d",
-            description="One example per object: the whole photo fitted on an H x W canvas, "
-            "camera kept.",
-        ),
+        ImageNet3DConfig(name=config, description=config_doc(config, CanvasOptions()))
+        for config in CONFIGS
     ]
     DEFAULT_CONFIG_NAME = "raw"
 
@@ -67,7 +57,7 @@ class ImageNet3D(datasets.GeneratorBasedBuilder):
         )
 
     def _open(self, dl_manager: datasets.DownloadManager) -> Source:
-        return open_source(self.config.data_dir or DEFAULT_SOURCE, dl_manager.download_config.token)
+        return open_source(self.config.data_dir or None, dl_manager.download_config.token)
 
     def _split_generators(
         self, dl_manager: datasets.DownloadManager

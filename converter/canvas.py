@@ -27,6 +27,7 @@ DRAFT_GAP = 1.25
 REDUCING_GAP = 3.0
 REDUCTIONS = (8, 4, 2)
 PHOTO_FORMATS = ("JPEG", "PNG", "BMP", "GIF", "TIFF", "WEBP")
+DEFAULT_QUALITY = 95  # of the canvases' JPEG encoding
 
 
 @dataclass(frozen=True)

@@ -10,16 +10,10 @@ from datasets.utils.metadata import MetadataConfigs
 from huggingface_hub import DatasetCardData
 
 from converter.files import write_atomic
+from converter.geometry import CanvasOptions
 from converter.release import CITATION, DESCRIPTION, HOMEPAGE, LICENSE, PRETTY_NAME, REPO_ID
-from converter.schema import FIELD_DOCS
+from converter.schema import FIELD_DOCS, config_doc
 
-CONFIG_DOCS = {
-    "raw": "one example per photo, the photo as released (converted to RGB) with all its objects",
-    "pose3d": "one example per usable object: the photo scaled so that the object sits at the "
-    "target distance, object centre at the centre of a 640 x 800 canvas",
-    "pose6d": "one example per usable object: the whole photo fitted on a 640 x 800 canvas, "
-    "camera kept",
-}
 GATED_PROMPT = (
     "ImageNet3D is released under CC BY-NC 4.0 for non-commercial research. Its photos come "
     "from ImageNet: by requesting access you also agree to ImageNet's terms of access."
@@ -53,10 +47,10 @@ def card_data(infos: dict[str, datasets.DatasetInfo]) -> DatasetCardData:
     return data
 
 
-def card_body(infos: dict[str, datasets.DatasetInfo]) -> str:
+def card_body(infos: dict[str, datasets.DatasetInfo], canvas: CanvasOptions) -> str:
     """What each configuration holds, every field, how to load it, and how to cite it."""
     configs = "\n".join(
-        f"- `{config}`: {CONFIG_DOCS[config]}; "
+        f"- `{config}`: {config_doc(config, canvas)}; "
         + ", ".join(
             f"{split} {split_info.num_examples}" for split, split_info in info.splits.items()
         )
@@ -110,7 +104,10 @@ def _field_names(features: datasets.Features) -> list[str]:
     return names
 
 
-def write_card(out: Path, infos: dict[str, datasets.DatasetInfo]) -> Path:
+def write_card(
+    out: Path, infos: dict[str, datasets.DatasetInfo], canvas: CanvasOptions | None = None
+) -> Path:
     """`out/README.md`, replaced in one step so a reader never sees half a card."""
-    text = f"---\n{card_data(infos).to_yaml()}\n---\n\n{card_body(infos)}"
+    body = card_body(infos, canvas or CanvasOptions())
+    text = f"---\n{card_data(infos).to_yaml()}\n---\n\n{body}"
     return write_atomic(out / "README.md", text.encode("utf-8"))

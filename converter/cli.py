@@ -5,15 +5,17 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from pathlib import Path
 
+from converter.canvas import DEFAULT_QUALITY
 from converter.draw import STYLES
 from converter.errors import AccessError, NetworkError
 from converter.geometry import DEFAULT_STATUSES, MODES, CanvasOptions
 from converter.records import STATUSES
 from converter.release import DEFAULT_SOURCE
 from converter.schema import CONFIGS
-from converter.source import SPLITS, Source, open_source
+from converter.source import SPLIT_ALIASES, SPLITS, Source, open_source
 
 
 def _source_arguments(parser: argparse.ArgumentParser) -> None:
@@ -88,7 +90,7 @@ def _add_visualize(commands: argparse._SubParsersAction) -> None:
     )
     _source_arguments(parser)
     parser.add_argument("out", help="folder for the PNGs")
-    parser.add_argument("--config", choices=("raw", *MODES), default="raw", help="default raw")
+    parser.add_argument("--config", choices=CONFIGS, default="raw", help="default raw")
     parser.add_argument("--split", choices=SPLITS, default="train", help="default train")
     parser.add_argument("--per-category", type=int, default=4, help="examples each (default 4)")
     parser.add_argument("--seed", type=int, default=0, help="random seed, >= 0 (default 0)")
@@ -126,12 +128,6 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--source", help=f"where the annotations are (default {DEFAULT_SOURCE})")
     parser.add_argument("--token", help="Hub token for the gated release (default: your login)")
     parser.add_argument("--split", choices=SPLITS, default="validation", help="default validation")
-    parser.add_argument(
-        "--config",
-        choices=MODES,
-        default="pose3d",
-        help="pose configuration the names come from; both keep the same objects and angles",
-    )
     parser.add_argument("--json", metavar="OUT.json", help="also write the figures as JSON")
     parser.set_defaults(run=_run_evaluate)
 
@@ -157,17 +153,37 @@ def _run_evaluate(args: argparse.Namespace) -> int:
 
 def _canvas_arguments(parser: argparse.ArgumentParser) -> None:
     """The pose configurations' options, named as the builder's config keywords."""
-    parser.add_argument("--height", type=int, default=640, help="canvas height (default 640)")
-    parser.add_argument("--width", type=int, default=800, help="canvas width (default 800)")
+    defaults = CanvasOptions()
     parser.add_argument(
-        "--target-distance", type=float, default=4.0, help="pose3d distance (default 4.0)"
+        "--height",
+        type=int,
+        default=defaults.height,
+        help=f"canvas height (default {defaults.height})",
+    )
+    parser.add_argument(
+        "--width", type=int, default=defaults.width, help=f"canvas width (default {defaults.width})"
+    )
+    parser.add_argument(
+        "--target-distance",
+        type=float,
+        default=defaults.target_distance,
+        help=f"pose3d distance (default {defaults.target_distance})",
     )
     parser.add_argument(
         "--statuses", nargs="+", choices=STATUSES, default=DEFAULT_STATUSES, help="kept statuses"
     )
     parser.add_argument("--categories", nargs="+", help="default: every category")
     parser.add_argument("--num-proc", type=int, default=1, help="worker processes (default 1)")
-    parser.add_argument("--quality", type=int, default=95, help="JPEG quality (default 95)")
+    parser.add_argument(
+        "--quality",
+        type=int,
+        default=DEFAULT_QUALITY,
+        help=f"JPEG quality (default {DEFAULT_QUALITY})",
+    )
+
+
+def _canvas(args: argparse.Namespace) -> CanvasOptions:
+    return CanvasOptions(args.height, args.width, args.target_distance, tuple(args.statuses))
 
 
 def _add_preprocess(commands: argparse._SubParsersAction) -> None:
@@ -187,7 +203,7 @@ def _add_preprocess(commands: argparse._SubParsersAction) -> None:
         help="pose3d (object-centric) or pose6d (whole photo)",
     )
     parser.add_argument(
-        "--splits", nargs="+", choices=("train", "val", "validation"), default=list(SPLITS)
+        "--splits", nargs="+", choices=(*SPLITS, *SPLIT_ALIASES), default=list(SPLITS)
     )
     _canvas_arguments(parser)
     parser.set_defaults(run=_run_preprocess)
@@ -196,13 +212,12 @@ def _add_preprocess(commands: argparse._SubParsersAction) -> None:
 def _run_preprocess(args: argparse.Namespace) -> int:
     from converter.preprocess import preprocess
 
-    options = CanvasOptions(args.height, args.width, args.target_distance, tuple(args.statuses))
     source = _open(args)
     report = preprocess(
         source,
         args.out,
         args.mode,
-        options,
+        _canvas(args),
         args.splits,
         args.categories,
         args.num_proc,
@@ -236,10 +251,7 @@ def _run_export(args: argparse.Namespace) -> int:
 
     options = ExportOptions(
         config_kwargs={
-            "height": args.height,
-            "width": args.width,
-            "target_distance": args.target_distance,
-            "statuses": tuple(args.statuses),
+            **asdict(_canvas(args)),
             "categories": tuple(args.categories) if args.categories else None,
             "jpeg_quality": args.quality,
         },

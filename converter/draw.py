@@ -42,15 +42,13 @@ POSE_KEYS = ("azimuth", "elevation", "theta", "distance", "px", "py", "viewport"
 MeshKey = tuple[str, int]
 
 
-def as_rgb(image: Any) -> Image.Image:
-    """A fresh RGB copy of a PIL image, image bytes, or a ``{"bytes", "path"}`` image dict."""
+def as_image(image: Any) -> Image.Image:
+    """A PIL image, image bytes, or a ``{"bytes", "path"}`` image dict, as a PIL image."""
     if isinstance(image, Mapping):
         image = image.get("bytes") or image["path"]
     if isinstance(image, bytes):
         image = io.BytesIO(image)
-    if not isinstance(image, Image.Image):
-        image = Image.open(image)
-    return image.convert("RGB")
+    return image if isinstance(image, Image.Image) else Image.open(image)
 
 
 def line_width(image: Image.Image) -> int:
@@ -206,4 +204,4 @@ def overlay(
         objects = [_named(record, categories) for record in row["objects"]]
     else:
         objects = [_named(row, categories)]
-    return draw_objects(as_rgb(row["image"]), objects, source, meshes=meshes, style=style)
+    return draw_objects(as_image(row["image"]), objects, source, meshes=meshes, style=style)

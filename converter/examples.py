@@ -16,7 +16,7 @@ from typing import Any
 
 from PIL import ExifTags, Image
 
-from converter.canvas import decode_photo, encode_jpeg, open_photo, render
+from converter.canvas import DEFAULT_QUALITY, decode_photo, encode_jpeg, open_photo, render
 from converter.errors import DataError
 from converter.geometry import (
     CanvasOptions,
@@ -48,19 +48,21 @@ class Report:
 
     photos: int = 0
     seen: int = 0
-    kept: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def kept(self) -> int:
+        return self.seen - self.skipped.total()
 
     def add(self, other: Report) -> None:
         """Fold in the counts of another shard of the same run."""
         self.photos += other.photos
         self.seen += other.seen
-        self.kept += other.kept
         self.skipped.update(other.skipped)
 
     def summary(self) -> str:
         reasons = ", ".join(f"{reason} {count}" for reason, count in sorted(self.skipped.items()))
-        skipped = sum(self.skipped.values())
+        skipped = self.skipped.total()
         detail = f" ({reasons})" if reasons else ""
         return (
             f"{self.seen} objects in {self.photos} photos: {self.kept} kept, "
@@ -69,9 +71,14 @@ class Report:
 
 
 def select_objects(
-    source: Source, category: str, image_id: str, options: CanvasOptions, report: Report
+    source: Source,
+    category: str,
+    image_id: str,
+    options: CanvasOptions,
+    report: Report | None = None,
 ) -> list[dict[str, Any]]:
-    """The photo's objects that make examples, counting the others by reason."""
+    """The photo's objects that make examples, counting the others by reason in `report`."""
+    report = Report() if report is None else report
     records = source.objects(category, image_id)
     report.photos += 1
     report.seen += len(records)
@@ -82,7 +89,6 @@ def select_objects(
             kept.append(record)
         else:
             report.skipped[reason] += 1
-    report.kept += len(kept)
     return kept
 
 
@@ -93,7 +99,7 @@ def render_examples(
     kept: Sequence[dict[str, Any]],
     mode: Mode,
     options: CanvasOptions,
-    quality: int = 95,
+    quality: int = DEFAULT_QUALITY,
 ) -> Iterator[dict[str, Any]]:
     """The pose examples of one photo's kept objects, decoding the photo once."""
     if not kept:
@@ -140,7 +146,7 @@ def iter_pose_examples(
     mode: Mode,
     options: CanvasOptions,
     categories: Sequence[str] | None = None,
-    quality: int = 95,
+    quality: int = DEFAULT_QUALITY,
     report: Report | None = None,
     pairs: Sequence[Pair] | None = None,
 ) -> Iterator[dict[str, Any]]:

@@ -20,6 +20,8 @@ import datasets
 import pyarrow.parquet as pq
 
 from converter.card import write_card
+from converter.files import STAGING_PREFIX
+from converter.geometry import CanvasOptions
 from converter.schema import CONFIGS
 
 _PREPARED = re.compile(r"-(?P<split>[a-z]+)(?:-(?P<index>\d{5})-of-(?P<count>\d{5}))?\.parquet$")
@@ -33,6 +35,12 @@ class ExportOptions:
     max_shard_size: str | int = "500MB"
     num_proc: int | None = None
     token: str | bool | None = None
+
+    def canvas(self) -> CanvasOptions:
+        """The canvas the pose configurations are built on, read from the keywords as the builder does."""
+        from imagenet3d import ImageNet3DConfig
+
+        return ImageNet3DConfig(**self.config_kwargs).canvas()
 
 
 def shard_name(split: str, index: int, count: int) -> str:
@@ -51,7 +59,7 @@ def export(
     for config in configs:
         export_config(source, out, config, options)
     infos = {config: folder_info(out / config) for config in CONFIGS if (out / config).is_dir()}
-    write_card(out, infos)
+    write_card(out, infos, options.canvas())
     return infos
 
 
@@ -62,7 +70,7 @@ def export_config(
     final = out / config
     if final.is_dir():
         return final
-    staging = out / f".partial-{config}"
+    staging = out / f"{STAGING_PREFIX}{config}"
     shutil.rmtree(staging, ignore_errors=True)
     from imagenet3d import ImageNet3D
 

@@ -9,6 +9,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 PARTIAL_SUFFIX = ".partial"
+# A folder built in place under this prefix, then renamed to its final name when whole.
+STAGING_PREFIX = ".partial-"
+# The time stamped on every member of a zip written here, so equal content gives equal bytes.
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
 @contextlib.contextmanager

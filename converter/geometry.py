@@ -49,10 +49,14 @@ class Placement:
     cy: int
 
 
+def has_pose(record: dict[str, Any]) -> bool:
+    """The release marks an object without a pose by a missing or non-positive distance."""
+    return record["distance"] is not None and record["distance"] > 0
+
+
 def skip_reason(record: dict[str, Any], options: CanvasOptions) -> str | None:
     """None when the object makes an example, else a short word saying why not."""
-    distance = record["distance"]
-    if distance is None or distance <= 0:
+    if not has_pose(record):
         return "no_pose"
     if record["ignore"]:
         return "ignored"

@@ -6,9 +6,14 @@ from pathlib import Path
 
 from huggingface_hub import CommitInfo, HfApi
 
-from converter.files import PARTIAL_SUFFIX
+from converter.files import PARTIAL_SUFFIX, STAGING_PREFIX
 
-STAGING_PATTERNS = [".partial-*", ".partial-*/**", f"*{PARTIAL_SUFFIX}", ".cache/**"]
+STAGING_PATTERNS = [
+    f"{STAGING_PREFIX}*",
+    f"{STAGING_PREFIX}*/**",
+    f"*{PARTIAL_SUFFIX}",
+    ".cache/**",
+]
 
 
 def script_name(repo_id: str) -> str:

@@ -19,7 +19,7 @@ import numpy as np
 
 from converter.camera import object_rotation
 from converter.errors import DataError, described
-from converter.examples import Report, select_objects
+from converter.examples import select_objects
 from converter.files import write_atomic
 from converter.geometry import CanvasOptions, example_name
 
@@ -112,10 +112,9 @@ def ground_truth(
     keep the same objects under the same names and angles, so one answer serves both.
     """
     options = options or CanvasOptions()
-    report = Report()
     truth = {}
     for category, image_id in source.image_ids(split):
-        for record in select_objects(source, category, image_id, options, report):
+        for record in select_objects(source, category, image_id, options):
             truth[example_name(image_id, record["index"])] = {
                 "category": category,
                 **{key: record[key] for key in ANGLES},

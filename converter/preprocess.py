@@ -17,22 +17,22 @@ import os
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
+from itertools import groupby
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
 
+from converter.canvas import DEFAULT_QUALITY
 from converter.examples import Pair, Report, render_examples, select_objects
-from converter.files import write_atomic
+from converter.files import ZIP_TIME, write_atomic
 from converter.geometry import MODES, CanvasOptions, Mode, example_name
-from converter.source import SPLITS, InvalidLog, Source
+from converter.source import RELEASE_SPLITS, SPLIT_ALIASES, SPLITS, InvalidLog, Source
 
-SPLIT_FOLDERS = {"train": "train", "validation": "val"}
-SPLIT_ALIASES = {"val": "validation"}
 STAMP = "preprocess.json"
 PHOTOS_PER_TASK = 32
-ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
 class OutputMismatch(FileExistsError):
@@ -67,7 +67,7 @@ class Task:
 
     @property
     def folder(self) -> str:
-        return f"{self.category}_{SPLIT_FOLDERS[self.split]}"
+        return f"{self.category}_{RELEASE_SPLITS[self.split]}"
 
 
 def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
@@ -127,8 +127,9 @@ def _tasks(source: Source, splits: Sequence[str], categories: Sequence[str] | No
     for split in splits:
         chosen = source.categories() if categories is None else sorted(set(categories))
         pairs = source.image_ids(split, list(chosen))
+        by_category = {key: tuple(group) for key, group in groupby(pairs, key=itemgetter(0))}
         for category in chosen:
-            mine = tuple(pair for pair in pairs if pair[0] == category)
+            mine = by_category.get(category, ())
             starts = range(0, len(mine), PHOTOS_PER_TASK) if mine else [0]
             tasks.extend(Task(split, category, mine[i : i + PHOTOS_PER_TASK]) for i in starts)
     return tasks
@@ -193,7 +194,7 @@ def preprocess(
     splits: Iterable[str] = SPLITS,
     categories: Sequence[str] | None = None,
     num_proc: int = 1,
-    quality: int = 95,
+    quality: int = DEFAULT_QUALITY,
     progress: bool = True,
 ) -> Report:
     """Write the public tool's folder for `mode` into `out`; rerun it to finish a broken run."""

@@ -105,8 +105,11 @@ def _vector(size: int) -> Callable[[Any], list[float]]:
     return parse
 
 
+_four_numbers = _vector(4)
+
+
 def _box(value: Any) -> list[float]:
-    x1, y1, x2, y2 = _vector(4)(value)
+    x1, y1, x2, y2 = _four_numbers(value)
     if x2 < x1 or y2 < y1:
         raise _Invalid(f"inverted box {[x1, y1, x2, y2]}")
     return [x1, y1, x2, y2]

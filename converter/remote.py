@@ -90,7 +90,7 @@ class RemoteFile:
         end = self.size if size < 0 else min(self.size, start + size)
         data = self._cached(start, end)
         if data is None:
-            data = self._fetch(start, max(end, min(self.size, start + MIN_FETCH)))[: end - start]
+            data = self._fetch(start, end)[: end - start]
         self._position += len(data)
         return data
 
@@ -98,7 +98,7 @@ class RemoteFile:
         """Make [start, end) one request (at least MIN_FETCH long), unless it is already at hand."""
         end = min(end, self.size)
         if self._cached(start, end) is None:
-            self._fetch(start, min(self.size, max(end, start + MIN_FETCH)))
+            self._fetch(start, end)
 
     def close(self) -> None:
         self._file.close()
@@ -111,6 +111,9 @@ class RemoteFile:
         return None
 
     def _fetch(self, start: int, end: int) -> bytes:
+        """[start, end) widened to MIN_FETCH bytes, in one request, kept as a window."""
+        end = min(self.size, max(end, start + MIN_FETCH))
+
         def read() -> bytes:
             self._file.seek(start)
             return self._file.read(end - start)
@@ -128,7 +131,7 @@ def _is_transient(error: BaseException) -> bool:
     fsspec reports a server error met while sizing a file as FileNotFoundError, so the
     status is looked for along the whole chain of causes.
     """
-    status = next(filter(None, map(_status, _chain(error))), None)
+    status = _chain_status(error)
     if status is not None:
         return status >= 500 or status == 429
     return not isinstance(error, (FileNotFoundError, PermissionError))
@@ -139,13 +142,18 @@ def _status(error: BaseException) -> int | None:
     return getattr(error, "status", None) or getattr(response, "status_code", None)
 
 
+def _chain_status(error: BaseException) -> int | None:
+    """The first HTTP status along the error's chain of causes."""
+    return next(filter(None, map(_status, _chain(error))), None)
+
+
 @contextlib.contextmanager
 def translate_access_errors(label: str) -> Iterator[None]:
     """Raise AccessError when the Hub (or a server acting for it) refuses us for lack of access."""
     try:
         yield
     except Exception as error:
-        status = next(filter(None, map(_status, _chain(error))), None)
+        status = _chain_status(error)
         gated = any(type(cause).__name__ == "GatedRepoError" for cause in _chain(error))
         if gated or status in (401, 403):
             raise AccessError(access_message(label, status)) from error

@@ -21,12 +21,12 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from converter.camera import camera_centre, project, world_to_camera
-from converter.files import replaced_on_success
+from converter.files import ZIP_TIME, replaced_on_success
 from converter.mesh import Mesh, write_off
 from converter.records import STATUSES
+from converter.release import TOP_FOLDER
 from converter.shapes import category_meshes
 
-TOP = "imagenet3d_v1"
 CATEGORIES = {
     "aeroplane": "n02691156",
     "bicycle": "n02834778",
@@ -47,7 +47,6 @@ _OBJECT_COLOURS = {
 }
 _UNPOSED_COLOUR = (70, 105, 140)  # pose-less objects stay inside the background's band
 _LIGHT = np.array([0.3, -0.5, 0.8]) / np.linalg.norm([0.3, -0.5, 0.8])
-_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
 # ---- plans: what each photo holds ------------------------------------------------------------
@@ -376,11 +375,13 @@ def _members(plans: list[_PhotoPlan], style: _Style, seed: int) -> dict[str, Cal
     members: dict[str, Callable[[], bytes]] = {}
     for category in sorted({plan.category for plan in plans}):
         for index, mesh in enumerate(category_meshes(category), start=1):
-            members[f"{TOP}/CAD/{category}/{index:02d}.off"] = partial(write_off, mesh)
+            members[f"{TOP_FOLDER}/CAD/{category}/{index:02d}.off"] = partial(write_off, mesh)
         for split in ("train", "val"):
             ids = [p.image_id for p in plans if p.category == category and p.split == split]
             text = "".join(f"{image_id}\n" for image_id in ids)
-            members[f"{TOP}/lists/{category}_imagenet_{split}.txt"] = partial(str.encode, text)
+            members[f"{TOP_FOLDER}/lists/{category}_imagenet_{split}.txt"] = partial(
+                str.encode, text
+            )
     for number, photo in enumerate(plans):
         placed = [_place(obj, photo.category, photo.width, photo.height) for obj in photo.objects]
         boxes = [item.bbox for item in placed]
@@ -389,9 +390,11 @@ def _members(plans: list[_PhotoPlan], style: _Style, seed: int) -> dict[str, Cal
             for k, item in enumerate(placed)
         ]
         stem = f"{photo.category}/{photo.image_id}"
-        members[f"{TOP}/annotations/{stem}.npz"] = partial(_npz_bytes, records)
+        members[f"{TOP_FOLDER}/annotations/{stem}.npz"] = partial(_npz_bytes, records)
         rng = np.random.default_rng([seed, 1, number])
-        members[f"{TOP}/images/{stem}.JPEG"] = partial(_photo_bytes, photo, placed, style, rng)
+        members[f"{TOP_FOLDER}/images/{stem}.JPEG"] = partial(
+            _photo_bytes, photo, placed, style, rng
+        )
     return members
 
 
@@ -400,7 +403,7 @@ def _write_zip(path: Path, members: dict[str, Callable[[], bytes]]) -> Path:
     folders = {name[: i + 1] for name in members for i, c in enumerate(name) if c == "/"}
     with replaced_on_success(path) as temporary, zipfile.ZipFile(temporary, "w") as archive:
         for name in sorted(folders | set(members)):
-            info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
+            info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
             info.create_system = 3
             if name in folders:
                 info.external_attr = (0o40755 << 16) | 0x10

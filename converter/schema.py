@@ -12,8 +12,22 @@ from collections.abc import Sequence
 
 import datasets
 
+from converter.geometry import CanvasOptions
+
 CONFIGS = ("raw", "pose3d", "pose6d")
-POSE_CONFIGS = ("pose3d", "pose6d")
+
+
+def config_doc(config: str, canvas: CanvasOptions) -> str:
+    """What one example of a configuration is, for the builder and the dataset card."""
+    size = f"{canvas.height} x {canvas.width}"
+    return {
+        "raw": "one example per photo, the photo as released (converted to RGB) with all its "
+        "objects",
+        "pose3d": "one example per usable object: the photo scaled so that the object sits at "
+        f"the target distance, object centre at the centre of a {size} canvas",
+        "pose6d": f"one example per usable object: the whole photo fitted on a {size} canvas, "
+        "camera kept",
+    }[config]
 
 
 def _float() -> datasets.Value:

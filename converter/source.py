@@ -24,12 +24,16 @@ from converter.remote import open_remote
 from converter.safe_npz import load_npz_array
 
 SPLITS = ("train", "validation")
-_LIST_SPLIT = {"train": "train", "validation": "val"}
+# The release's own word for each split, in its list files and the public tool's folders.
+RELEASE_SPLITS = {"train": "train", "validation": "val"}
+# The release's words accepted for our split names where they differ (`val`).
+SPLIT_ALIASES = {word: split for split, word in RELEASE_SPLITS.items() if word != split}
 PHOTO_SUFFIXES = (".JPEG", ".jpeg", ".jpg", ".JPG")
 OnInvalid = Literal["raise", "skip"]
 
 _V1_PHOTO = re.compile(
-    r"^(?P<prefix>(?:[^/]+/)?)images/(?P<category>[^/]+)/(?P<id>[^/]+)\.(?:jpe?g|JPE?G)$"
+    r"^(?P<prefix>(?:[^/]+/)?)images/(?P<category>[^/]+)/(?P<id>[^/]+)"
+    rf"(?:{'|'.join(re.escape(suffix) for suffix in PHOTO_SUFFIXES)})$"
 )
 _FLAT_NPZ = re.compile(r"^(?P<prefix>(?:[^/]+/)?)(?P<category>[^/]+)/(?P<id>[^/]+)\.npz$")
 
@@ -74,7 +78,7 @@ class Layout:
         return f"{self.prefix}{annotations}{category}/{image_id}.npz"
 
     def split_list(self, category: str, split: str) -> str:
-        return f"{self.prefix}lists/{category}_imagenet_{_LIST_SPLIT[split]}.txt"
+        return f"{self.prefix}lists/{category}_imagenet_{RELEASE_SPLITS[split]}.txt"
 
     def cad(self, category: str, cad_index: int) -> str:
         return f"{self.prefix}CAD/{category}/{cad_index:02d}.off"
@@ -86,9 +90,10 @@ def detect_layout(names: list[str], label: str) -> Layout:
         match = _V1_PHOTO.match(name)
         if match:
             return Layout("v1", match["prefix"])
+    present = set(names)
     for name in names:
         match = _FLAT_NPZ.match(name)
-        if match and any(f"{name[:-4]}{suffix}" in names for suffix in PHOTO_SUFFIXES):
+        if match and any(f"{name[:-4]}{suffix}" in present for suffix in PHOTO_SUFFIXES):
             return Layout("flat", match["prefix"])
     raise SourceError(
         f"{label}: no ImageNet3D layout found (expected imagenet3d_v1/images/<category>/"
@@ -111,7 +116,7 @@ class Source:
         self.label = label
         self.on_invalid = on_invalid
         self.invalid = InvalidLog()
-        self._open_args = (spec, token, on_invalid)
+        self._open_args = (spec, token)
         names = store.names()
         self.layout = detect_layout(names, label)
         self._photos = self._index_photos(names)
@@ -125,8 +130,8 @@ class Source:
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Reopen rather than copy, so worker processes get their own file handles."""
-        spec, token, on_invalid = self._open_args
-        return (open_source, (spec, token, on_invalid))
+        spec, token = self._open_args
+        return (open_source, (spec, token, self.on_invalid))
 
     def _index_photos(self, names: list[str]) -> dict[str, dict[str, str]]:
         photos: dict[str, dict[str, str]] = defaultdict(dict)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from converter.geometry import has_pose
 from converter.source import SPLITS, Source
 
 
@@ -57,7 +58,7 @@ def summarize(source: Source) -> Summary:
             objects = source.objects(category, image_id)
             counts.photos += 1
             counts.objects += len(objects)
-            counts.without_pose += sum(not (obj["distance"] or 0) > 0 for obj in objects)
+            counts.without_pose += sum(not has_pose(obj) for obj in objects)
             counts.statuses.update(obj["object_status"] or "(no status)" for obj in objects)
         splits[split] = counts
     in_both = sorted(set.intersection(*(set(pairs) for pairs in listed.values())))

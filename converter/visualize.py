@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from converter.draw import MeshKey, Style, overlay
-from converter.examples import Report, iter_raw_examples, render_examples, select_objects
+from converter.examples import iter_raw_examples, render_examples, select_objects
 from converter.files import write_atomic
 from converter.geometry import MODES, CanvasOptions
 from converter.mesh import Mesh
@@ -77,11 +77,10 @@ def pose_overlays(
     Objects are chosen among those the preprocessing keeps, so every pick makes an example, and
     only the chosen objects' canvases are rendered.
     """
-    report = Report()
     kept = [
         (image_id, record)
         for _, image_id in source.image_ids(split, [category])
-        for record in select_objects(source, category, image_id, options, report)
+        for record in select_objects(source, category, image_id, options)
     ]
     chosen = choose(kept, count, seed, category)
     for image_id, group in itertools.groupby(chosen, key=lambda item: item[0]):

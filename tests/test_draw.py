@@ -11,7 +11,7 @@ from PIL import Image
 
 from converter.draw import (
     PALETTE,
-    as_rgb,
+    as_image,
     draw_objects,
     line_width,
     overlay,
@@ -110,7 +110,7 @@ def test_pose3d_puts_the_cad_origin_at_the_canvas_centre(source):
 
 def test_raw_overlay_draws_every_posed_object_inside_its_box(source):
     example = next(ex for ex in iter_raw_examples(source, "train") if len(ex["objects"]) > 1)
-    photo = as_rgb(example["image"])
+    photo = as_image(example["image"]).convert("RGB")
     drawn = overlay(example, source)
     assert drawn.size == photo.size == (example["width"], example["height"])
     mask = changed(photo, drawn)
@@ -122,7 +122,7 @@ def test_raw_overlay_draws_every_posed_object_inside_its_box(source):
 def test_pose_overlay_draws_the_object_on_its_canvas(source, mode):
     options = CanvasOptions()
     example = next(iter_pose_examples(source, "validation", mode, options))
-    canvas = as_rgb(example["image"])
+    canvas = as_image(example["image"]).convert("RGB")
     drawn = overlay(example, source)
     assert drawn.size == (options.width, options.height)
     mask = changed(canvas, drawn)
