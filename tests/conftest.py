@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from converter.export import export
 from converter.sample import write_sample
+from converter.source import Source, open_source
 
 
 @pytest.fixture(scope="session")
@@ -32,6 +34,20 @@ def sample_dir(sample_zip: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
     with zipfile.ZipFile(sample_zip) as archive:
         archive.extractall(root)
     return root
+
+
+@pytest.fixture(scope="module")
+def source(sample_zip: Path) -> Source:
+    """The sample opened once per test module."""
+    return open_source(sample_zip)
+
+
+@pytest.fixture(scope="module")
+def exported(sample_zip: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every configuration of the sample exported (Parquet and card), once per test module."""
+    out = tmp_path_factory.mktemp("export") / "out"
+    export(sample_zip, out)
+    return out
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""Make broken or hostile variants of the sample archive, one member at a time."""
+"""Files for tests: broken or hostile variants of the sample archive, and folder snapshots."""
 
 from __future__ import annotations
 
@@ -14,19 +14,16 @@ def members(archive: Path, suffix: str) -> list[str]:
         return sorted(name for name in source.namelist() if name.endswith(suffix))
 
 
-def edited(archive: Path, out: Path, changes: dict[str, bytes | None], method: int = -1) -> Path:
-    """A copy of `archive` with members replaced, added (bytes) or removed (None).
-
-    Changed members are written with compression `method` (-1: stored as the original was).
-    """
+def edited(
+    archive: Path, out: Path, changes: dict[str, bytes], method: int = zipfile.ZIP_STORED
+) -> Path:
+    """A copy of `archive` with members replaced or added, written with compression `method`."""
     with zipfile.ZipFile(archive) as source, zipfile.ZipFile(out, "w") as target:
         for info in source.infolist():
             if info.filename not in changes:
                 target.writestr(info, source.read(info))
         for name, data in changes.items():
-            if data is not None:
-                compression = zipfile.ZIP_STORED if method == -1 else method
-                target.writestr(name, data, compress_type=compression)
+            target.writestr(name, data, compress_type=method)
     return out
 
 
@@ -40,3 +37,12 @@ def npz_bytes(annotations: object) -> bytes:
     buffer = io.BytesIO()
     np.savez(buffer, annotations=annotations)
     return buffer.getvalue()
+
+
+def folder_files(root: Path) -> dict[str, bytes]:
+    """Every file under `root` by its posix path: two runs' outputs compare as dicts."""
+    return {
+        path.relative_to(root).as_posix(): path.read_bytes()
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+    }

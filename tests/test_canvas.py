@@ -165,22 +165,26 @@ def test_canvas_matches_the_slow_reference(case: str) -> None:
     assert mean_difference(canvas, reference_canvas(data, mode, item, options)) <= TOLERANCE
 
 
-def test_large_photos_shrunk_enough_are_decoded_small() -> None:
-    """Decoding at 1/4 size is where the fast path saves most; it stays within tolerance."""
-    data = textured_photo(2400, 1600)
-    items = [posed(1000.0, 900.0, 0.5), posed(300.0, 200.0, 0.4)]
-    canvases, reduction = fast_canvases(data, "pose3d", items, DEFAULTS)
-    assert reduction == 4
-    for canvas, item in zip(canvases, items, strict=True):
-        assert mean_difference(canvas, reference_canvas(data, "pose3d", item, DEFAULTS)) <= 2
-
-
-def test_one_decode_serves_objects_of_every_scale() -> None:
-    """The largest object decides the decode size; smaller ones are resampled from it."""
-    data = textured_photo(1600, 1200)
-    items = [posed(800.0, 600.0, 0.6), posed(200.0, 300.0, 9.0), posed(1500.0, 1100.0, 2.0)]
-    canvases, reduction = fast_canvases(data, "pose3d", items, DEFAULTS)
-    assert reduction == 1
+@pytest.mark.parametrize(
+    ("size", "items", "reduction"),
+    [
+        ((2400, 1600), [posed(1000.0, 900.0, 0.5), posed(300.0, 200.0, 0.4)], 4),
+        (
+            (1600, 1200),
+            [posed(800.0, 600.0, 0.6), posed(200.0, 300.0, 9.0), posed(1500.0, 1100.0, 2.0)],
+            1,
+        ),
+    ],
+    ids=["all shrunk: decoded at 1/4", "one enlarged: decoded whole"],
+)
+def test_one_decode_serves_every_object_of_a_photo(
+    size: tuple[int, int], items: list[dict[str, Any]], reduction: int
+) -> None:
+    """The object needing most detail decides the decode size (at 1/4 the fast path saves
+    most); the others are resampled from it, all within tolerance."""
+    data = textured_photo(*size)
+    canvases, decoded_at = fast_canvases(data, "pose3d", items, DEFAULTS)
+    assert decoded_at == reduction
     for canvas, item in zip(canvases, items, strict=True):
         assert mean_difference(canvas, reference_canvas(data, "pose3d", item, DEFAULTS)) <= 2
 

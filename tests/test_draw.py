@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import datasets
 import numpy as np
 import pytest
@@ -21,7 +19,6 @@ from converter.examples import iter_pose_examples, iter_raw_examples
 from converter.geometry import CanvasOptions
 from converter.mesh import Mesh
 from converter.schema import pose_features, raw_features
-from converter.source import Source, open_source
 
 TETRAHEDRON = Mesh(
     vertices=np.array([[0.0, 0.0, 0.5], [0.5, -0.3, -0.3], [-0.5, -0.3, -0.3], [0.0, 0.5, -0.3]]),
@@ -40,11 +37,6 @@ POSE = {
     "object_status": "status_good",
     "bbox": [50.0, 30.0, 150.0, 130.0],
 }
-
-
-@pytest.fixture(scope="module")
-def source(sample_zip: Path) -> Source:
-    return open_source(sample_zip)
 
 
 def changed(before: Image.Image, after: Image.Image) -> np.ndarray:

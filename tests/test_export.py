@@ -13,27 +13,13 @@ import pytest
 from converter.export import export
 from converter.schema import CONFIGS
 from converter.source import SPLITS
+from tests.edits import folder_files
 from tests.test_builder import converter_rows, stored_rows
-
-
-@pytest.fixture(scope="module")
-def exported(sample_zip: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("export") / "out"
-    export(sample_zip, out)
-    return out
-
-
-def tree(folder: Path) -> dict[str, bytes]:
-    return {
-        path.relative_to(folder).as_posix(): path.read_bytes()
-        for path in sorted(folder.rglob("*"))
-        if path.is_file()
-    }
 
 
 def test_the_layout_is_one_folder_of_shards_per_config(exported: Path) -> None:
     shards = [f"{config}/{split}-00000-of-00001.parquet" for config in CONFIGS for split in SPLITS]
-    assert sorted(tree(exported)) == sorted(["README.md", *shards])
+    assert sorted(folder_files(exported)) == sorted(["README.md", *shards])
 
 
 @pytest.mark.parametrize("config", CONFIGS)
@@ -60,7 +46,7 @@ def test_the_same_input_gives_byte_identical_shards(
     exported: Path, sample_zip: Path, tmp_path: Path
 ) -> None:
     export(sample_zip, tmp_path / "again")
-    assert tree(tmp_path / "again") == tree(exported)
+    assert folder_files(tmp_path / "again") == folder_files(exported)
 
 
 def test_an_interrupted_export_leaves_nothing_complete_looking_and_a_rerun_finishes(
@@ -76,4 +62,4 @@ def test_an_interrupted_export_leaves_nothing_complete_looking_and_a_rerun_finis
     run.wait()
     assert not (out / "pose3d").exists() and not (out / "README.md").exists()
     export(sample_zip, out)
-    assert tree(out) == tree(exported)
+    assert folder_files(out) == folder_files(exported)

@@ -11,26 +11,22 @@ import pytest
 from PIL import Image
 
 import converter.preprocess
+from converter.canvas import DEFAULT_QUALITY, encode_jpeg
 from converter.cli import main
 from converter.examples import Report, iter_pose_examples, iter_raw_examples
 from converter.geometry import CanvasOptions, Mode, skip_reason
 from converter.preprocess import OutputMismatch, preprocess
 from converter.schema import pose_features
-from converter.source import SPLITS, Source, open_source
+from converter.source import SPLITS, Source
+from tests.edits import folder_files
 from tests.test_canvas import TOLERANCE, mean_difference, reference_canvas, reference_fields
 
 DEFAULTS = CanvasOptions()
 
 
-@pytest.fixture(scope="module")
-def source(sample_zip: Path) -> Source:
-    return open_source(sample_zip)
-
-
-def jpeg_round_trip(image: Image.Image, quality: int = 95) -> Image.Image:
-    buffer = io.BytesIO()
-    image.save(buffer, format="JPEG", quality=quality)
-    return Image.open(buffer)
+def jpeg_round_trip(image: Image.Image) -> Image.Image:
+    """The reference canvas saved as the examples' canvases are."""
+    return Image.open(io.BytesIO(encode_jpeg(image, DEFAULT_QUALITY)))
 
 
 @pytest.mark.parametrize("mode", ["pose3d", "pose6d"])
@@ -108,14 +104,6 @@ def test_raw_examples_keep_rgb_jpegs_and_convert_the_rest(source: Source) -> Non
             assert example["image"]["path"] == f"{example['image_id']}.png"
             assert image.tobytes() == original.convert("RGB").tobytes()
     assert converted > 0
-
-
-def folder_files(root: Path) -> dict[str, bytes]:
-    return {
-        path.relative_to(root).as_posix(): path.read_bytes()
-        for path in sorted(root.rglob("*"))
-        if path.is_file()
-    }
 
 
 @pytest.fixture(scope="module")

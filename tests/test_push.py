@@ -7,7 +7,6 @@ from pathlib import Path
 import datasets
 import pytest
 
-from converter.export import export
 from converter.hub import push, script_name
 from converter.release import ARCHIVE_NAME, REPO_ID
 from converter.schema import CONFIGS
@@ -16,13 +15,6 @@ from tests.servers.hub import Hub
 from tests.test_builder import converter_rows, example_names, legacy_load, stored_rows
 
 REPO = "ccvl/ImageNet3D-processed"
-
-
-@pytest.fixture(scope="module")
-def exported(sample_zip: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("push") / "out"
-    export(sample_zip, out)
-    return out
 
 
 @pytest.fixture

@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from PIL import Image
 
 from converter.cli import main
 from converter.metrics import ground_truth
-from converter.source import Source, open_source
+from converter.source import open_source
 from converter.visualize import THUMBNAIL, choose, contact_sheet, visualize
-
-
-@pytest.fixture(scope="module")
-def source(sample_zip: Path) -> Source:
-    return open_source(sample_zip)
-
-
-def files(folder: Path) -> dict[str, bytes]:
-    return {
-        path.relative_to(folder).as_posix(): path.read_bytes()
-        for path in folder.rglob("*")
-        if path.is_file()
-    }
+from tests.edits import folder_files
 
 
 def test_choose_is_a_seeded_subset_in_order():
@@ -58,8 +44,8 @@ def test_pose_overlays_are_named_after_their_examples(source, tmp_path):
 def test_the_same_seed_writes_the_same_files(source, tmp_path):
     visualize(source, tmp_path / "first", config="pose3d", per_category=2, seed=5)
     visualize(source, tmp_path / "second", config="pose3d", per_category=2, seed=5)
-    first = files(tmp_path / "first")
-    assert first and first == files(tmp_path / "second")
+    first = folder_files(tmp_path / "first")
+    assert first and first == folder_files(tmp_path / "second")
     assert not any(name.endswith(".tmp") for name in first)
 
 

@@ -33,7 +33,6 @@ class Request:
 
     method: str
     path: str
-    range: str | None
     status: int
     body_bytes: int
 
@@ -91,12 +90,9 @@ class Fault:
     path: str | None
     status: int = 500
     delay: float = 0.0
-    after_bytes: int | None = None
 
     def cut(self, length: int) -> int:
-        """How many body bytes a dropped response sends before the connection closes."""
-        if self.after_bytes is not None:
-            return min(self.after_bytes, max(length - 1, 0))
+        """How many body bytes a dropped response sends before the connection closes: half."""
         return length // 2
 
 
@@ -116,14 +112,13 @@ class Faults:
         *,
         method: str | None = "GET",
         path: str | None = None,
-        after_bytes: int | None = None,
     ) -> None:
-        """Send the headers and part of the body (half unless `after_bytes`), then hang up.
+        """Send the headers and half the body, then hang up.
 
         A response without a body (HEAD, empty) is dropped before its status line. The request
         itself is processed: a dropped answer to a commit is a lost answer, not a lost commit.
         """
-        self._arm(Fault("drop", count, method, path, after_bytes=after_bytes))
+        self._arm(Fault("drop", count, method, path))
 
     def error(
         self,
@@ -313,7 +308,7 @@ class LoopbackHandler(BaseHTTPRequestHandler):
         return sent
 
     def _record(self, status: int, sent: int) -> None:
-        request = Request(self.command, self.url_path, self.headers.get("Range"), status, sent)
+        request = Request(self.command, self.url_path, status, sent)
         self.server.owner.traffic.record(request)
 
     def _hang_up(self) -> None:

@@ -9,7 +9,6 @@ with FileServer(folder) as server:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from email.utils import formatdate
 from pathlib import Path
 
@@ -38,20 +37,17 @@ class _FileHandler(LoopbackHandler):
 
 
 class FileServer(LoopbackServer):
-    """Serves a folder (URL path = path below it) or a mapping of URL names to local files."""
+    """Serves a folder: URL path = path below it."""
 
     handler = _FileHandler
 
-    def __init__(self, files: Path | Mapping[str, Path]) -> None:
+    def __init__(self, files: Path) -> None:
         self.files = files
         super().__init__()
 
     def locate(self, url_path: str) -> Path | None:
         """The local file behind a URL path, None when there is none (or it leaves the folder)."""
         name = url_path.lstrip("/")
-        if not isinstance(self.files, Path):
-            path = self.files.get(name)
-            return Path(path) if path is not None else None
         root = self.files.resolve()
         path = (root / name).resolve()
         return path if path.is_file() and path.is_relative_to(root) else None

@@ -20,7 +20,7 @@ import re
 import secrets
 import shutil
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -29,6 +29,7 @@ from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 from tests.servers.base import LoopbackHandler, LoopbackServer
 
 GRANTED_TOKEN = "hf_loopback_granted"
+TREE_PAGE_SIZE = 1000  # entries per page of a tree listing, as the Hub pages them
 USER = "loopback-user"
 LFS_MIN_SIZE = 10 * 1024 * 1024
 LFS_SUFFIXES = (".arrow", ".jpeg", ".jpg", ".npz", ".parquet", ".png", ".tar", ".zip")
@@ -221,7 +222,7 @@ class HubHandler(LoopbackHandler):
             paths = _listing(commit.files, path.strip("/"), self._flag("recursive"))
             if not paths:
                 raise HubError(404, "EntryNotFound", f"{path} does not exist on {rev}")
-            page_size = min(self.hub.tree_page_size, 50) if expand else self.hub.tree_page_size
+            page_size = min(TREE_PAGE_SIZE, 50) if expand else TREE_PAGE_SIZE
             start = int(self.query.get("cursor", ["0"])[0])
             page = [_entry(hosted, commit, p, expand) for p in paths[start : start + page_size]]
         headers = {}
@@ -469,7 +470,6 @@ class Hub(LoopbackServer):
         self.objects.mkdir(parents=True, exist_ok=True)
         self.repos: dict[str, Repo] = {}
         self.lock = threading.RLock()
-        self.tree_page_size = 1000
         self._names = itertools.count(1)
         super().__init__()
 
@@ -506,22 +506,20 @@ class Hub(LoopbackServer):
                 self.gate(repo_id)
             return repo_id
 
-    def add_file(
-        self, repo_id: str, path_in_repo: str, content: bytes | Path, *, branch: str = "main"
-    ) -> str:
-        """Commit one file to a branch directly; returns the new commit id."""
+    def add_file(self, repo_id: str, path_in_repo: str, content: bytes | Path) -> None:
+        """Commit one file to main directly."""
         data = content if isinstance(content, bytes) else content.read_bytes()
         with self.lock:
             repo = self.repo(repo_id)
-            files = dict(repo.resolve(branch).files)
+            files = dict(repo.resolve("main").files)
             files[path_in_repo] = self.store(data, lfs=is_lfs(path_in_repo, len(data)))
-            return self.commit(repo, branch, files, f"Upload {path_in_repo}").oid
+            self.commit(repo, "main", files, f"Upload {path_in_repo}")
 
-    def gate(self, repo_id: str, granted: Iterable[str] = (GRANTED_TOKEN,)) -> None:
-        """Make a repo gated: only these tokens may download its files."""
+    def gate(self, repo_id: str) -> None:
+        """Make a repo gated: only GRANTED_TOKEN may download its files."""
         with self.lock:
             repo = self.repo(repo_id)
-            repo.gated, repo.granted = True, set(granted)
+            repo.gated, repo.granted = True, {GRANTED_TOKEN}
 
     def commits(self, repo_id: str, revision: str = "main") -> list[Commit]:
         """The history of a revision, newest first."""
