@@ -40,6 +40,14 @@ def object_rotation(
     return rot_z(theta) @ world_to_camera(azimuth, elevation)
 
 
+def to_camera(points: np.ndarray, azimuth: float, elevation: float, distance: float) -> np.ndarray:
+    """CAD-frame points (N, 3) in the camera frame, before the in-plane rotation; depth is -z."""
+    rotation = world_to_camera(azimuth, elevation)
+    return (np.asarray(points, dtype=np.float64) - camera_centre(azimuth, elevation, distance)) @ (
+        rotation.T
+    )
+
+
 def project(
     points: np.ndarray,
     azimuth: float,
@@ -51,10 +59,7 @@ def project(
     viewport: float,
 ) -> np.ndarray:
     """Image coordinates (N, 2) of CAD-frame points (N, 3) under one pose."""
-    rotation = world_to_camera(azimuth, elevation)
-    cam = (np.asarray(points, dtype=np.float64) - camera_centre(azimuth, elevation, distance)) @ (
-        rotation.T
-    )
+    cam = to_camera(points, azimuth, elevation, distance)
     depth = -cam[:, 2]
     u = viewport * cam[:, 0] / depth
     v = viewport * cam[:, 1] / depth

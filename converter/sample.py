@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from converter.camera import camera_centre, project, world_to_camera
+from converter.camera import project, to_camera
 from converter.files import ZIP_TIME, replaced_on_success
 from converter.mesh import Mesh, write_off
 from converter.records import STATUSES
@@ -251,10 +251,7 @@ def _place(plan: _ObjectPlan, category: str, width: int, height: int) -> _Placed
     mesh = category_meshes(category)[plan.cad_index - 1]
     pose = (plan.azimuth, plan.elevation, plan.theta, plan.distance)
     points = project(mesh.vertices, *pose, plan.px, plan.py, plan.viewport)
-    rotation = world_to_camera(plan.azimuth, plan.elevation)
-    depth = -(
-        (mesh.vertices - camera_centre(plan.azimuth, plan.elevation, plan.distance)) @ rotation.T
-    )[:, 2]
+    depth = -to_camera(mesh.vertices, plan.azimuth, plan.elevation, plan.distance)[:, 2]
     low = np.maximum(points.min(axis=0), 0)
     high = np.minimum(points.max(axis=0), [width - 1, height - 1])
     return _Placed(plan, mesh, points, depth, (low[0], low[1], high[0], high[1]))
