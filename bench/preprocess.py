@@ -21,10 +21,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench.common import in_fresh_process, memory_mib, sample_archive, workload_archive
-from converter.canvas import DEFAULT_QUALITY, encode_jpeg
-from converter.examples import Report, iter_pose_examples, select_objects
-from converter.geometry import MODES, CanvasOptions, Mode, skip_reason
-from converter.source import SPLITS, Source, open_source
+from converter.outputs.examples import Report, iter_pose_examples, select_objects
+from converter.pose.canvas import DEFAULT_QUALITY, encode_jpeg
+from converter.pose.geometry import MODES, CanvasOptions, Mode, skip_reason
+from converter.read.source import SPLITS, Source, open_source
 from tests.test_canvas import reference_example
 
 OPTIONS = CanvasOptions()

@@ -10,7 +10,7 @@ each request costs a round trip.
 from __future__ import annotations
 
 # The loopback Hub must be up, and HF_ENDPOINT set, before huggingface_hub is imported.
-from tests.servers.session import start_session_hub
+from converter.testing.servers.session import start_session_hub
 
 HUB = start_session_hub()
 
@@ -24,11 +24,11 @@ from pathlib import Path
 
 from huggingface_hub import hf_hub_download
 
-from converter.release import ARCHIVE_NAME, REPO_ID
+from converter.core.release import ARCHIVE_NAME, REPO_ID
+from converter.outputs.schema import CONFIGS
 from converter.sample import write_workload
-from converter.schema import CONFIGS
+from converter.testing.servers.hub import GRANTED_TOKEN
 from imagenet3d import ImageNet3D
-from tests.servers.hub import GRANTED_TOKEN
 
 COUNTS = (1, 100)
 

@@ -8,14 +8,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
-from converter.canvas import DEFAULT_QUALITY
-from converter.draw import STYLES
-from converter.errors import AccessError, NetworkError
-from converter.geometry import DEFAULT_STATUSES, MODES, CanvasOptions
-from converter.records import STATUSES
-from converter.release import DEFAULT_SOURCE
-from converter.schema import CONFIGS
-from converter.source import SPLIT_ALIASES, SPLITS, Source, open_source
+from converter.core.errors import AccessError, NetworkError
+from converter.core.release import DEFAULT_SOURCE
+from converter.look.draw import STYLES
+from converter.outputs.schema import CONFIGS
+from converter.pose.canvas import DEFAULT_QUALITY
+from converter.pose.geometry import DEFAULT_STATUSES, MODES, CanvasOptions
+from converter.read.records import STATUSES
+from converter.read.source import SPLIT_ALIASES, SPLITS, Source
+from converter.sample import open_release
 
 
 def _source_arguments(parser: argparse.ArgumentParser) -> None:
@@ -34,7 +35,7 @@ def _source_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _open(args: argparse.Namespace) -> Source:
-    return open_source(args.source, token=args.token, on_invalid=args.on_invalid)
+    return open_release(args.source, token=args.token, on_invalid=args.on_invalid)
 
 
 def _report_invalid(source: Source) -> None:
@@ -73,7 +74,7 @@ def _add_inspect(commands: argparse._SubParsersAction) -> None:
 
 
 def _run_inspect(args: argparse.Namespace) -> int:
-    from converter.summary import summarize
+    from converter.look.summary import summarize
 
     source = _open(args)
     print("\n".join(summarize(source).lines()))
@@ -99,7 +100,7 @@ def _add_visualize(commands: argparse._SubParsersAction) -> None:
 
 
 def _run_visualize(args: argparse.Namespace) -> int:
-    from converter.visualize import visualize
+    from converter.look.visualize import visualize
 
     source = _open(args)
     written = visualize(
@@ -133,7 +134,7 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
-    from converter.metrics import (
+    from converter.look.metrics import (
         evaluate,
         format_report,
         ground_truth,
@@ -143,7 +144,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
 
     report = evaluate(
         read_predictions(args.predictions),
-        ground_truth(open_source(args.source, token=args.token), args.split),
+        ground_truth(open_release(args.source, token=args.token), args.split),
     )
     print("\n".join(format_report(report)))
     if args.json:
@@ -210,7 +211,7 @@ def _add_preprocess(commands: argparse._SubParsersAction) -> None:
 
 
 def _run_preprocess(args: argparse.Namespace) -> int:
-    from converter.preprocess import preprocess
+    from converter.outputs.preprocess import preprocess
 
     source = _open(args)
     report = preprocess(
@@ -247,7 +248,7 @@ def _add_export(commands: argparse._SubParsersAction) -> None:
 
 
 def _run_export(args: argparse.Namespace) -> int:
-    from converter.export import ExportOptions, export
+    from converter.outputs.export import ExportOptions, export
 
     options = ExportOptions(
         config_kwargs={
@@ -292,7 +293,7 @@ def _add_push(commands: argparse._SubParsersAction) -> None:
 
 
 def _run_push(args: argparse.Namespace) -> int:
-    from converter.hub import push
+    from converter.outputs.hub import push
 
     info = push(
         Path(args.folder),

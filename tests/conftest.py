@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 # First of all: starts the loopback Hub before anything imports datasets or huggingface_hub.
-from tests.servers.fixtures import file_server, hf_token, hub  # noqa: F401
+from tests.server_fixtures import file_server, hf_token, hub  # noqa: F401
 
 # isort: split
 
@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from converter.export import export
+from converter.outputs.export import export
+from converter.read.source import Source, open_source
 from converter.sample import write_sample
-from converter.source import Source, open_source
 
 
 @pytest.fixture(scope="session")

@@ -10,10 +10,10 @@ from typing import Any
 import datasets
 import pytest
 
-from converter.examples import iter_pose_examples, iter_raw_examples
-from converter.geometry import CanvasOptions
-from converter.schema import CONFIGS, features_for
-from converter.source import SPLITS, open_source
+from converter.outputs.examples import iter_pose_examples, iter_raw_examples
+from converter.outputs.schema import CONFIGS, features_for
+from converter.pose.geometry import CanvasOptions
+from converter.read.source import SPLITS, open_source
 from imagenet3d import ImageNet3D
 
 SCRIPT = Path(__file__).resolve().parent.parent / "imagenet3d.py"

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from converter.canvas import decode_photo, open_photo, render
-from converter.errors import DataError
-from converter.geometry import CanvasOptions, Mode, placement, pose_fields
+from converter.core.errors import DataError
+from converter.pose.canvas import decode_photo, open_photo, render
+from converter.pose.geometry import CanvasOptions, Mode, placement, pose_fields
 from tests.test_geometry import record
 
 TOLERANCE = 2.0

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from converter.cli import build_parser, main
+from converter.testing.servers.fileserver import FileServer
 from tests.edits import replace_member
-from tests.servers.fileserver import FileServer
 
 
 def inspect(source: str, capsys: pytest.CaptureFixture[str]) -> list[str]:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from converter.draw import (
+from converter.look.draw import (
     PALETTE,
     as_image,
     draw_objects,
@@ -15,10 +15,10 @@ from converter.draw import (
     overlay,
     projected_vertices,
 )
-from converter.examples import iter_pose_examples, iter_raw_examples
-from converter.geometry import CanvasOptions
-from converter.mesh import Mesh
-from converter.schema import pose_features, raw_features
+from converter.outputs.examples import iter_pose_examples, iter_raw_examples
+from converter.outputs.schema import pose_features, raw_features
+from converter.pose.geometry import CanvasOptions
+from converter.read.mesh import Mesh
 
 TETRAHEDRON = Mesh(
     vertices=np.array([[0.0, 0.0, 0.5], [0.5, -0.3, -0.3], [-0.5, -0.3, -0.3], [0.0, 0.5, -0.3]]),

@@ -10,9 +10,9 @@ from pathlib import Path
 import datasets
 import pytest
 
-from converter.export import export
-from converter.schema import CONFIGS
-from converter.source import SPLITS
+from converter.outputs.export import export
+from converter.outputs.schema import CONFIGS
+from converter.read.source import SPLITS
 from tests.edits import folder_files
 from tests.test_builder import converter_rows, stored_rows
 

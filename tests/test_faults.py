@@ -8,14 +8,14 @@ from pathlib import Path
 import datasets
 import pytest
 
-from converter.errors import NetworkError
-from converter.export import export
-from converter.hub import push
-from converter.release import ARCHIVE_NAME
-from converter.source import open_source
+from converter.core.errors import NetworkError
+from converter.core.release import ARCHIVE_NAME
+from converter.outputs.export import export
+from converter.outputs.hub import push
+from converter.read.source import open_source
+from converter.testing.servers.fileserver import FileServer
+from converter.testing.servers.hub import Hub
 from imagenet3d import ImageNet3D
-from tests.servers.fileserver import FileServer
-from tests.servers.hub import Hub
 from tests.test_builder import stored_rows
 
 

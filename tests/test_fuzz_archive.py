@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from converter.errors import DataError, SourceError
-from converter.source import SPLITS, Source, open_source
+from converter.core.errors import DataError, SourceError
+from converter.read.source import SPLITS, Source, open_source
 from tests.edits import edited, members
 
 FUZZ = settings(

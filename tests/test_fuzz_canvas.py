@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from converter.canvas import decode_photo, open_photo, render
-from converter.geometry import (
+from converter.pose.canvas import decode_photo, open_photo, render
+from converter.pose.geometry import (
     CanvasOptions,
     Mode,
     canvas_shift,
@@ -38,7 +38,7 @@ coordinates = st.floats(-1e5, 1e5)
 
 
 def record(px: float, py: float, distance: float) -> dict[str, Any]:
-    """A kept object as converter.records makes it; the box spans the centre point."""
+    """A kept object as converter.read.records makes it; the box spans the centre point."""
     return {
         "bbox": [px - 10.0, py - 20.0, px + 30.0, py + 5.0],
         "px": px,

@@ -14,11 +14,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import ExifTags, Image
 
-from converter.archive import Store
-from converter.errors import DataError
-from converter.examples import iter_pose_examples, iter_raw_examples
-from converter.geometry import CanvasOptions, Mode
-from converter.source import OnInvalid, Source, open_source
+from converter.core.errors import DataError
+from converter.outputs.examples import iter_pose_examples, iter_raw_examples
+from converter.pose.geometry import CanvasOptions, Mode
+from converter.read.archive import Store
+from converter.read.source import OnInvalid, Source, open_source
 from tests.edits import npz_bytes
 
 FUZZ = settings(

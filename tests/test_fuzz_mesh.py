@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from converter.errors import DataError
-from converter.mesh import Mesh, read_off, write_off
+from converter.core.errors import DataError
+from converter.read.mesh import Mesh, read_off, write_off
 
 FUZZ = settings(max_examples=200, deadline=None, derandomize=True, database=None)
 MEMBER = "imagenet3d_v1/CAD/chair/03.off"

@@ -24,9 +24,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy._core.multiarray import _reconstruct, scalar
 
-from converter.errors import DataError
-from converter.records import parse_objects
-from converter.safe_npz import _unpickle, load_npz_array
+from converter.core.errors import DataError
+from converter.read.records import parse_objects
+from converter.read.safe_npz import _unpickle, load_npz_array
 from tests.edits import npz_bytes
 
 FUZZ = settings(max_examples=150, deadline=None, derandomize=True, database=None)
@@ -289,8 +289,8 @@ def test_damaged_pickles_never_crash_the_interpreter() -> None:
     script = f"""
 import io, random, zipfile
 import numpy as np
-from converter.errors import DataError
-from converter.safe_npz import load_npz_array
+from converter.core.errors import DataError
+from converter.read.safe_npz import load_npz_array
 from tests.test_fuzz_npz import RELEASE_LIKE, npy_bytes, npz_of_npy
 rng = random.Random(0)
 payload = npy_bytes(RELEASE_LIKE)

@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from converter.errors import DataError
-from converter.records import DENSITIES, MAX_MAGNITUDE, RECORD_KEYS, STATUSES, parse_objects
+from converter.core.errors import DataError
+from converter.read.records import DENSITIES, MAX_MAGNITUDE, RECORD_KEYS, STATUSES, parse_objects
 
 FUZZ = settings(max_examples=200, deadline=None, derandomize=True, database=None)
 MEMBER = "imagenet3d_v1/annotations/car/n02958343_7.npz"

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from converter.geometry import (
+from converter.pose.geometry import (
     DEFAULT_STATUSES,
     CanvasOptions,
     Mode,
@@ -25,7 +25,7 @@ DEFAULTS = CanvasOptions()
 
 
 def record(**changes: Any) -> dict[str, Any]:
-    """A kept object of a 500 x 375 photo, as converter.records makes them."""
+    """A kept object of a 500 x 375 photo, as converter.read.records makes them."""
     values = {
         "index": 0,
         "category": "bed",

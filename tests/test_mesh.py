@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from converter.errors import DataError
-from converter.mesh import Mesh, load_cad, read_off, write_off
-from converter.shapes import category_meshes
+from converter.core.errors import DataError
+from converter.read.mesh import Mesh, load_cad, read_off, write_off
+from converter.sample.shapes import category_meshes
 
 MEMBER = "imagenet3d_v1/CAD/car/01.off"
 TETRAHEDRON = b"OFF\n4 4 0\n0 0 0\n1 0 0\n0 1 0\n0 0 1.5\n3 0 1 2\n3 0 1 3\n3 0 2 3\n3 1 2 3\n"
@@ -95,7 +95,7 @@ def test_malformed_files_name_the_member_and_the_fault(data: bytes, complaint: s
 
 
 class _OneMeshSource:
-    """Stands in for converter.source.Source: load_cad needs only the two CAD methods."""
+    """Stands in for converter.read.source.Source: load_cad needs only the two CAD methods."""
 
     def cad_bytes(self, category: str, cad_index: int) -> bytes:
         assert (category, cad_index) == ("car", 1)

@@ -9,12 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from converter.camera import object_rotation
 from converter.cli import main
-from converter.errors import DataError
-from converter.examples import iter_pose_examples
-from converter.geometry import CanvasOptions
-from converter.metrics import (
+from converter.core.errors import DataError
+from converter.look.metrics import (
     ANGLES,
     evaluate,
     ground_truth,
@@ -23,7 +20,10 @@ from converter.metrics import (
     rotation_matrices,
     summarize,
 )
-from converter.source import open_source
+from converter.outputs.examples import iter_pose_examples
+from converter.pose.camera import object_rotation
+from converter.pose.geometry import CanvasOptions
+from converter.read.source import open_source
 
 
 def logm_angle(rotation: np.ndarray) -> float:

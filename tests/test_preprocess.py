@@ -10,14 +10,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import converter.preprocess
-from converter.canvas import DEFAULT_QUALITY, encode_jpeg
+import converter.outputs.preprocess
 from converter.cli import main
-from converter.examples import Report, iter_pose_examples, iter_raw_examples
-from converter.geometry import CanvasOptions, Mode, skip_reason
-from converter.preprocess import OutputMismatch, preprocess
-from converter.schema import pose_features
-from converter.source import SPLITS, Source
+from converter.outputs.examples import Report, iter_pose_examples, iter_raw_examples
+from converter.outputs.preprocess import OutputMismatch, preprocess
+from converter.outputs.schema import pose_features
+from converter.pose.canvas import DEFAULT_QUALITY, encode_jpeg
+from converter.pose.geometry import CanvasOptions, Mode, skip_reason
+from converter.read.source import SPLITS, Source
 from tests.edits import folder_files
 from tests.test_canvas import TOLERANCE, mean_difference, reference_canvas, reference_fields
 
@@ -166,7 +166,7 @@ def test_interrupted_run_completes_on_rerun(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    real_replace = converter.preprocess.os.replace
+    real_replace = converter.outputs.preprocess.os.replace
     calls = 0
 
     def replace_then_crash(src: Any, dst: Any) -> None:
@@ -176,7 +176,7 @@ def test_interrupted_run_completes_on_rerun(
             raise Interrupted
         real_replace(src, dst)
 
-    monkeypatch.setattr(converter.preprocess.os, "replace", replace_then_crash)
+    monkeypatch.setattr(converter.outputs.preprocess.os, "replace", replace_then_crash)
     with pytest.raises(Interrupted):
         preprocess(source, tmp_path, "pose3d", progress=False)
     monkeypatch.undo()

@@ -7,11 +7,11 @@ from pathlib import Path
 import datasets
 import pytest
 
-from converter.hub import push, script_name
-from converter.release import ARCHIVE_NAME, REPO_ID
-from converter.schema import CONFIGS
-from converter.source import SPLITS
-from tests.servers.hub import Hub
+from converter.core.release import ARCHIVE_NAME, REPO_ID
+from converter.outputs.hub import push, script_name
+from converter.outputs.schema import CONFIGS
+from converter.read.source import SPLITS
+from converter.testing.servers.hub import Hub
 from tests.test_builder import converter_rows, example_names, legacy_load, stored_rows
 
 REPO = "ccvl/ImageNet3D-processed"

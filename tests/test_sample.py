@@ -15,10 +15,11 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from converter.camera import project
-from converter.mesh import Mesh, load_cad, read_off
-from converter.sample import cached_sample, drawn_object_mask, write_sample, write_workload
-from converter.source import open_source
+from converter.pose.camera import project
+from converter.read.mesh import Mesh, load_cad, read_off
+from converter.read.source import open_source
+from converter.sample import cached_sample, write_sample, write_workload
+from converter.sample.writer import BACKGROUND_MAX, OBJECT_MIN
 
 TOP = "imagenet3d_v1/"
 STATUSES = {"status_good", "status_partially", "status_barely", "status_bad"}
@@ -46,6 +47,12 @@ class Photo:
 class Release:
     photos: list[Photo]
     meshes: dict[tuple[str, int], Mesh]
+
+
+def drawn_object_mask(photo: Image.Image) -> np.ndarray:
+    """Pixels where the generator painted an object with a pose (bool, height x width)."""
+    pixels = np.asarray(photo.convert("RGB"))
+    return pixels.min(axis=2) > (BACKGROUND_MAX + OBJECT_MIN) // 2
 
 
 def read_release(path: Path) -> Release:

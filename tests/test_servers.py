@@ -22,8 +22,8 @@ from huggingface_hub.errors import (
     RevisionNotFoundError,
 )
 
-from tests.servers.fileserver import FileServer
-from tests.servers.hub import Hub
+from converter.testing.servers.fileserver import FileServer
+from converter.testing.servers.hub import Hub
 
 DATA = os.urandom(300_000)
 CARD = """---

@@ -10,11 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from converter.errors import DataError, SourceError
-from converter.examples import iter_pose_examples, iter_raw_examples
-from converter.geometry import CanvasOptions
-from converter.source import Source, open_source
-from converter.summary import summarize
+from converter.core.errors import DataError, SourceError
+from converter.look.summary import summarize
+from converter.outputs.examples import iter_pose_examples, iter_raw_examples
+from converter.pose.geometry import CanvasOptions
+from converter.read.source import Source, open_source
+from converter.sample import open_release
 from tests.edits import members, npz_bytes, replace_member
 
 
@@ -151,4 +152,4 @@ def test_a_v1_zip_under_another_top_folder_reads_the_same(
 
 
 def test_the_word_sample_opens_the_generated_archive(sample_zip: Path) -> None:
-    assert summarize(open_source("sample")).splits == summarize(open_source(sample_zip)).splits
+    assert summarize(open_release("sample")).splits == summarize(open_source(sample_zip)).splits

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from converter.errors import AccessError
-from converter.release import ARCHIVE_NAME, REPO_ID
-from converter.source import SPLITS, open_source
-from converter.summary import summarize
+from converter.core.errors import AccessError
+from converter.core.release import ARCHIVE_NAME, REPO_ID
+from converter.look.summary import summarize
+from converter.read.source import SPLITS, open_source
+from converter.testing.servers.fileserver import FileServer
+from converter.testing.servers.hub import Hub
 from imagenet3d import ImageNet3D
-from tests.servers.fileserver import FileServer
-from tests.servers.hub import Hub
 
 
 @pytest.fixture

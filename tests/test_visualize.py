@@ -6,9 +6,9 @@ import pytest
 from PIL import Image
 
 from converter.cli import main
-from converter.metrics import ground_truth
-from converter.source import open_source
-from converter.visualize import THUMBNAIL, choose, contact_sheet, visualize
+from converter.look.metrics import ground_truth
+from converter.look.visualize import THUMBNAIL, choose, contact_sheet, visualize
+from converter.read.source import open_source
 from tests.edits import folder_files
 
 

@@ -1,0 +1,207 @@
+"""Annotations drawn over photos with Pillow: each object's 2D box and its CAD mesh under its pose.
+
+One fixed palette, so pictures need no legend: the colour says the object's ``object_status``
+(Okabe-Ito colours, told apart also with colour-blind vision)::
+
+    status_good       bluish green  (0, 158, 115)
+    status_partially  sky blue      (86, 180, 233)
+    status_barely     yellow        (240, 228, 66)
+    status_bad        vermillion    (213, 94, 0)
+    no status         reddish purple (204, 121, 167)
+
+Meshes are projected with the annotation camera (``converter.pose.camera.project``). An object without
+a pose (or whose mesh is not at hand) gets only its box.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping, MutableMapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from converter.pose.camera import project
+from converter.read.mesh import Mesh, load_cad
+
+if TYPE_CHECKING:
+    from converter.read.source import Source
+
+Style = Literal["wireframe", "faces"]
+STYLES: tuple[Style, ...] = ("wireframe", "faces")
+PALETTE: dict[str | None, tuple[int, int, int]] = {
+    "status_good": (0, 158, 115),
+    "status_partially": (86, 180, 233),
+    "status_barely": (240, 228, 66),
+    "status_bad": (213, 94, 0),
+    None: (204, 121, 167),
+}
+FACE_OPACITY = 0.45
+POSE_KEYS = ("azimuth", "elevation", "theta", "distance", "px", "py", "viewport", "cad_index")
+MeshKey = tuple[str, int]
+
+
+def as_image(image: Any) -> Image.Image:
+    """A PIL image, image bytes, or a ``{"bytes", "path"}`` image dict, as a PIL image."""
+    if isinstance(image, Mapping):
+        image = image.get("bytes") or image["path"]
+    if isinstance(image, bytes):
+        image = io.BytesIO(image)
+    return image if isinstance(image, Image.Image) else Image.open(image)
+
+
+def line_width(image: Image.Image) -> int:
+    """Lines about 1/400 of the longer side: visible on big photos, not blotting small ones."""
+    return max(1, round(max(image.size) / 400))
+
+
+def has_pose(record: Mapping[str, Any]) -> bool:
+    if any(record.get(key) is None for key in POSE_KEYS):
+        return False
+    return record["distance"] > 0
+
+
+def draw_box(image: Image.Image, bbox: Sequence[float], colour: tuple[int, int, int]) -> None:
+    ImageDraw.Draw(image).rectangle(list(bbox), outline=colour, width=line_width(image))
+
+
+def projected_vertices(mesh: Mesh, pose: Mapping[str, Any]) -> np.ndarray:
+    """(N, 2) image points of the mesh's vertices under the record's pose."""
+    return project(
+        np.asarray(mesh.vertices),
+        pose["azimuth"],
+        pose["elevation"],
+        pose["theta"],
+        pose["distance"],
+        pose["px"],
+        pose["py"],
+        pose["viewport"],
+    )
+
+
+def _drawable(points: np.ndarray, image: Image.Image, groups: np.ndarray) -> np.ndarray:
+    """The rows of `groups` (vertex indices) whose points Pillow can take.
+
+    A pose far off the photo can project vertices to huge or infinite coordinates, which Pillow
+    refuses; a generous margin around the photo keeps every visible line.
+    """
+    limit = 16 * max(image.size)
+    ok = np.all(np.isfinite(points) & (np.abs(points) < limit), axis=1)
+    return groups[np.all(ok[groups], axis=1)]
+
+
+def mesh_edges(faces: np.ndarray) -> np.ndarray:
+    """(E, 2) vertex pairs, each shared edge once, so a wireframe draws every line once."""
+    faces = np.asarray(faces, dtype=np.int64)
+    pairs = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
+    return np.unique(np.sort(pairs, axis=1), axis=0)
+
+
+def draw_wireframe(
+    image: Image.Image, points: np.ndarray, faces: np.ndarray, colour: tuple[int, int, int]
+) -> None:
+    draw = ImageDraw.Draw(image)
+    width = line_width(image)
+    for start, end in _drawable(points, image, mesh_edges(faces)):
+        draw.line([tuple(points[start]), tuple(points[end])], fill=colour, width=width)
+
+
+def draw_faces(
+    image: Image.Image, points: np.ndarray, faces: np.ndarray, colour: tuple[int, int, int]
+) -> None:
+    """The mesh's silhouette, tinted evenly so the photo stays visible through it."""
+    silhouette = Image.new("L", image.size, 0)
+    draw = ImageDraw.Draw(silhouette)
+    for face in _drawable(points, image, np.asarray(faces, dtype=np.int64)):
+        draw.polygon([tuple(point) for point in points[face]], fill=255)
+    opacity = silhouette.point(lambda value: round(value * FACE_OPACITY))
+    image.paste(colour, mask=opacity)
+
+
+def draw_object(
+    image: Image.Image, record: Mapping[str, Any], mesh: Mesh | None, style: Style = "wireframe"
+) -> None:
+    """One object record (or pose example) in place: its mesh when posed, then its box on top."""
+    colour = PALETTE.get(record.get("object_status"), PALETTE[None])
+    if mesh is not None and has_pose(record):
+        points = projected_vertices(mesh, record)
+        if style == "faces":
+            draw_faces(image, points, mesh.faces, colour)
+        else:
+            draw_wireframe(image, points, mesh.faces, colour)
+    if record.get("bbox") is not None:
+        draw_box(image, record["bbox"], colour)
+
+
+def find_mesh(
+    record: Mapping[str, Any],
+    meshes: MutableMapping[MeshKey, Mesh],
+    source: Source | None,
+) -> Mesh | None:
+    """The record's mesh from `meshes`, else loaded from `source` and kept in `meshes`."""
+    if record.get("cad_index") is None:
+        return None
+    key = (record["category"], record["cad_index"])
+    if key not in meshes and source is not None:
+        meshes[key] = load_cad(source, *key)
+    return meshes.get(key)
+
+
+def draw_objects(
+    image: Image.Image,
+    objects: Sequence[Mapping[str, Any]],
+    source: Source | None = None,
+    *,
+    meshes: MutableMapping[MeshKey, Mesh] | None = None,
+    style: Style = "wireframe",
+) -> Image.Image:
+    """A copy of the photo with all its objects drawn; meshes come from `meshes` or `source`.
+
+    Pass a dict as `meshes` to reuse loaded meshes across photos (keys: (category, cad_index)).
+    With neither `meshes` nor `source`, only boxes are drawn.
+    """
+    if style not in STYLES:
+        raise ValueError(f"unknown style {style!r}; expected one of {', '.join(STYLES)}")
+    meshes = {} if meshes is None else meshes
+    canvas = image.convert("RGB")
+    for record in objects:
+        draw_object(canvas, record, find_mesh(record, meshes, source), style)
+    return canvas
+
+
+def _named(record: Mapping[str, Any], categories: Sequence[str] | None) -> Mapping[str, Any]:
+    """The record with a loaded dataset's ClassLabel index turned back into its category name."""
+    category = record.get("category")
+    if isinstance(category, bool) or not isinstance(category, (int, np.integer)):
+        return record
+    if categories is None:
+        raise ValueError(
+            f"category is a class index ({category}); pass "
+            "categories=ds.features['category'].names or the source the dataset was built from"
+        )
+    return {**record, "category": categories[int(category)]}
+
+
+def overlay(
+    row: Mapping[str, Any],
+    source: Source | None = None,
+    *,
+    meshes: MutableMapping[MeshKey, Mesh] | None = None,
+    categories: Sequence[str] | None = None,
+    style: Style = "wireframe",
+) -> Image.Image:
+    """Any example drawn over: a raw photo with its objects, or one pose3d/pose6d example.
+
+    Takes the example dicts of the converter and rows of a loaded dataset alike (images as PIL
+    images or bytes, categories as names or ClassLabel indices). A pose example is drawn with its
+    own principal point and distance, so the mesh lands where the canvas shows the object.
+    Class indices are named with `categories`, else with the source's sorted categories.
+    """
+    if categories is None and source is not None:
+        categories = source.categories()
+    if "objects" in row:
+        objects = [_named(record, categories) for record in row["objects"]]
+    else:
+        objects = [_named(row, categories)]
+    return draw_objects(as_image(row["image"]), objects, source, meshes=meshes, style=style)

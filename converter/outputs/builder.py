@@ -1,0 +1,108 @@
+"""The `datasets` builder of ImageNet3D: raw photos, pose3d crops and pose6d canvases.
+
+The loading script `imagenet3d.py` at the repository root exposes this class; the Parquet export
+runs it too, so the script, the command line and the exports agree by construction. The archive
+is read in place by range requests, never downloaded whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import datasets
+
+from converter.core.release import CITATION, DESCRIPTION, HOMEPAGE, LICENSE
+from converter.outputs.examples import Pair, iter_pose_examples, iter_raw_examples
+from converter.outputs.schema import CONFIGS, config_doc, features_for
+from converter.pose.canvas import DEFAULT_QUALITY
+from converter.pose.geometry import CanvasOptions
+from converter.read.source import SPLITS, Source
+from converter.sample import open_release
+
+
+@dataclass
+class ImageNet3DConfig(datasets.BuilderConfig):
+    """Canvas and selection options; the defaults are the public preprocessing tool's."""
+
+    height: int = CanvasOptions.height
+    width: int = CanvasOptions.width
+    target_distance: float = CanvasOptions.target_distance
+    statuses: tuple[str, ...] = CanvasOptions.statuses
+    categories: tuple[str, ...] | None = None
+    jpeg_quality: int = DEFAULT_QUALITY
+
+    def canvas(self) -> CanvasOptions:
+        return CanvasOptions(self.height, self.width, self.target_distance, tuple(self.statuses))
+
+
+class ImageNet3D(datasets.GeneratorBasedBuilder):
+    """ImageNet3D: 3D viewpoint, distance and box of objects in ImageNet photos."""
+
+    VERSION = datasets.Version("1.0.0")
+    BUILDER_CONFIG_CLASS = ImageNet3DConfig
+    BUILDER_CONFIGS: ClassVar[list[ImageNet3DConfig]] = [
+        ImageNet3DConfig(name=config, description=config_doc(config, CanvasOptions()))
+        for config in CONFIGS
+    ]
+    DEFAULT_CONFIG_NAME = "raw"
+
+    def _info(self) -> datasets.DatasetInfo:
+        """Features wait for the source: the category names are the source's own (see below)."""
+        return datasets.DatasetInfo(
+            description=DESCRIPTION,
+            homepage=HOMEPAGE,
+            license=LICENSE,
+            citation=CITATION,
+        )
+
+    def _open(self, dl_manager: datasets.DownloadManager) -> Source:
+        return open_release(self.config.data_dir or None, dl_manager.download_config.token)
+
+    def _split_generators(
+        self, dl_manager: datasets.DownloadManager
+    ) -> list[datasets.SplitGenerator]:
+        """One shard per category, photos in archive order so remote reads stay close.
+
+        The category labels are all of the source's categories, also when a subset is
+        chosen, so that a label means the same category in every subset.
+        """
+        source = self._open(dl_manager)
+        categories = list(self.config.categories or source.categories())
+        self.info.features = features_for(self.config.name, source.categories())
+        return [
+            datasets.SplitGenerator(
+                name=split,
+                gen_kwargs={
+                    "source": source,
+                    "split": split,
+                    "shards": _shards(source, split, categories),
+                },
+            )
+            for split in SPLITS
+        ]
+
+    def _generate_examples(
+        self, source: Source, split: str, shards: list[list[Pair]]
+    ) -> Iterator[tuple[str, dict[str, Any]]]:
+        pairs = [pair for shard in shards for pair in shard]
+        if self.config.name == "raw":
+            for example in iter_raw_examples(source, split, pairs=pairs):
+                yield f"{example['category']}/{example['image_id']}", example
+            return
+        for example in iter_pose_examples(
+            source,
+            split,
+            self.config.name,
+            self.config.canvas(),
+            quality=self.config.jpeg_quality,
+            pairs=pairs,
+        ):
+            yield example["name"], example
+
+
+def _shards(source: Source, split: str, categories: list[str]) -> list[list[Pair]]:
+    shards = [source.image_ids(split, [category]) for category in categories]
+    ordered = [sorted(shard, key=lambda pair: source.position(*pair)) for shard in shards if shard]
+    return ordered or [[]]

@@ -1,0 +1,231 @@
+"""Examples as plain dicts: one per photo (raw) or one per kept object (pose3d / pose6d).
+
+Every output (datasets builder, Parquet export, the public tool's folder) consumes these,
+so the keep rule, the canvas and the fields are decided once. Work is split per photo:
+a photo is decoded once for all its kept objects, and objects that share a placement (every
+object of a pose6d photo) share one encoded canvas.
+"""
+
+from __future__ import annotations
+
+import io
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from PIL import ExifTags, Image
+
+from converter.core.errors import DataError
+from converter.pose.canvas import DEFAULT_QUALITY, decode_photo, encode_jpeg, open_photo, render
+from converter.pose.geometry import (
+    CanvasOptions,
+    Mode,
+    Placement,
+    example_name,
+    placement,
+    pose_fields,
+    skip_reason,
+)
+from converter.read.source import Source
+
+Pair = tuple[str, str]
+UNCHANGED_KEYS = (
+    "azimuth",
+    "elevation",
+    "theta",
+    "focal",
+    "viewport",
+    "cad_index",
+    "object_status",
+    "dense",
+)
+
+
+@dataclass
+class Report:
+    """What a run looked at and why objects were left out, for summaries and the builder."""
+
+    photos: int = 0
+    seen: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def kept(self) -> int:
+        return self.seen - self.skipped.total()
+
+    def add(self, other: Report) -> None:
+        """Fold in the counts of another shard of the same run."""
+        self.photos += other.photos
+        self.seen += other.seen
+        self.skipped.update(other.skipped)
+
+    def summary(self) -> str:
+        reasons = ", ".join(f"{reason} {count}" for reason, count in sorted(self.skipped.items()))
+        skipped = self.skipped.total()
+        detail = f" ({reasons})" if reasons else ""
+        return (
+            f"{self.seen} objects in {self.photos} photos: {self.kept} kept, "
+            f"{skipped} skipped{detail}"
+        )
+
+
+def select_objects(
+    source: Source,
+    category: str,
+    image_id: str,
+    options: CanvasOptions,
+    report: Report | None = None,
+) -> list[dict[str, Any]]:
+    """The photo's objects that make examples, counting the others by reason in `report`."""
+    report = Report() if report is None else report
+    records = source.objects(category, image_id)
+    report.photos += 1
+    report.seen += len(records)
+    kept = []
+    for record in records:
+        reason = skip_reason(record, options)
+        if reason is None:
+            kept.append(record)
+        else:
+            report.skipped[reason] += 1
+    return kept
+
+
+def render_examples(
+    source: Source,
+    category: str,
+    image_id: str,
+    kept: Sequence[dict[str, Any]],
+    mode: Mode,
+    options: CanvasOptions,
+    quality: int = DEFAULT_QUALITY,
+) -> Iterator[dict[str, Any]]:
+    """The pose examples of one photo's kept objects, decoding the photo once."""
+    if not kept:
+        return
+    member = source.photo_member(category, image_id)
+    try:
+        image = open_photo(source.photo_bytes(category, image_id), member)
+        size = image.size
+        check_photo_size(size, kept, member)
+        places = [placement(mode, record, size, options) for record in kept]
+        photo = decode_photo(image, member, [place.resized for place in places])
+    except DataError as error:
+        source.tolerate(error)
+        return
+    encoded: dict[Placement, bytes] = {}
+    for record, place in zip(kept, places, strict=True):
+        if place not in encoded:
+            encoded[place] = encode_jpeg(render(photo, place, options), quality)
+        name = example_name(image_id, record["index"])
+        yield {
+            "image": {"path": f"{name}.JPEG", "bytes": encoded[place]},
+            "name": name,
+            "image_id": image_id,
+            "object_index": record["index"],
+            "category": category,
+            **pose_fields(mode, record, place, options),
+            **{key: record[key] for key in UNCHANGED_KEYS},
+            "height_original": size[1],
+            "width_original": size[0],
+        }
+
+
+def _pairs(
+    source: Source, split: str, categories: Sequence[str] | None, pairs: Sequence[Pair] | None
+) -> Sequence[Pair]:
+    if pairs is not None:
+        return pairs
+    return source.image_ids(split, None if categories is None else list(categories))
+
+
+def iter_pose_examples(
+    source: Source,
+    split: str,
+    mode: Mode,
+    options: CanvasOptions,
+    categories: Sequence[str] | None = None,
+    quality: int = DEFAULT_QUALITY,
+    report: Report | None = None,
+    pairs: Sequence[Pair] | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Pose examples of a split, photo by photo in sorted order.
+
+    `pairs` (category, image_id) replaces the split's own list, so a caller can shard the
+    work (by category or by slices of image ids) and run the shards in separate processes.
+    """
+    report = Report() if report is None else report
+    for category, image_id in _pairs(source, split, categories, pairs):
+        kept = select_objects(source, category, image_id, options, report)
+        yield from render_examples(source, category, image_id, kept, mode, options, quality)
+
+
+def raw_image(data: bytes, member: str, image_id: str) -> tuple[dict[str, Any], tuple[int, int]]:
+    """The photo as released when it is an RGB JPEG shown as stored, else an RGB PNG; and its size.
+
+    `datasets` turns a photo by its EXIF orientation when it decodes it, but boxes, centres and
+    sizes are in stored pixels (the public tool's and the canvases' frame), so a photo that
+    would be turned is stored as a PNG of its pixels as they are.
+    """
+    image = open_photo(data, member)
+    if image.format == "JPEG" and image.mode == "RGB" and _shown_as_stored(image):
+        size = image.size
+        decode_photo(image, member, [(1, 1)])  # the smallest decode still reads the whole stream
+        return {"path": f"{image_id}.JPEG", "bytes": data}, size
+    photo = decode_photo(image, member)
+    buffer = io.BytesIO()
+    photo.image.save(buffer, format="PNG")
+    return {"path": f"{image_id}.png", "bytes": buffer.getvalue()}, photo.size
+
+
+def _shown_as_stored(image: Image.Image) -> bool:
+    """True when no EXIF orientation asks viewers (and `datasets`) to turn the photo."""
+    try:
+        orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
+    except (OSError, ValueError, SyntaxError):
+        return False
+    return orientation == 1
+
+
+def iter_raw_examples(
+    source: Source,
+    split: str,
+    categories: Sequence[str] | None = None,
+    pairs: Sequence[Pair] | None = None,
+) -> Iterator[dict[str, Any]]:
+    """One example per photo of a split, with all its object records; `pairs` as above."""
+    for category, image_id in _pairs(source, split, categories, pairs):
+        member = source.photo_member(category, image_id)
+        objects = source.objects(category, image_id)
+        try:
+            image, size = raw_image(source.photo_bytes(category, image_id), member, image_id)
+            check_photo_size(size, objects, member)
+        except DataError as error:
+            source.tolerate(error)
+            continue
+        yield {
+            "image": image,
+            "image_id": image_id,
+            "category": category,
+            "height": size[1],
+            "width": size[0],
+            "objects": objects,
+        }
+
+
+def check_photo_size(size: tuple[int, int], records: Sequence[dict[str, Any]], member: str) -> None:
+    """Refuse a photo whose size is not the one its objects were annotated on.
+
+    Boxes and centres are pixels of the annotated photo: on another size every number of
+    every example would be wrong while looking plausible.
+    """
+    for record in records:
+        annotated = (record["width"], record["height"])
+        if None not in annotated and annotated != size:
+            raise DataError(
+                member,
+                f"photo is {size[0]} x {size[1]} but object {record['index']} was annotated on "
+                f"{annotated[0]} x {annotated[1]}",
+                key="width/height",
+            )

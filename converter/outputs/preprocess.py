@@ -1,0 +1,220 @@
+"""The public tool's output folder, written so that a crash never leaves a wrong file behind.
+
+Layout (SPEC 4): `images/<category>_<split>/<name>.JPEG`, `annotations/<category>_<split>/
+<name>.npz` (plain arrays, no pickle needed) and `lists/<category>_<split>/mesh01.txt`, with
+`<split>` `train` or `val`. Every file goes to a temporary name first and is renamed into
+place; a category's list is written after all its examples. The run's settings are stamped in
+`preprocess.json`, so a rerun over the same folder skips the photos already done and produces
+the same bytes, while a rerun with other settings is refused instead of mixing outputs.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import multiprocessing
+import os
+import zipfile
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass
+from itertools import groupby
+from operator import itemgetter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from converter.core.files import ZIP_TIME, write_atomic
+from converter.outputs.examples import Pair, Report, render_examples, select_objects
+from converter.pose.canvas import DEFAULT_QUALITY
+from converter.pose.geometry import MODES, CanvasOptions, Mode, example_name
+from converter.read.source import RELEASE_SPLITS, SPLIT_ALIASES, SPLITS, InvalidLog, Source
+
+STAMP = "preprocess.json"
+PHOTOS_PER_TASK = 32
+
+
+class OutputMismatch(FileExistsError):
+    """OUT already holds output made with other settings."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """What one run makes: everything that decides the bytes of its files."""
+
+    mode: Mode
+    options: CanvasOptions
+    quality: int
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"unknown mode {self.mode!r}; expected one of {', '.join(MODES)}")
+
+    def stamp(self) -> bytes:
+        settings = {"mode": self.mode, "quality": self.quality, **asdict(self.options)}
+        settings["statuses"] = list(settings["statuses"])
+        return (json.dumps(settings, indent=2, sort_keys=True) + "\n").encode()
+
+
+@dataclass(frozen=True)
+class Task:
+    """A slice of one category's photos of one split: the unit a worker process takes."""
+
+    split: str
+    category: str
+    pairs: tuple[Pair, ...]
+
+    @property
+    def folder(self) -> str:
+        return f"{self.category}_{RELEASE_SPLITS[self.split]}"
+
+
+def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+    """An `.npz` with fixed timestamps (np.savez stamps the clock), so reruns give equal bytes."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for key, array in arrays.items():
+            with archive.open(zipfile.ZipInfo(f"{key}.npy", ZIP_TIME), "w") as member:
+                np.lib.format.write_array(member, array, allow_pickle=False)
+    return buffer.getvalue()
+
+
+def annotation_arrays(example: dict[str, Any]) -> dict[str, np.ndarray]:
+    """The example's fields as plain arrays; the category is `class` as the public tool names it.
+
+    A missing value has no array: the npz format has no null, and a made-up number would lie.
+    """
+    renamed = {("class" if key == "category" else key): value for key, value in example.items()}
+    return {
+        key: np.asarray(value)
+        for key, value in renamed.items()
+        if key != "image" and value is not None
+    }
+
+
+def _paths(out: Path, task: Task, name: str) -> tuple[Path, Path]:
+    return (
+        out / "images" / task.folder / f"{name}.JPEG",
+        out / "annotations" / task.folder / f"{name}.npz",
+    )
+
+
+def run_task(source: Source, out: Path, job: Job, task: Task) -> tuple[Report, list[str]]:
+    """Write the examples of a task's photos, skipping photos whose files are all there."""
+    report = Report()
+    names = []
+    for category, image_id in task.pairs:
+        kept = select_objects(source, category, image_id, job.options, report)
+        photo_names = [example_name(image_id, record["index"]) for record in kept]
+        names.extend(photo_names)
+        paths = [path for name in photo_names for path in _paths(out, task, name)]
+        if all(path.exists() for path in paths):
+            continue
+        examples = render_examples(
+            source, category, image_id, kept, job.mode, job.options, job.quality
+        )
+        for example in examples:
+            image_path, annotation_path = _paths(out, task, example["name"])
+            write_atomic(image_path, example["image"]["bytes"])
+            write_atomic(annotation_path, npz_bytes(annotation_arrays(example)))
+    return report, names
+
+
+def _tasks(source: Source, splits: Sequence[str], categories: Sequence[str] | None) -> list[Task]:
+    """Every (split, category) cut into slices, in the order their lists are written."""
+    tasks = []
+    for split in splits:
+        chosen = source.categories() if categories is None else sorted(set(categories))
+        pairs = source.image_ids(split, list(chosen))
+        by_category = {key: tuple(group) for key, group in groupby(pairs, key=itemgetter(0))}
+        for category in chosen:
+            mine = by_category.get(category, ())
+            starts = range(0, len(mine), PHOTOS_PER_TASK) if mine else [0]
+            tasks.extend(Task(split, category, mine[i : i + PHOTOS_PER_TASK]) for i in starts)
+    return tasks
+
+
+_worker: tuple[Source, Path, Job] | None = None
+
+
+def _start_worker(source: Source, out: Path, job: Job) -> None:
+    global _worker
+    _worker = (source, out, job)
+
+
+def _worker_task(task: Task) -> tuple[Report, list[str], InvalidLog]:
+    """One task in a worker process, handing back the invalid records it passed over."""
+    assert _worker is not None
+    source, out, job = _worker
+    report, names = run_task(source, out, job, task)
+    invalid, source.invalid = source.invalid, InvalidLog()
+    return report, names, invalid
+
+
+def _results(
+    source: Source, out: Path, job: Job, tasks: list[Task], num_proc: int
+) -> Iterator[tuple[Report, list[str]]]:
+    """Task results in task order, from this process or from `num_proc` workers."""
+    if num_proc <= 1:
+        for task in tasks:
+            yield run_task(source, out, job, task)
+        return
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(num_proc, _start_worker, (source, out, job)) as pool:
+        for report, names, invalid in pool.imap(_worker_task, tasks):
+            source.invalid.merge(invalid)
+            yield report, names
+
+
+def _check_stamp(out: Path, job: Job) -> None:
+    """Refuse an OUT made with other settings, so its old files are never taken for new ones."""
+    stamp = out / STAMP
+    if stamp.exists() and stamp.read_bytes() != job.stamp():
+        raise OutputMismatch(
+            f"{out} holds output made with other settings ({stamp}); "
+            "use an empty folder, or rerun with the settings stamped there"
+        )
+    write_atomic(stamp, job.stamp())
+
+
+def _split_names(splits: Iterable[str]) -> list[str]:
+    chosen = [SPLIT_ALIASES.get(split, split) for split in splits]
+    unknown = sorted(set(chosen) - set(SPLITS))
+    if unknown:
+        raise ValueError(f"unknown splits {unknown}; expected train, validation (or val)")
+    return list(dict.fromkeys(chosen))
+
+
+def preprocess(
+    source: Source,
+    out: str | os.PathLike[str],
+    mode: Mode,
+    options: CanvasOptions | None = None,
+    splits: Iterable[str] = SPLITS,
+    categories: Sequence[str] | None = None,
+    num_proc: int = 1,
+    quality: int = DEFAULT_QUALITY,
+    progress: bool = True,
+) -> Report:
+    """Write the public tool's folder for `mode` into `out`; rerun it to finish a broken run."""
+    out = Path(out)
+    job = Job(mode, options or CanvasOptions(), quality)
+    tasks = _tasks(source, _split_names(splits), categories)
+    _check_stamp(out, job)
+    report = Report()
+    names: list[str] = []
+    bar = tqdm(total=sum(len(task.pairs) for task in tasks), unit="photo", disable=not progress)
+    with bar:
+        for index, (task_report, task_names) in enumerate(
+            _results(source, out, job, tasks, num_proc)
+        ):
+            report.add(task_report)
+            names.extend(task_names)
+            bar.update(len(tasks[index].pairs))
+            bar.set_postfix(kept=report.kept, refresh=False)
+            if index + 1 == len(tasks) or tasks[index + 1].folder != tasks[index].folder:
+                lines = "".join(f"{name}\n" for name in names)
+                write_atomic(out / "lists" / tasks[index].folder / "mesh01.txt", lines.encode())
+                names = []
+    return report

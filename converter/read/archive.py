@@ -1,0 +1,141 @@
+"""Member-level access to an unpacked folder or a zip, local or remote, reading only what is asked.
+
+A zip is opened by its central directory alone; each member is then read by its own
+offset, so a remote archive costs a few range requests per member instead of a download.
+"""
+
+from __future__ import annotations
+
+import lzma
+import os
+import zipfile
+import zlib
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+from converter.core.errors import DataError, SourceError
+
+MAX_MEMBER_BYTES = 1 << 30
+MAX_COMPRESSION_RATIO = 200
+LOCAL_HEADER_SIZE = 30
+# What zipfile raises on a damaged archive or member. RuntimeError, which it raises for an
+# encrypted member, is left out: a refused remote read is one (AccessError) and must reach the
+# user as it is; check_member refuses encrypted members before reading instead.
+ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    lzma.LZMAError,
+    EOFError,
+    OSError,
+    ValueError,
+    NotImplementedError,
+)
+
+
+class Store(Protocol):
+    """What the layout code needs of a container: its member names and their bytes."""
+
+    def names(self) -> list[str]: ...
+
+    def read(self, name: str) -> bytes: ...
+
+    def position(self, name: str) -> int: ...
+
+
+class FolderStore:
+    """An unpacked release; member names are posix paths relative to the folder."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def names(self) -> list[str]:
+        found = []
+        for folder, _, files in os.walk(self.root):
+            relative = Path(folder).relative_to(self.root)
+            found.extend((relative / name).as_posix() for name in files)
+        return sorted(found)
+
+    def read(self, name: str) -> bytes:
+        try:
+            return (self.root / name).read_bytes()
+        except OSError as error:
+            raise DataError(name, f"cannot be read ({error.strerror or error})") from None
+
+    def position(self, name: str) -> int:
+        return 0
+
+
+class ZipStore:
+    """A zip read by random access from any seekable binary file (local or remote).
+
+    A file with a `prefetch(start, end)` method (a remote one) is told each member's whole
+    span first, so a member costs one request rather than one per header and body.
+    """
+
+    def __init__(self, file: BinaryIO, label: str) -> None:
+        self.label = label
+        self._file = file
+        try:
+            self._zip = zipfile.ZipFile(file)
+        except ZIP_ERRORS as error:
+            raise SourceError(
+                f"{label}: not a readable zip archive ({error}); "
+                "the download may be truncated, fetch it again"
+            ) from None
+        self._infos = {info.filename: info for info in self._zip.infolist() if not info.is_dir()}
+
+    def names(self) -> list[str]:
+        return sorted(self._infos)
+
+    def position(self, name: str) -> int:
+        return self._infos[name].header_offset
+
+    def read(self, name: str) -> bytes:
+        info = self._infos.get(name)
+        if info is None:
+            raise DataError(name, f"not in {self.label}")
+        check_member(info, name)
+        prefetch = getattr(self._file, "prefetch", None)
+        if prefetch is not None:
+            prefetch(info.header_offset, _member_end(info))
+        try:
+            return read_member(self._zip, info)
+        except ZIP_ERRORS as error:
+            raise DataError(name, f"corrupt or truncated zip member ({error})") from None
+
+
+def _member_end(info: zipfile.ZipInfo) -> int:
+    """Where a member's data ends, assuming its local header repeats the central one's fields."""
+    header = LOCAL_HEADER_SIZE + len(info.orig_filename.encode()) + len(info.extra)
+    return info.header_offset + header + info.compress_size
+
+
+def read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    """The member's bytes, inflating no more than its header declares.
+
+    `ZipFile.read` inflates all the compressed data holds (up to 2 GiB at once) and only then
+    cuts it to the declared size, so a small member lying about its size could fill memory.
+    """
+    with archive.open(info) as member:
+        return member.read(info.file_size)
+
+
+def check_member(
+    info: zipfile.ZipInfo, member: str, limit: int = MAX_MEMBER_BYTES, key: str | None = None
+) -> None:
+    """Refuse an encrypted member, or one whose header promises an absurd size, before reading."""
+    if info.flag_bits & 0x1:
+        raise DataError(member, "is encrypted", key=key)
+    if max(info.file_size, info.compress_size) > limit:
+        raise DataError(
+            member,
+            f"declared size {info.file_size} bytes ({info.compress_size} compressed) is too large",
+            key=key,
+        )
+    if info.file_size > max(info.compress_size, 1) * MAX_COMPRESSION_RATIO + 65536:
+        raise DataError(
+            member,
+            f"declared size {info.file_size} is implausible for {info.compress_size} "
+            "compressed bytes",
+            key=key,
+        )

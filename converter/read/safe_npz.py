@@ -1,0 +1,480 @@
+"""Load the release's pickled annotation arrays without ever running foreign code.
+
+The release stores each photo's objects as a pickled object array inside an `.npz`.
+`np.load(allow_pickle=True)` would execute whatever a hostile file asks for, so the pickle
+stream is interpreted here by a small machine that knows plain containers and literals, and
+numpy's array, scalar and dtype constructors only. Python's own unpickler is not used even
+with a restricted lookup: it applies item assignment and `__setstate__` to whatever object a
+stream names, and numpy's `ndarray.__setstate__` and `dtype.__setstate__` crash the
+interpreter on some malformed states. Here every numpy value is checked first, then built
+through numpy's ordinary calls.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import math
+import pickle
+import re
+import struct
+import sys
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from converter.core.errors import DataError, described
+from converter.read.archive import ZIP_ERRORS, check_member, read_member
+
+ARRAY_KEY = "annotations"
+# An annotation array holds the few objects of one photo: kilobytes. Far larger is refused
+# before it is inflated.
+MAX_ARRAY_BYTES = 16 << 20
+
+_HEADER_READERS = {
+    (1, 0): np.lib.format.read_array_header_1_0,
+    (2, 0): np.lib.format.read_array_header_2_0,
+}
+# The dtypes numpy pickles for plain numbers, text and objects: no records, no sub-arrays.
+_PLAIN_DTYPE = re.compile(r"[biufc]\d{1,2}|O8?|[SU]\d{1,6}")
+_BYTE_ORDERS = ("<", ">", "|", "=")
+# The codecs of numpy's text by byte order: they refuse values beyond Unicode and, with
+# "surrogatepass", let through the surrogates a numpy str may hold.
+_UTF32 = {
+    "<": "utf-32-le",
+    ">": "utf-32-be",
+    "=": "utf-32-le" if sys.byteorder == "little" else "utf-32-be",
+}
+
+# The dict keys a pickle may use (numpy scalars too): plain values whose hash cannot recurse.
+_KEY_TYPES = (str, int, float, bool, bytes, type(None))
+# What a malformed stream makes the machine raise: a truncated or undecodable argument, a
+# stack or memo that lacks what an opcode takes, a call with wrong arguments.
+_MALFORMED = (pickle.UnpicklingError, ValueError, TypeError, IndexError, KeyError, EOFError)
+
+
+@dataclass
+class _DtypeSpec:
+    """What `numpy.dtype(...)` stands for while unpickling: its arguments, checked when used."""
+
+    spec: Any
+    state: Any = None
+
+    def checked(self) -> np.dtype:
+        """The plain dtype these arguments describe, or UnpicklingError."""
+        state = (3, "|", None, None, None) if self.state is None else self.state
+        plain = (
+            isinstance(state, tuple)
+            and len(state) >= 5
+            and isinstance(state[1], str)
+            and state[2] is state[3] is state[4] is None
+        )
+        order = state[1] if plain else None
+        if not (isinstance(self.spec, str) and order in _BYTE_ORDERS):
+            raise pickle.UnpicklingError(f"refused dtype {described(self.spec)}")
+        return _plain_dtype(self.spec, order)
+
+
+@functools.lru_cache(maxsize=256)
+def _plain_dtype(spec: str, order: str) -> np.dtype:
+    """The dtype of a plain type code and byte order; cached, as every scalar pickles its own."""
+    if not _PLAIN_DTYPE.fullmatch(spec):
+        raise pickle.UnpicklingError(f"refused dtype {described(spec)}")
+    dtype = np.dtype(spec)
+    return dtype.newbyteorder(order) if order in ("<", ">") else dtype
+
+
+def _checked_dtype(spec: Any) -> np.dtype:
+    if not isinstance(spec, _DtypeSpec):
+        raise pickle.UnpicklingError(f"expected a dtype, got {type(spec).__name__}")
+    return spec.checked()
+
+
+def _valid_text(dtype: np.dtype, data: bytes) -> bool:
+    """numpy makes a str of any 32-bit value, even one beyond Unicode, which no str may hold."""
+    if dtype.kind != "U":
+        return True
+    try:
+        data.decode(_UTF32[dtype.byteorder], "surrogatepass")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _dtype(spec: Any, align: Any = False, copy: Any = False) -> _DtypeSpec:
+    return _DtypeSpec(spec)
+
+
+# What the pickle's `numpy.ndarray` resolves to: only a marker for `_reconstruct`, never called.
+_NDARRAY = object()
+
+
+def _reconstruct(subtype: Any, shape: Any, dtype: Any) -> np.ndarray:
+    """An empty array for the BUILD that follows, as numpy's own `_reconstruct` makes."""
+    if subtype is not _NDARRAY:
+        raise pickle.UnpicklingError("_reconstruct of something other than numpy.ndarray")
+    return np.empty(0, np.int8)
+
+
+def _scalar(spec: Any, data: Any) -> np.generic:
+    dtype = _checked_dtype(spec)
+    if (
+        dtype.hasobject
+        or not isinstance(data, bytes)
+        or len(data) != dtype.itemsize
+        or not _valid_text(dtype, data)
+    ):
+        raise pickle.UnpicklingError(f"malformed {dtype} scalar")
+    return np.ndarray((), dtype, buffer=data)[()]
+
+
+_GLOBALS: dict[tuple[str, str], Any] = {
+    ("numpy", "ndarray"): _NDARRAY,
+    ("numpy", "dtype"): _dtype,
+    **{
+        (module, name): function
+        for module in ("numpy.core.multiarray", "numpy._core.multiarray")
+        for name, function in (("_reconstruct", _reconstruct), ("scalar", _scalar))
+    },
+}
+
+
+def _global(module: Any, name: Any) -> Any:
+    if type(module) is not str or type(name) is not str:
+        raise pickle.UnpicklingError(
+            f"refused a global named by {described(module)}, {described(name)}"
+        )
+    if (module, name) not in _GLOBALS:
+        raise pickle.UnpicklingError(f"refused to load {module}.{name}")
+    return _GLOBALS[module, name]
+
+
+def _set_array_state(array: np.ndarray, state: Any) -> None:
+    """numpy's BUILD of an array, once shape, dtype and data are known to agree."""
+    if not (isinstance(state, tuple) and len(state) == 5):
+        raise pickle.UnpicklingError("malformed array state")
+    _, shape, spec, fortran, data = state
+    dtype = _checked_dtype(spec)
+    if not (
+        isinstance(shape, tuple)
+        and len(shape) <= 32
+        and all(type(size) is int and size >= 0 for size in shape)
+        and isinstance(fortran, bool)
+    ):
+        raise pickle.UnpicklingError(f"malformed array shape {described(shape)}")
+    count = math.prod(shape)
+    if dtype.hasobject:
+        whole = type(data) is list and len(data) == count
+    else:
+        whole = (
+            isinstance(data, bytes)
+            and len(data) == count * dtype.itemsize
+            and _valid_text(dtype, data)
+        )
+    if not whole:
+        raise pickle.UnpicklingError(f"malformed {dtype} data for shape {shape}")
+    array.__setstate__((1, shape, dtype, fortran, data))
+
+
+def _build(target: Any, state: Any) -> None:
+    if isinstance(target, _DtypeSpec):
+        target.state = state
+    elif isinstance(target, np.ndarray):
+        _set_array_state(target, state)
+    else:
+        raise pickle.UnpicklingError(f"cannot set the state of a {type(target).__name__}")
+
+
+def _line(data: bytes, start: int) -> tuple[bytes, int]:
+    """The bytes from `start` to the next newline, and the position after the newline."""
+    end = data.find(b"\n", start)
+    if end < 0:
+        raise pickle.UnpicklingError("no newline found")
+    return data[start:end], end + 1
+
+
+def _int_text(line: bytes) -> int:
+    """INT's decimal text, in which protocol 0 writes True as `01` and False as `00`."""
+    if line in (b"00", b"01"):
+        return line == b"01"
+    return int(line)
+
+
+def _since_mark(stack: list[Any], marks: list[int]) -> list[Any]:
+    start = marks.pop()
+    items = stack[start:]
+    del stack[start:]
+    return items
+
+
+def _added_to(stack: list[Any], kind: type) -> Any:
+    """The container under construction on top of the stack, which must be a `kind`."""
+    if type(stack[-1]) is not kind:
+        raise pickle.UnpicklingError(f"cannot add items to a {type(stack[-1]).__name__}")
+    return stack[-1]
+
+
+def _key(key: Any) -> Any:
+    """A dict key of the plain kinds numpy's pickles hold. Hashing anything else can recurse
+    without bound (a tuple nested a million deep) and overflow the C stack, which no
+    exception catches."""
+    if type(key) not in _KEY_TYPES and not isinstance(key, np.generic):
+        raise pickle.UnpicklingError(f"dict key of type {type(key).__name__}")
+    return key
+
+
+def _pairs(items: list[Any]) -> dict[Any, Any]:
+    return dict(zip(map(_key, items[::2]), items[1::2], strict=True))
+
+
+def _signed(chunk: bytes) -> int:
+    return int.from_bytes(chunk, "little", signed=True)
+
+
+def _utf8(chunk: bytes) -> str:
+    return chunk.decode("utf-8", "surrogatepass")
+
+
+# The opcodes' bytes, compared as ints by `_unpickle`.
+_MEMOIZE = pickle.MEMOIZE[0]
+_BINPUT = pickle.BINPUT[0]
+_BINGET = pickle.BINGET[0]
+_BININT1 = pickle.BININT1[0]
+_SHORT_BINUNICODE = pickle.SHORT_BINUNICODE[0]
+_SHORT_BINBYTES = pickle.SHORT_BINBYTES[0]
+_MARK = pickle.MARK[0]
+_TUPLE = pickle.TUPLE[0]
+_LIST = pickle.LIST[0]
+_DICT = pickle.DICT[0]
+_APPEND = pickle.APPEND[0]
+_APPENDS = pickle.APPENDS[0]
+_SETITEM = pickle.SETITEM[0]
+_SETITEMS = pickle.SETITEMS[0]
+_GLOBAL = pickle.GLOBAL[0]
+_STACK_GLOBAL = pickle.STACK_GLOBAL[0]
+_REDUCE = pickle.REDUCE[0]
+_BUILD = pickle.BUILD[0]
+_STOP = pickle.STOP[0]
+_CONSTANTS = {pickle.NONE[0]: None, pickle.NEWTRUE[0]: True, pickle.NEWFALSE[0]: False}
+_EMPTY = {pickle.EMPTY_LIST[0]: list, pickle.EMPTY_DICT[0]: dict, pickle.EMPTY_TUPLE[0]: tuple}
+_SMALL_TUPLES = {pickle.TUPLE1[0]: 1, pickle.TUPLE2[0]: 2, pickle.TUPLE3[0]: 3}
+# Literals whose argument is a little-endian size, of 1, 4 or 8 bytes, then that many bytes
+# (the short strings and bytes, the most frequent, have branches of their own). A negative
+# LONG4 size reads as one larger than any payload, so it is refused as truncated.
+_SIZED: dict[int, tuple[int, Callable[[bytes], Any]]] = {
+    pickle.BINUNICODE[0]: (4, _utf8),
+    pickle.BINUNICODE8[0]: (8, _utf8),
+    pickle.BINBYTES[0]: (4, bytes),
+    pickle.BINBYTES8[0]: (8, bytes),
+    pickle.LONG1[0]: (1, _signed),
+    pickle.LONG4[0]: (4, _signed),
+}
+# Literals whose argument has a fixed size, and how it decodes.
+_FIXED: dict[int, tuple[int, Callable[[bytes], Any]]] = {
+    pickle.BININT[0]: (4, _signed),
+    pickle.BININT2[0]: (2, lambda chunk: int.from_bytes(chunk, "little")),
+    pickle.BINFLOAT[0]: (8, lambda chunk: struct.unpack(">d", chunk)[0]),
+}
+# Protocol 0's literals, a line of text each.
+_TEXT: dict[int, Callable[[bytes], Any]] = {
+    pickle.INT[0]: _int_text,
+    pickle.LONG[0]: lambda line: int(line.removesuffix(b"L")),
+    pickle.FLOAT[0]: float,
+    pickle.UNICODE[0]: lambda line: line.decode("raw-unicode-escape"),
+}
+# Memo puts and gets by an explicit index: its size in bytes, or None for a line of text.
+_PUTS = {pickle.LONG_BINPUT[0]: 4, pickle.PUT[0]: None}
+_GETS = {pickle.LONG_BINGET[0]: 4, pickle.GET[0]: None}
+# Opcodes whose argument is skipped: the protocol, and a frame's size (a hint for buffering).
+_SKIPPED = {pickle.PROTO[0]: 1, pickle.FRAME[0]: 8}
+# Every opcode's name, to say which one is refused.
+_NAMES = {
+    value[0]: name
+    for name, value in vars(pickle).items()
+    if name.isupper() and isinstance(value, bytes) and len(value) == 1
+}
+_TRUNCATED = "pickle data was truncated"
+
+
+def _index(data: bytes, pos: int, size: int | None) -> tuple[int, int]:
+    """A memo index of `size` little-endian bytes, or a line of decimal text when None."""
+    if size is None:
+        line, pos = _line(data, pos)
+        return int(line), pos
+    end = pos + size
+    if end > len(data):
+        raise pickle.UnpicklingError(_TRUNCATED)
+    return int.from_bytes(data[pos:end], "little"), end
+
+
+def _unpickle(data: bytes) -> Any:
+    """Run a pickle's opcodes on plain containers, literals and the numpy stand-ins only.
+
+    One loop reads each opcode and its argument in place, testing first the opcodes numpy's
+    pickles are mostly made of: a function call per opcode would cost more than its work.
+    Every argument's end is checked against the data's before it is sliced, so a damaged size
+    neither reads past the end nor allocates more than the data holds.
+    """
+    stack: list[Any] = []
+    push = stack.append
+    marks: list[int] = []
+    memo: dict[int, Any] = {}
+    pos, end = 0, len(data)
+    while pos < end:
+        code = data[pos]
+        pos += 1
+        if code == _MEMOIZE:
+            memo[len(memo)] = stack[-1]
+        elif code == _BINGET:
+            push(memo[data[pos]])
+            pos += 1
+        elif code == _BINPUT:
+            memo[data[pos]] = stack[-1]
+            pos += 1
+        elif code in _CONSTANTS:
+            push(_CONSTANTS[code])
+        elif code in _SMALL_TUPLES:
+            start = len(stack) - _SMALL_TUPLES[code]
+            if start < 0:
+                raise pickle.UnpicklingError("stack underflow")
+            stack[start:] = [tuple(stack[start:])]
+        elif code == _BININT1:
+            push(data[pos])
+            pos += 1
+        elif code == _REDUCE:
+            args, function = stack.pop(), stack.pop()
+            if not (function is _scalar or function is _dtype or function is _reconstruct):
+                raise pickle.UnpicklingError("REDUCE of something other than a numpy constructor")
+            if type(args) is not tuple:
+                raise pickle.UnpicklingError("REDUCE without a tuple of arguments")
+            push(function(*args))
+        elif code == _SHORT_BINUNICODE:
+            start = pos + 1
+            pos = start + data[pos]
+            if pos > end:
+                raise pickle.UnpicklingError(_TRUNCATED)
+            push(data[start:pos].decode("utf-8", "surrogatepass"))
+        elif code == _SHORT_BINBYTES:
+            start = pos + 1
+            pos = start + data[pos]
+            if pos > end:
+                raise pickle.UnpicklingError(_TRUNCATED)
+            push(data[start:pos])
+        elif code == _MARK:
+            marks.append(len(stack))
+        elif code == _TUPLE:
+            start = marks.pop()
+            stack[start:] = [tuple(stack[start:])]
+        elif code == _BUILD:
+            state = stack.pop()
+            _build(stack[-1], state)
+        elif code in _FIXED:
+            size, decode = _FIXED[code]
+            start, pos = pos, pos + size
+            if pos > end:
+                raise pickle.UnpicklingError(_TRUNCATED)
+            push(decode(data[start:pos]))
+        elif code in _SIZED:
+            prefix, decode = _SIZED[code]
+            start = pos + prefix
+            pos = start + int.from_bytes(data[pos:start], "little")
+            if pos > end:
+                raise pickle.UnpicklingError(_TRUNCATED)
+            push(decode(data[start:pos]))
+        elif code == _STACK_GLOBAL:
+            name, module = stack.pop(), stack.pop()
+            push(_global(module, name))
+        elif code in _EMPTY:
+            push(_EMPTY[code]())
+        elif code == _SETITEMS:
+            items = _pairs(_since_mark(stack, marks))
+            _added_to(stack, dict).update(items)
+        elif code == _SETITEM:
+            value, key = stack.pop(), stack.pop()
+            _added_to(stack, dict)[_key(key)] = value
+        elif code == _APPENDS:
+            items = _since_mark(stack, marks)
+            _added_to(stack, list).extend(items)
+        elif code == _APPEND:
+            value = stack.pop()
+            _added_to(stack, list).append(value)
+        elif code == _LIST:
+            push(_since_mark(stack, marks))
+        elif code == _DICT:
+            push(_pairs(_since_mark(stack, marks)))
+        elif code in _SKIPPED:
+            pos += _SKIPPED[code]
+        elif code in _PUTS:
+            index, pos = _index(data, pos, _PUTS[code])
+            memo[index] = stack[-1]
+        elif code in _GETS:
+            index, pos = _index(data, pos, _GETS[code])
+            push(memo[index])
+        elif code in _TEXT:
+            line, pos = _line(data, pos)
+            push(_TEXT[code](line))
+        elif code == _GLOBAL:
+            module, pos = _line(data, pos)
+            name, pos = _line(data, pos)
+            push(_global(module.decode("utf-8"), name.decode("utf-8")))
+        elif code == _STOP:
+            return stack.pop()
+        else:
+            raise pickle.UnpicklingError(f"opcode {_NAMES.get(code, hex(code))} is not allowed")
+    raise pickle.UnpicklingError("pickle data ends before its STOP opcode")
+
+
+def _header_size(data: bytes) -> int:
+    """How long an `.npy` header says it is: magic, version, then a length of 2 or 4 bytes."""
+    length_size = 2 if data[6:7] == b"\x01" else 4
+    return 8 + length_size + int.from_bytes(data[8 : 8 + length_size], "little")
+
+
+@functools.lru_cache(maxsize=64)
+def _npy_header(header: bytes) -> tuple[tuple[int, ...], np.dtype]:
+    """The shape and dtype an `.npy` header declares; cached, as the annotation files' repeat."""
+    stream = io.BytesIO(header)
+    version = np.lib.format.read_magic(stream)
+    if version not in _HEADER_READERS:
+        raise ValueError(f"unsupported npy format version {version}")
+    shape, _, dtype = _HEADER_READERS[version](stream)
+    return shape, dtype
+
+
+def _read_npy(data: bytes) -> np.ndarray:
+    """One `.npy` payload: plain arrays through numpy, object arrays through `_unpickle`."""
+    header = data[: _header_size(data)]
+    shape, dtype = _npy_header(header)
+    if not dtype.hasobject:
+        if math.prod(shape) * dtype.itemsize > len(data) - len(header):
+            raise ValueError(f"array data is shorter than its header's shape {shape} of {dtype}")
+        array = np.lib.format.read_array(io.BytesIO(data), allow_pickle=False)
+        if not _valid_text(dtype, array.tobytes()):
+            raise ValueError("text array holds values that are not characters")
+        return array
+    array = _unpickle(data[len(header) :])
+    if not isinstance(array, np.ndarray) or array.shape != shape:
+        raise pickle.UnpicklingError("object payload is not the array its header declares")
+    return array
+
+
+def load_npz_array(data: bytes, member: str, key: str = ARRAY_KEY) -> np.ndarray:
+    """The array `key` of an `.npz` given as bytes; any problem is a DataError naming `member`."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as npz:
+            info = npz.getinfo(f"{key}.npy")
+            check_member(info, member, MAX_ARRAY_BYTES, key)
+            payload = read_member(npz, info)
+    except KeyError:
+        raise DataError(member, "no such array in the npz", key=key) from None
+    except DataError:
+        raise
+    except ZIP_ERRORS as error:
+        raise DataError(member, f"not a readable npz file ({error})") from None
+    try:
+        return _read_npy(payload)
+    except _MALFORMED as error:
+        raise DataError(member, f"unsafe or malformed pickled data ({error})", key=key) from None

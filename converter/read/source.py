@@ -1,0 +1,250 @@
+"""One entry point to the release, whatever form it comes in, offering photos, objects and meshes.
+
+`open_source` accepts an unpacked folder, a local zip, or an `http(s)://` or `hf://` zip, and
+finds the layout inside: the v1 release (`images/`, `annotations/`, `lists/`, `CAD/` under one
+top folder, whatever its name) or the older flat one (photo and annotation side by side, one
+folder per category, no split lists).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import warnings
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from converter.core.errors import DataError, SourceError
+from converter.core.release import DEFAULT_SOURCE
+from converter.read.archive import FolderStore, Store, ZipStore
+from converter.read.records import parse_objects
+from converter.read.remote import open_remote
+from converter.read.safe_npz import load_npz_array
+
+SPLITS = ("train", "validation")
+# The release's own word for each split, in its list files and the public tool's folders.
+RELEASE_SPLITS = {"train": "train", "validation": "val"}
+# The release's words accepted for our split names where they differ (`val`).
+SPLIT_ALIASES = {word: split for split, word in RELEASE_SPLITS.items() if word != split}
+PHOTO_SUFFIXES = (".JPEG", ".jpeg", ".jpg", ".JPG")
+OnInvalid = Literal["raise", "skip"]
+
+_V1_PHOTO = re.compile(
+    r"^(?P<prefix>(?:[^/]+/)?)images/(?P<category>[^/]+)/(?P<id>[^/]+)"
+    rf"(?:{'|'.join(re.escape(suffix) for suffix in PHOTO_SUFFIXES)})$"
+)
+_FLAT_NPZ = re.compile(r"^(?P<prefix>(?:[^/]+/)?)(?P<category>[^/]+)/(?P<id>[^/]+)\.npz$")
+
+
+@dataclass
+class InvalidLog:
+    """What `on_invalid="skip"` passed over, for the summary at the end of a run."""
+
+    count: int = 0
+    members: list[str] = field(default_factory=list)
+    shown: int = 5
+
+    def add(self, error: DataError) -> None:
+        self.count += 1
+        if len(self.members) < self.shown:
+            self.members.append(str(error))
+
+    def merge(self, other: InvalidLog) -> None:
+        """Fold in what another process (a worker over the same source) passed over."""
+        self.count += other.count
+        self.members.extend(other.members[: max(self.shown - len(self.members), 0)])
+
+    def summary(self) -> str:
+        if not self.count:
+            return "no invalid records"
+        return f"{self.count} invalid records skipped, first: " + "; ".join(self.members)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where each kind of member lives, for one of the two known layouts."""
+
+    kind: Literal["v1", "flat"]
+    prefix: str
+
+    def photo_folder(self, category: str) -> str:
+        images = "" if self.kind == "flat" else "images/"
+        return f"{self.prefix}{images}{category}/"
+
+    def annotation(self, category: str, image_id: str) -> str:
+        annotations = "" if self.kind == "flat" else "annotations/"
+        return f"{self.prefix}{annotations}{category}/{image_id}.npz"
+
+    def split_list(self, category: str, split: str) -> str:
+        return f"{self.prefix}lists/{category}_imagenet_{RELEASE_SPLITS[split]}.txt"
+
+    def cad(self, category: str, cad_index: int) -> str:
+        return f"{self.prefix}CAD/{category}/{cad_index:02d}.off"
+
+
+def detect_layout(names: list[str], label: str) -> Layout:
+    """The layout that the member names show, or a SourceError saying what was expected."""
+    for name in names:
+        match = _V1_PHOTO.match(name)
+        if match:
+            return Layout("v1", match["prefix"])
+    present = set(names)
+    for name in names:
+        match = _FLAT_NPZ.match(name)
+        if match and any(f"{name[:-4]}{suffix}" in present for suffix in PHOTO_SUFFIXES):
+            return Layout("flat", match["prefix"])
+    raise SourceError(
+        f"{label}: no ImageNet3D layout found (expected imagenet3d_v1/images/<category>/"
+        "<image_id>.JPEG with annotations/, lists/ and CAD/ beside it)"
+    )
+
+
+class Source:
+    """The release's content, independent of how it is stored."""
+
+    def __init__(
+        self,
+        store: Store,
+        label: str,
+        spec: Any = None,
+        token: Any = None,
+        on_invalid: OnInvalid = "raise",
+    ) -> None:
+        self.store = store
+        self.label = label
+        self.on_invalid = on_invalid
+        self.invalid = InvalidLog()
+        self._open_args = (spec, token)
+        names = store.names()
+        self.layout = detect_layout(names, label)
+        self._photos = self._index_photos(names)
+        self._names = set(names)
+        if self.layout.kind == "flat":
+            warnings.warn(
+                f"{label} has the older flat layout without split lists: every image is put in "
+                "the train split and validation is empty",
+                stacklevel=2,
+            )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Reopen rather than copy, so worker processes get their own file handles."""
+        spec, token = self._open_args
+        return (open_source, (spec, token, self.on_invalid))
+
+    def _index_photos(self, names: list[str]) -> dict[str, dict[str, str]]:
+        photos: dict[str, dict[str, str]] = defaultdict(dict)
+        for name in names:
+            folder, _, file = name.rpartition("/")
+            stem, dot, suffix = file.rpartition(".")
+            if f"{dot}{suffix}" not in PHOTO_SUFFIXES:
+                continue
+            category = folder.rpartition("/")[2]
+            if f"{folder}/" == self.layout.photo_folder(category):
+                photos[category][stem] = name
+        return dict(photos)
+
+    def categories(self) -> list[str]:
+        return sorted(self._photos)
+
+    def image_ids(self, split: str, categories: list[str] | None = None) -> list[tuple[str, str]]:
+        """The (category, image_id) pairs of a split, sorted, from the official lists."""
+        if split not in SPLITS:
+            raise ValueError(f"unknown split {split!r}; expected one of {', '.join(SPLITS)}")
+        chosen = self._chosen(categories)
+        if self.layout.kind == "flat":
+            pairs = [(c, i) for c in chosen for i in self._photos[c]] if split == "train" else []
+            return sorted(pairs)
+        return sorted(pair for category in chosen for pair in self._listed(category, split))
+
+    def _chosen(self, categories: list[str] | None) -> list[str]:
+        if categories is None:
+            return self.categories()
+        unknown = sorted(set(categories) - set(self._photos))
+        if unknown:
+            raise ValueError(f"{self.label}: no such categories: {', '.join(unknown)}")
+        return sorted(set(categories))
+
+    def _listed(self, category: str, split: str) -> list[tuple[str, str]]:
+        member = self.layout.split_list(category, split)
+        if member not in self._names:
+            return []
+        try:
+            lines = self.store.read(member).decode("utf-8").split()
+        except UnicodeDecodeError:
+            raise DataError(member, "split list is not UTF-8 text") from None
+        photos = self._photos[category]
+        missing = [image_id for image_id in lines if image_id not in photos]
+        if missing:
+            self.tolerate(
+                DataError(member, f"lists {len(missing)} images with no photo, first {missing[0]}")
+            )
+        return [(category, image_id) for image_id in dict.fromkeys(lines) if image_id in photos]
+
+    def photo_member(self, category: str, image_id: str) -> str:
+        try:
+            return self._photos[category][image_id]
+        except KeyError:
+            raise DataError(f"{category}/{image_id}", f"no such photo in {self.label}") from None
+
+    def photo_bytes(self, category: str, image_id: str) -> bytes:
+        return self.store.read(self.photo_member(category, image_id))
+
+    def position(self, category: str, image_id: str) -> int:
+        """Where the photo sits in the container: reading in this order keeps remote reads close."""
+        return self.store.position(self.photo_member(category, image_id))
+
+    def objects(self, category: str, image_id: str) -> list[dict[str, Any]]:
+        """The checked object records of one photo (an empty list for a photo without objects)."""
+        member = self.layout.annotation(category, image_id)
+        if member not in self._names:
+            return []
+        try:
+            array = load_npz_array(self.store.read(member), member)
+            return parse_objects(array, category, member, self.tolerate)
+        except DataError as error:
+            self.tolerate(error)
+            return []
+
+    def tolerate(self, error: DataError) -> None:
+        """Raise a data error, or note it and go on when the source was opened to skip them."""
+        if self.on_invalid == "raise":
+            raise error
+        self.invalid.add(error)
+
+    def cad_indices(self, category: str) -> list[int]:
+        folder = self.layout.cad(category, 0).rpartition("/")[0] + "/"
+        found = (name[len(folder) :].removesuffix(".off") for name in self._names)
+        indices = {int(stem) for stem in found if stem.isascii() and stem.isdigit()}
+        return sorted(index for index in indices if self.cad_member(category, index) in self._names)
+
+    def cad_member(self, category: str, cad_index: int) -> str:
+        return self.layout.cad(category, cad_index)
+
+    def cad_bytes(self, category: str, cad_index: int) -> bytes:
+        member = self.cad_member(category, cad_index)
+        if member not in self._names:
+            raise DataError(member, f"no CAD mesh {cad_index} for {category} in {self.label}")
+        return self.store.read(member)
+
+
+def open_source(
+    spec: str | os.PathLike[str] | None = None,
+    token: str | bool | None = None,
+    on_invalid: OnInvalid = "raise",
+) -> Source:
+    """Open the release from a folder or a zip (local or remote); the Hub by default."""
+    location = DEFAULT_SOURCE if spec is None else os.fspath(spec)
+    return Source(_open_store(location, token), location, spec, token, on_invalid)
+
+
+def _open_store(location: str, token: str | bool | None) -> Store:
+    if re.match(r"^(hf|https?)://", location):
+        return ZipStore(open_remote(location, token), location)
+    path = Path(location).expanduser()
+    if path.is_dir():
+        return FolderStore(path)
+    if not path.exists():
+        raise SourceError(f"{location}: no such file or folder")
+    return ZipStore(path.open("rb"), location)

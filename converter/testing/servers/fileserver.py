@@ -1,0 +1,53 @@
+"""A static file server with byte ranges, for testing plain `https://` sources through fsspec.
+
+with FileServer(folder) as server:
+    url = f"{server.url}/imagenet3d_v1.zip"
+    server.faults.drop(path="/imagenet3d_v1.zip")   # the next GET hangs up mid-body
+    ...
+    server.traffic.bytes_served                       # response body bytes sent so far
+"""
+
+from __future__ import annotations
+
+from email.utils import formatdate
+from pathlib import Path
+
+from converter.testing.servers.base import LoopbackHandler, LoopbackServer
+
+
+class _FileHandler(LoopbackHandler):
+    server_version = "LoopbackFiles/1"
+
+    def route(self) -> None:
+        if self.command not in ("GET", "HEAD"):
+            self.respond(405, {"Allow": "GET, HEAD"})
+            return
+        path = self.server.owner.locate(self.url_path)
+        if path is None:
+            self.respond(404, {})
+            return
+        stat = path.stat()
+        self.send_file(
+            path,
+            {
+                "ETag": f'"{stat.st_mtime_ns:x}-{stat.st_size:x}"',
+                "Last-Modified": formatdate(stat.st_mtime, usegmt=True),
+            },
+        )
+
+
+class FileServer(LoopbackServer):
+    """Serves a folder: URL path = path below it."""
+
+    handler = _FileHandler
+
+    def __init__(self, files: Path) -> None:
+        self.files = files
+        super().__init__()
+
+    def locate(self, url_path: str) -> Path | None:
+        """The local file behind a URL path, None when there is none (or it leaves the folder)."""
+        name = url_path.lstrip("/")
+        root = self.files.resolve()
+        path = (root / name).resolve()
+        return path if path.is_file() and path.is_relative_to(root) else None
