@@ -18,7 +18,7 @@ from pathlib import Path
 
 from bench.common import in_fresh_process, memory_mib, workload_archive
 from converter.outputs.export import ExportOptions, export
-from converter.outputs.schema import CONFIGS
+from converter.outputs.schema import IMAGE_CONFIGS
 
 
 def measure(archive: Path, config: str, num_proc: int) -> dict[str, float]:
@@ -56,7 +56,7 @@ def report(photos: int) -> None:
     print(header)
     print("-" * len(header))
     for label, archive in sizes.items():
-        for config in CONFIGS:
+        for config in IMAGE_CONFIGS:
             figures = in_fresh_process("bench.export", str(archive), config, "1")
             print(row(label, config, 1, figures))
     figures = in_fresh_process("bench.export", str(sizes["4x"]), "pose3d", "2")

@@ -25,7 +25,7 @@ from pathlib import Path
 from huggingface_hub import hf_hub_download
 
 from converter.core.release import ARCHIVE_NAME, REPO_ID
-from converter.outputs.schema import CONFIGS
+from converter.outputs.schema import IMAGE_CONFIGS
 from converter.sample import write_workload
 from converter.testing.servers.hub import GRANTED_TOKEN
 from imagenet3d import ImageNet3D
@@ -74,7 +74,7 @@ def main() -> None:
     print(
         f"{'config':<8} {'way':<10} {'n':>4} {'seconds':>8} {'MB':>8} {'% archive':>9} {'requests':>8}"
     )
-    for config in CONFIGS:
+    for config in IMAGE_CONFIGS:
         ways = {
             "stream": stream(config, None),
             "download": download_then_read(config, work / config),

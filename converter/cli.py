@@ -11,7 +11,7 @@ from pathlib import Path
 from converter.core.errors import AccessError, NetworkError
 from converter.core.release import DEFAULT_SOURCE
 from converter.look.draw import STYLES
-from converter.outputs.schema import CONFIGS
+from converter.outputs.schema import CONFIGS, IMAGE_CONFIGS
 from converter.pose.canvas import DEFAULT_QUALITY
 from converter.pose.geometry import DEFAULT_STATUSES, MODES, CanvasOptions
 from converter.read.records import STATUSES
@@ -91,7 +91,7 @@ def _add_visualize(commands: argparse._SubParsersAction) -> None:
     )
     _source_arguments(parser)
     parser.add_argument("out", help="folder for the PNGs")
-    parser.add_argument("--config", choices=CONFIGS, default="raw", help="default raw")
+    parser.add_argument("--config", choices=IMAGE_CONFIGS, default="raw", help="default raw")
     parser.add_argument("--split", choices=SPLITS, default="train", help="default train")
     parser.add_argument("--per-category", type=int, default=4, help="examples each (default 4)")
     parser.add_argument("--seed", type=int, default=0, help="random seed, >= 0 (default 0)")

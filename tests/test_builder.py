@@ -11,7 +11,7 @@ import datasets
 import pytest
 
 from converter.outputs.examples import iter_pose_examples, iter_raw_examples
-from converter.outputs.schema import CONFIGS, features_for
+from converter.outputs.schema import IMAGE_CONFIGS, features_for
 from converter.pose.geometry import CanvasOptions
 from converter.read.source import SPLITS, open_source
 from imagenet3d import ImageNet3D
@@ -42,14 +42,14 @@ def prepared(sample_zip: Path, tmp_path: Path, config: str, **kwargs: Any) -> Im
     return builder
 
 
-@pytest.mark.parametrize("config", CONFIGS)
+@pytest.mark.parametrize("config", IMAGE_CONFIGS)
 def test_prepared_rows_equal_the_converters(config: str, sample_zip: Path, tmp_path: Path) -> None:
     builder = prepared(sample_zip, tmp_path, config)
     for split in SPLITS:
         assert stored_rows(builder.as_dataset(split)) == converter_rows(sample_zip, config, split)
 
 
-@pytest.mark.parametrize("config", CONFIGS)
+@pytest.mark.parametrize("config", IMAGE_CONFIGS)
 def test_streamed_rows_equal_the_converters(config: str, sample_zip: Path, tmp_path: Path) -> None:
     builder = ImageNet3D(config_name=config, data_dir=str(sample_zip), cache_dir=str(tmp_path))
     streamed = builder.as_streaming_dataset(split="validation")

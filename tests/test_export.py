@@ -11,18 +11,21 @@ import datasets
 import pytest
 
 from converter.outputs.export import export
-from converter.outputs.schema import CONFIGS
+from converter.outputs.schema import CAD_CONFIG, IMAGE_CONFIGS
 from converter.read.source import SPLITS
 from tests.edits import folder_files
 from tests.test_builder import converter_rows, stored_rows
 
 
 def test_the_layout_is_one_folder_of_shards_per_config(exported: Path) -> None:
-    shards = [f"{config}/{split}-00000-of-00001.parquet" for config in CONFIGS for split in SPLITS]
-    assert sorted(folder_files(exported)) == sorted(["README.md", *shards])
+    shards = [
+        f"{config}/{split}-00000-of-00001.parquet" for config in IMAGE_CONFIGS for split in SPLITS
+    ]
+    meshes = f"{CAD_CONFIG}/train-00000-of-00001.parquet"
+    assert sorted(folder_files(exported)) == sorted(["README.md", *shards, meshes])
 
 
-@pytest.mark.parametrize("config", CONFIGS)
+@pytest.mark.parametrize("config", IMAGE_CONFIGS)
 def test_plain_datasets_loads_each_config_as_the_builder_made_it(
     config: str, exported: Path, sample_zip: Path
 ) -> None:

@@ -1,4 +1,7 @@
-"""The keep rule and the SPEC 4 numbers, checked on worked examples and on random placements."""
+"""The keep rule and the canvas numbers, checked on worked examples and on random placements.
+
+The formulas: docs/format.md, "The pose3d and pose6d geometry".
+"""
 
 from __future__ import annotations
 
@@ -118,7 +121,7 @@ def test_pose6d_worked_example() -> None:
     assert (fields["px"], fields["py"]) == pytest.approx((400.0, 320.0))
     assert fields["distance"] == pytest.approx(5.0)
     assert fields["padding_params"] == [20, 20, 0, 0, 0, 0]
-    # SPEC 4's cropping formula measures from cy, not cy + top: the public tool's value.
+    # The cropping formula measures from cy, not cy + top: the public tool's value.
     assert fields["cropping_params"] == [0, 20, 0, 0, 0, 0]
 
 
@@ -160,5 +163,5 @@ def test_padding_then_cropping_cuts_the_canvas_window(
     dx, dy = canvas_shift(place, options)
     assert (crop_left - left, crop_top - top) == (-dx, -dy)
     if left == right == 0:
-        # The cut is one pixel short of the canvas on an odd side (SPEC 4's known quirk).
+        # The cut is one pixel short of the canvas on an odd side (a known quirk of the public tool).
         assert place.resized[0] - crop_left - crop_right == canvas_w - canvas_w % 2

@@ -9,7 +9,7 @@ import pytest
 
 from converter.core.release import ARCHIVE_NAME, REPO_ID
 from converter.outputs.hub import push, script_name
-from converter.outputs.schema import CONFIGS
+from converter.outputs.schema import CAD_CONFIG, IMAGE_CONFIGS
 from converter.read.source import SPLITS
 from converter.testing.servers.hub import Hub
 from tests.test_builder import converter_rows, example_names, legacy_load, stored_rows
@@ -23,7 +23,7 @@ def pushed(hub: Hub, exported: Path, hf_token: str) -> Hub:
     return hub
 
 
-@pytest.mark.parametrize("config", CONFIGS)
+@pytest.mark.parametrize("config", IMAGE_CONFIGS)
 def test_every_config_loads_from_the_hub_as_the_builder_made_it(
     config: str, pushed: Hub, sample_zip: Path
 ) -> None:
@@ -32,7 +32,13 @@ def test_every_config_loads_from_the_hub_as_the_builder_made_it(
         assert stored_rows(loaded[split]) == converter_rows(sample_zip, config, split)
 
 
-@pytest.mark.parametrize("config", CONFIGS)
+def test_the_cad_meshes_load_from_the_hub_as_exported(pushed: Hub, exported: Path) -> None:
+    from_hub = datasets.load_dataset(REPO, CAD_CONFIG, split="train")
+    local = datasets.load_dataset(str(exported), CAD_CONFIG, split="train")
+    assert len(from_hub) > 0 and list(from_hub) == list(local)
+
+
+@pytest.mark.parametrize("config", IMAGE_CONFIGS)
 def test_every_config_streams_from_the_hub(config: str, pushed: Hub, sample_zip: Path) -> None:
     streamed = datasets.load_dataset(REPO, config, split="validation", streaming=True)
     assert stored_rows(streamed) == converter_rows(sample_zip, config, "validation")

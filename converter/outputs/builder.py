@@ -1,4 +1,4 @@
-"""The `datasets` builder of ImageNet3D: raw photos, pose3d crops and pose6d canvases.
+"""The `datasets` builder of ImageNet3D: raw photos, pose3d crops, pose6d canvases and CAD meshes.
 
 The loading script `imagenet3d.py` at the repository root exposes this class; the Parquet export
 runs it too, so the script, the command line and the exports agree by construction. The archive
@@ -14,8 +14,13 @@ from typing import Any, ClassVar
 import datasets
 
 from converter.core.release import CITATION, DESCRIPTION, HOMEPAGE, LICENSE
-from converter.outputs.examples import Pair, iter_pose_examples, iter_raw_examples
-from converter.outputs.schema import CONFIGS, config_doc, features_for
+from converter.outputs.examples import (
+    Pair,
+    iter_cad_examples,
+    iter_pose_examples,
+    iter_raw_examples,
+)
+from converter.outputs.schema import CAD_CONFIG, CONFIGS, config_doc, features_for
 from converter.pose.canvas import DEFAULT_QUALITY
 from converter.pose.geometry import CanvasOptions
 from converter.read.source import SPLITS, Source
@@ -71,6 +76,8 @@ class ImageNet3D(datasets.GeneratorBasedBuilder):
         source = self._open(dl_manager)
         categories = list(self.config.categories or source.categories())
         self.info.features = features_for(self.config.name, source.categories())
+        if self.config.name == CAD_CONFIG:
+            return [_cad_split(source, categories)]
         return [
             datasets.SplitGenerator(
                 name=split,
@@ -84,8 +91,16 @@ class ImageNet3D(datasets.GeneratorBasedBuilder):
         ]
 
     def _generate_examples(
-        self, source: Source, split: str, shards: list[list[Pair]]
+        self,
+        source: Source,
+        split: str,
+        shards: list[list[Pair]] | None = None,
+        categories: list[str] | None = None,
     ) -> Iterator[tuple[str, dict[str, Any]]]:
+        if self.config.name == CAD_CONFIG:
+            for example in iter_cad_examples(source, categories):
+                yield f"{example['category']}/{example['cad_index']:02d}", example
+            return
         pairs = [pair for shard in shards for pair in shard]
         if self.config.name == "raw":
             for example in iter_raw_examples(source, split, pairs=pairs):
@@ -106,3 +121,14 @@ def _shards(source: Source, split: str, categories: list[str]) -> list[list[Pair
     shards = [source.image_ids(split, [category]) for category in categories]
     ordered = [sorted(shard, key=lambda pair: source.position(*pair)) for shard in shards if shard]
     return ordered or [[]]
+
+
+def _cad_split(source: Source, categories: list[str]) -> datasets.SplitGenerator:
+    """The meshes serve both splits of the images, so they form one split, named `train`.
+
+    `train` is the split every `datasets` tool and the Hub viewer expect when there is one.
+    """
+    return datasets.SplitGenerator(
+        name=datasets.Split.TRAIN,
+        gen_kwargs={"source": source, "split": "train", "categories": categories},
+    )

@@ -14,9 +14,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from PIL import ExifTags, Image
 
 from converter.core.errors import DataError
+from converter.pose.camera import camera_fields
 from converter.pose.canvas import DEFAULT_QUALITY, decode_photo, encode_jpeg, open_photo, render
 from converter.pose.geometry import (
     CanvasOptions,
@@ -27,6 +29,7 @@ from converter.pose.geometry import (
     pose_fields,
     skip_reason,
 )
+from converter.read.mesh import load_cad
 from converter.read.source import Source
 
 Pair = tuple[str, str]
@@ -119,14 +122,16 @@ def render_examples(
         if place not in encoded:
             encoded[place] = encode_jpeg(render(photo, place, options), quality)
         name = example_name(image_id, record["index"])
+        canvas = pose_fields(mode, record, place, options)
         yield {
             "image": {"path": f"{name}.JPEG", "bytes": encoded[place]},
             "name": name,
             "image_id": image_id,
             "object_index": record["index"],
             "category": category,
-            **pose_fields(mode, record, place, options),
+            **canvas,
             **{key: record[key] for key in UNCHANGED_KEYS},
+            **camera_fields({**record, **canvas}),
             "height_original": size[1],
             "width_original": size[0],
         }
@@ -210,7 +215,7 @@ def iter_raw_examples(
             "category": category,
             "height": size[1],
             "width": size[0],
-            "objects": objects,
+            "objects": [{**record, **camera_fields(record)} for record in objects],
         }
 
 
@@ -229,3 +234,24 @@ def check_photo_size(size: tuple[int, int], records: Sequence[dict[str, Any]], m
                 f"{annotated[0]} x {annotated[1]}",
                 key="width/height",
             )
+
+
+def iter_cad_examples(
+    source: Source, categories: Sequence[str] | None = None
+) -> Iterator[dict[str, Any]]:
+    """One example per CAD mesh of the chosen categories, in category and index order."""
+    for category in categories or source.categories():
+        for cad_index in source.cad_indices(category):
+            try:
+                mesh = load_cad(source, category, cad_index)
+            except DataError as error:
+                source.tolerate(error)
+                continue
+            member = source.cad_member(category, cad_index)
+            yield {
+                "category": category,
+                "cad_index": cad_index,
+                "vertices": mesh.vertices.astype(np.float32),
+                "faces": mesh.faces.astype(np.int32),
+                "mesh_file": member.removeprefix(source.layout.prefix),
+            }

@@ -14,7 +14,9 @@ import datasets
 
 from converter.pose.geometry import CanvasOptions
 
-CONFIGS = ("raw", "pose3d", "pose6d")
+IMAGE_CONFIGS = ("raw", "pose3d", "pose6d")
+CAD_CONFIG = "cad"
+CONFIGS = (*IMAGE_CONFIGS, CAD_CONFIG)
 
 
 def config_doc(config: str, canvas: CanvasOptions) -> str:
@@ -27,6 +29,8 @@ def config_doc(config: str, canvas: CanvasOptions) -> str:
         f"the target distance, object centre at the centre of a {size} canvas",
         "pose6d": f"one example per usable object: the whole photo fitted on a {size} canvas, "
         "camera kept",
+        "cad": "one example per CAD mesh of the release, in a single `train` split (the meshes "
+        "serve both splits of the other configurations)",
     }[config]
 
 
@@ -57,6 +61,12 @@ def _pose_fields() -> dict[str, datasets.features.FeatureType]:
     }
 
 
+def _camera_fields() -> dict[str, datasets.features.FeatureType]:
+    """The annotation camera as R, t, K (converter.pose.camera.camera_fields); null without pose."""
+    matrix = datasets.Sequence(_floats(3), length=3)
+    return {"rotation": matrix, "translation": _floats(3), "intrinsics": matrix}
+
+
 def raw_features(categories: Sequence[str]) -> datasets.Features:
     """One example per photo: the photo as released (RGB) and all its objects."""
     category = datasets.ClassLabel(names=sorted(categories))
@@ -64,6 +74,7 @@ def raw_features(categories: Sequence[str]) -> datasets.Features:
         "index": datasets.Value("int32"),
         "category": category,
         **_pose_fields(),
+        **_camera_fields(),
         "height": datasets.Value("int32"),
         "width": datasets.Value("int32"),
         "ignore": datasets.Value("bool"),
@@ -91,6 +102,7 @@ def pose_features(categories: Sequence[str]) -> datasets.Features:
             "object_index": datasets.Value("int32"),
             "category": datasets.ClassLabel(names=sorted(categories)),
             **_pose_fields(),
+            **_camera_fields(),
             "bbox_original": _floats(4),
             "px_original": _float(),
             "py_original": _float(),
@@ -105,11 +117,25 @@ def pose_features(categories: Sequence[str]) -> datasets.Features:
     )
 
 
+def cad_features(categories: Sequence[str]) -> datasets.Features:
+    """One example per CAD mesh: vertices float32 (N, 3) and triangles int32 (M, 3), 0-based."""
+    return datasets.Features(
+        {
+            "category": datasets.ClassLabel(names=sorted(categories)),
+            "cad_index": datasets.Value("int32"),
+            "vertices": datasets.Sequence(datasets.Sequence(datasets.Value("float32"), length=3)),
+            "faces": datasets.Sequence(datasets.Sequence(datasets.Value("int32"), length=3)),
+            "mesh_file": datasets.Value("string"),
+        }
+    )
+
+
 def features_for(config: str, categories: Sequence[str]) -> datasets.Features:
     """The features of a configuration by name."""
     if config not in CONFIGS:
         raise ValueError(f"unknown configuration {config!r}; expected one of {', '.join(CONFIGS)}")
-    return raw_features(categories) if config == "raw" else pose_features(categories)
+    make = {"raw": raw_features, CAD_CONFIG: cad_features}.get(config, pose_features)
+    return make(categories)
 
 
 FIELD_DOCS = {
@@ -147,4 +173,12 @@ FIELD_DOCS = {
     "cropping_params": "public tool's crop of the padded photo `(top, bottom, left, right, 0, 0)`",
     "height_original": "height of the original photo",
     "width_original": "width of the original photo",
+    "rotation": "3 x 3 object-to-camera rotation (camera looks down +z, x right, y down the image); "
+    "null without pose",
+    "translation": "CAD origin in the camera frame, CAD units: `(0, 0, distance)`; null without pose",
+    "intrinsics": "3 x 3 pinhole matrix in pixels of this example's image: focal `viewport`, "
+    "principal point `(px, py)`; null without pose",
+    "vertices": "CAD mesh vertices, float32 (N, 3), CAD units (cad only)",
+    "faces": "CAD mesh triangles, int32 (M, 3), 0-based vertex indices (cad only)",
+    "mesh_file": "the mesh's file in the release, `CAD/<category>/<NN>.off` (cad only)",
 }

@@ -1,8 +1,25 @@
-"""The annotation camera model of SPEC section 5, vectorized over points."""
+"""The annotation camera model, vectorized over points, and the same camera as R, t, K.
+
+The annotations give a viewpoint (azimuth, elevation, in-plane rotation theta), a distance, a
+principal point and a viewport; `project` is that model as the release's tools draw it. Users
+training 6D pose want the pinhole form instead: `camera_fields` states the same camera once as a
+rotation, a translation and an intrinsic matrix (docs/format.md, "Camera fields").
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
+
+# The annotation values the camera needs; an object missing one of them (or with distance <= 0)
+# has no camera.
+CAMERA_KEYS = ("azimuth", "elevation", "theta", "distance", "px", "py", "viewport")
+CAMERA_FIELDS = ("rotation", "translation", "intrinsics")
+# The annotation camera looks down -z with y up; the pinhole convention looks down +z with y
+# down (the image's v axis). Turning the frame half a turn about x is the one change between them.
+FLIP_YZ = np.diag([1.0, -1.0, -1.0])
 
 
 def _matrices(c: np.ndarray, entries: list[np.ndarray]) -> np.ndarray:
@@ -24,7 +41,7 @@ def rot_x(angle: float | np.ndarray) -> np.ndarray:
 
 
 def world_to_camera(azimuth: float | np.ndarray, elevation: float | np.ndarray) -> np.ndarray:
-    """R of step 2: world axes into camera axes (camera looks down -z)."""
+    """CAD-frame axes into the annotation camera's axes (it looks down -z, y up)."""
     return rot_x(-(np.pi / 2 - elevation)) @ rot_z(-azimuth)
 
 
@@ -65,3 +82,44 @@ def project(
     v = viewport * cam[:, 1] / depth
     ct, st = np.cos(theta), np.sin(theta)
     return np.stack([u * ct - v * st + px, -(u * st + v * ct) + py], axis=1)
+
+
+def camera_rotation(
+    azimuth: float | np.ndarray, elevation: float | np.ndarray, theta: float | np.ndarray
+) -> np.ndarray:
+    """Object-to-camera rotation, camera looking down +z, x right, y down the image.
+
+    It is `object_rotation` (the metrics' matrix) turned half a turn about the camera's x axis:
+    both give the same angle between any two viewpoints.
+    """
+    return FLIP_YZ @ object_rotation(azimuth, elevation, theta)
+
+
+def intrinsic_matrix(viewport: float, px: float, py: float) -> np.ndarray:
+    """The pinhole matrix: the viewport is the focal length in pixels, (px, py) the principal point."""
+    return np.array([[viewport, 0.0, px], [0.0, viewport, py], [0.0, 0.0, 1.0]])
+
+
+def has_camera(record: Mapping[str, Any]) -> bool:
+    """True when the record holds every value of the camera and a positive distance."""
+    if any(record.get(key) is None for key in CAMERA_KEYS):
+        return False
+    return record["distance"] > 0
+
+
+def camera_fields(record: Mapping[str, Any]) -> dict[str, list[Any] | None]:
+    """`rotation` (3 x 3), `translation` (3) and `intrinsics` (3 x 3) of a record, as lists.
+
+    The record's own distance and principal point are used, so a pose example gets the camera of
+    its canvas. The camera sits on the line through the CAD origin, which projects at (px, py):
+    the translation is therefore (0, 0, distance). All three are None without a camera.
+    """
+    if not has_camera(record):
+        return dict.fromkeys(CAMERA_FIELDS)
+    return {
+        "rotation": camera_rotation(
+            record["azimuth"], record["elevation"], record["theta"]
+        ).tolist(),
+        "translation": [0.0, 0.0, float(record["distance"])],
+        "intrinsics": intrinsic_matrix(record["viewport"], record["px"], record["py"]).tolist(),
+    }
