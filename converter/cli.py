@@ -87,7 +87,9 @@ def _add_visualize(commands: argparse._SubParsersAction) -> None:
         "visualize",
         help="draw boxes and posed CAD meshes over chosen examples",
         description="Write one overlay PNG per chosen example and one contact sheet per category "
-        "under OUT; the same seed chooses the same examples.",
+        "under OUT; the same seed chooses the same examples. SOURCE may also be a folder written "
+        "by `export` or the Hub dataset it was pushed to (owner/name): rows and CAD meshes are "
+        "then read from its Parquet, and the overlays are the same as from the release.",
     )
     _source_arguments(parser)
     parser.add_argument("out", help="folder for the PNGs")
@@ -100,9 +102,9 @@ def _add_visualize(commands: argparse._SubParsersAction) -> None:
 
 
 def _run_visualize(args: argparse.Namespace) -> int:
-    from converter.look.visualize import visualize
+    from converter.look.visualize import is_export, visualize
 
-    source = _open(args)
+    source = args.source if is_export(args.source) else _open(args)
     written = visualize(
         source,
         args.out,
@@ -111,9 +113,11 @@ def _run_visualize(args: argparse.Namespace) -> int:
         seed=args.seed,
         split=args.split,
         style=args.style,
+        token=args.token,
     )
     print(f"{len(written)} PNGs written under {args.out}")
-    _report_invalid(source)
+    if isinstance(source, Source):
+        _report_invalid(source)
     return 0
 
 

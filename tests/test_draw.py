@@ -10,6 +10,7 @@ from PIL import Image
 from converter.look.draw import (
     PALETTE,
     as_image,
+    cad_meshes,
     draw_objects,
     line_width,
     overlay,
@@ -138,3 +139,16 @@ def test_class_indices_need_their_names(source):
     with pytest.raises(ValueError, match="categories="):
         overlay(row)
     assert overlay(row, categories=source.categories()).size == (800, 640)
+
+
+def test_a_loaded_row_draws_with_the_cad_configuration_alone(source, exported):
+    cad = datasets.load_dataset(str(exported), "cad", split="train")
+    row = datasets.load_dataset(str(exported), "pose6d", split="validation")[0]
+    expected = np.asarray(overlay(row, source))
+    np.testing.assert_array_equal(np.asarray(overlay(row, meshes=cad)), expected)
+    meshes = cad_meshes(cad)
+    assert set(meshes) == {(c, i) for c in source.categories() for i in source.cad_indices(c)}
+    names = cad.features["category"].names
+    np.testing.assert_array_equal(
+        np.asarray(overlay(row, meshes=meshes, categories=names)), expected
+    )

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from PIL import Image
 
 from converter.cli import main
 from converter.look.metrics import ground_truth
-from converter.look.visualize import THUMBNAIL, choose, contact_sheet, visualize
-from converter.read.source import open_source
+from converter.look.visualize import THUMBNAIL, choose, contact_sheet, is_export, visualize
+from converter.outputs.hub import push
+from converter.read.source import Source, open_source
+from converter.testing.servers.hub import Hub
 from tests.edits import folder_files
 
 
@@ -89,3 +93,38 @@ def test_cli_visualize(sample_zip, tmp_path, capsys):
 def test_cli_visualize_refuses_a_negative_seed(sample_zip, tmp_path, capsys):
     assert main(["visualize", str(sample_zip), str(tmp_path), "--seed", "-1"]) == 1
     assert "seed must not be negative" in capsys.readouterr().err
+
+
+def draw(source: str, out: Path, config: str) -> dict[str, bytes]:
+    arguments = ["visualize", source, str(out), "--config", config, "--per-category", "3"]
+    assert main([*arguments, "--seed", "4"]) == 0
+    return folder_files(out)
+
+
+def refuse_the_release(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refused(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the release was opened")
+
+    monkeypatch.setattr(Source, "__init__", refused)
+
+
+@pytest.mark.parametrize("config", ["raw", "pose3d", "pose6d"])
+def test_an_export_draws_the_same_pngs_as_the_release_without_opening_it(
+    config, sample_zip, exported, tmp_path, monkeypatch
+):
+    from_zip = draw(str(sample_zip), tmp_path / "zip", config)
+    refuse_the_release(monkeypatch)
+    from_export = draw(str(exported), tmp_path / "export", config)
+    assert any(name.count("/") == 1 for name in from_zip), "some overlays were drawn"
+    assert from_export == from_zip
+
+
+def test_a_hub_repository_draws_the_same_pngs(sample_zip, exported, hub: Hub, hf_token, tmp_path):
+    push(exported, "me/imagenet3d", token=hf_token)
+    from_zip = draw(str(sample_zip), tmp_path / "zip", "pose6d")
+    assert draw("me/imagenet3d", tmp_path / "hub", "pose6d") == from_zip
+
+
+def test_what_counts_as_an_export(sample_zip, sample_dir, exported):
+    assert is_export(exported) and is_export("me/imagenet3d")
+    assert not is_export(sample_zip) and not is_export(sample_dir) and not is_export("sample")

@@ -10,19 +10,21 @@ One fixed palette, so pictures need no legend: the colour says the object's ``ob
     no status         reddish purple (204, 121, 167)
 
 Meshes are projected with the annotation camera (``converter.pose.camera.project``). An object without
-a pose (or whose mesh is not at hand) gets only its box.
+a pose (or whose mesh is not at hand) gets only its box. Meshes come from the release (a source) or
+from the ``cad`` configuration of an export (a loaded dataset, or the dict ``cad_meshes`` makes of it),
+so a row from the Hub can be drawn with nothing else.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping, MutableMapping, Sequence
+from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from PIL import Image, ImageDraw
 
-from converter.pose.camera import project
+from converter.pose.camera import has_camera, project
 from converter.read.mesh import Mesh, load_cad
 
 if TYPE_CHECKING:
@@ -38,7 +40,6 @@ PALETTE: dict[str | None, tuple[int, int, int]] = {
     None: (204, 121, 167),
 }
 FACE_OPACITY = 0.45
-POSE_KEYS = ("azimuth", "elevation", "theta", "distance", "px", "py", "viewport", "cad_index")
 MeshKey = tuple[str, int]
 
 
@@ -56,20 +57,18 @@ def line_width(image: Image.Image) -> int:
     return max(1, round(max(image.size) / 400))
 
 
-def has_pose(record: Mapping[str, Any]) -> bool:
-    if any(record.get(key) is None for key in POSE_KEYS):
-        return False
-    return record["distance"] > 0
-
-
 def draw_box(image: Image.Image, bbox: Sequence[float], colour: tuple[int, int, int]) -> None:
     ImageDraw.Draw(image).rectangle(list(bbox), outline=colour, width=line_width(image))
 
 
 def projected_vertices(mesh: Mesh, pose: Mapping[str, Any]) -> np.ndarray:
-    """(N, 2) image points of the mesh's vertices under the record's pose."""
+    """(N, 2) image points of the mesh's vertices under the record's pose.
+
+    Vertices are taken at float32, the precision the ``cad`` configuration publishes, so an
+    overlay drawn from the Hub and one drawn from the release are the same pixels.
+    """
     return project(
-        np.asarray(mesh.vertices),
+        np.asarray(mesh.vertices, dtype=np.float32),
         pose["azimuth"],
         pose["elevation"],
         pose["theta"],
@@ -124,7 +123,7 @@ def draw_object(
 ) -> None:
     """One object record (or pose example) in place: its mesh when posed, then its box on top."""
     colour = PALETTE.get(record.get("object_status"), PALETTE[None])
-    if mesh is not None and has_pose(record):
+    if mesh is not None and has_camera(record):
         points = projected_vertices(mesh, record)
         if style == "faces":
             draw_faces(image, points, mesh.faces, colour)
@@ -132,6 +131,23 @@ def draw_object(
             draw_wireframe(image, points, mesh.faces, colour)
     if record.get("bbox") is not None:
         draw_box(image, record["bbox"], colour)
+
+
+def cad_meshes(
+    cad: Iterable[Mapping[str, Any]], categories: Sequence[str] | None = None
+) -> dict[MeshKey, Mesh]:
+    """Rows of the ``cad`` configuration as meshes by (category name, cad_index).
+
+    `cad` is the loaded dataset (its ClassLabel names the categories) or any rows of it.
+    """
+    if categories is None and hasattr(cad, "features"):
+        categories = cad.features["category"].names
+    return {
+        (_named(row, categories)["category"], row["cad_index"]): Mesh(
+            np.asarray(row["vertices"], dtype=np.float32), np.asarray(row["faces"], dtype=np.int64)
+        )
+        for row in cad
+    }
 
 
 def find_mesh(
@@ -187,7 +203,7 @@ def overlay(
     row: Mapping[str, Any],
     source: Source | None = None,
     *,
-    meshes: MutableMapping[MeshKey, Mesh] | None = None,
+    meshes: MutableMapping[MeshKey, Mesh] | Any | None = None,
     categories: Sequence[str] | None = None,
     style: Style = "wireframe",
 ) -> Image.Image:
@@ -196,8 +212,13 @@ def overlay(
     Takes the example dicts of the converter and rows of a loaded dataset alike (images as PIL
     images or bytes, categories as names or ClassLabel indices). A pose example is drawn with its
     own principal point and distance, so the mesh lands where the canvas shows the object.
-    Class indices are named with `categories`, else with the source's sorted categories.
+    `meshes` is a dict by (category, cad_index), or the loaded ``cad`` configuration (to draw
+    many rows, convert it once with `cad_meshes`). Class indices are named with `categories`,
+    else with the source's or the ``cad`` configuration's categories.
     """
+    if meshes is not None and not isinstance(meshes, Mapping):
+        categories = categories or meshes.features["category"].names
+        meshes = cad_meshes(meshes, categories)
     if categories is None and source is not None:
         categories = source.categories()
     if "objects" in row:

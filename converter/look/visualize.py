@@ -4,25 +4,31 @@ For each category, `visualize` writes ``<out>/<category>/<name>.png`` (one overl
 example: the photo or canvas with boxes and posed CAD meshes, coloured as ``converter.look.draw``
 documents) and ``<out>/<category>.png``, a contact sheet of those overlays with their names.
 The choice depends only on the seed and the category, so a run can be repeated exactly.
+
+The source is the release (any `Source`) or an export of it: a folder written by `export`, or
+the Hub repository it was pushed to, read with `datasets` alone (rows from the configuration,
+meshes from `cad`). Both choose the same examples and draw the same pixels.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import itertools
 import os
+import re
 import zlib
-from collections.abc import Iterator, MutableMapping, Sequence
+from collections.abc import Callable, Iterator, MutableMapping, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from converter.core.files import write_atomic
-from converter.look.draw import MeshKey, Style, overlay
+from converter.look.draw import MeshKey, Style, cad_meshes, overlay
 from converter.outputs.examples import iter_raw_examples, render_examples, select_objects
-from converter.outputs.schema import CONFIGS
+from converter.outputs.schema import CAD_CONFIG, IMAGE_CONFIGS
 from converter.pose.geometry import MODES, CanvasOptions
 from converter.read.mesh import Mesh
 from converter.read.source import Source
@@ -33,7 +39,10 @@ MARGIN = 8
 FONT_SIZE = 14
 BACKGROUND = (32, 32, 32)
 TEXT = (235, 235, 235)
+# A Hub repository id, `owner/name`, as opposed to a path that exists or a URL.
+_REPO_ID = re.compile(r"[\w.-]+/[\w.-]+")
 Item = TypeVar("Item")
+Overlays = Callable[[str], Iterator[tuple[str, Image.Image]]]
 
 
 def choose(candidates: Sequence[Item], count: int, seed: int, category: str) -> list[Item]:
@@ -89,6 +98,52 @@ def pose_overlays(
             yield example["name"], overlay(example, source, meshes=meshes, style=style)
 
 
+def is_export(location: str | os.PathLike[str]) -> bool:
+    """True for a folder written by `export` (a card beside Parquet folders) or a Hub repo id."""
+    path = Path(location)
+    if path.is_dir():
+        return (path / "README.md").is_file() and any(path.glob("*/*.parquet"))
+    return not path.exists() and _REPO_ID.fullmatch(os.fspath(location)) is not None
+
+
+class Export:
+    """One split of an export's configuration and the export's meshes, loaded with `datasets`."""
+
+    def __init__(self, location: str | os.PathLike[str], config: str, split: str, token: Any):
+        import datasets
+
+        where = os.fspath(location)
+        self.rows = datasets.load_dataset(where, config, split=split, token=token)
+        cad = datasets.load_dataset(where, CAD_CONFIG, split="train", token=token)
+        self.categories: list[str] = self.rows.features["category"].names
+        self.meshes = cad_meshes(cad, self.categories)
+        self.naming = "image_id" if config == "raw" else "name"
+
+    def candidates(self, category: str) -> list[int]:
+        """Row numbers of a category in the release's order: by photo, then object index.
+
+        The converter meets examples in this order, so `choose` picks the same ones from both.
+        """
+        keys = ["category", "image_id"] + (["object_index"] if self.naming == "name" else [])
+        columns = self.rows.select_columns(keys).to_dict()
+        label = self.categories.index(category)
+        rows = [
+            (tuple(columns[key][row] for key in keys[1:]), row)
+            for row, value in enumerate(columns["category"])
+            if value == label
+        ]
+        return [row for _, row in sorted(rows)]
+
+    def overlays(
+        self, category: str, count: int, seed: int, style: Style
+    ) -> Iterator[tuple[str, Image.Image]]:
+        """(name, overlay) of the chosen rows of one category."""
+        for index in choose(self.candidates(category), count, seed, category):
+            row = self.rows[index]
+            drawn = overlay(row, meshes=self.meshes, categories=self.categories, style=style)
+            yield row[self.naming], drawn
+
+
 def contact_sheet(title: str, items: Sequence[tuple[str, Image.Image]]) -> Image.Image:
     """A grid of thumbnails with their names under them and a title on top."""
     font = ImageFont.load_default(size=FONT_SIZE)
@@ -118,7 +173,7 @@ def save_png(image: Image.Image, path: Path) -> Path:
 
 
 def visualize(
-    source: Source,
+    source: Source | str | os.PathLike[str],
     out: str | os.PathLike[str],
     config: str = "raw",
     per_category: int = 4,
@@ -127,33 +182,59 @@ def visualize(
     categories: Sequence[str] | None = None,
     style: Style = "wireframe",
     options: CanvasOptions | None = None,
+    token: Any = None,
 ) -> list[Path]:
     """Write overlays and a contact sheet per category; return the written paths.
 
-    `config` is ``raw`` (photos with all their objects) or a pose configuration (one canvas per
-    kept object, made with `options`). Categories without examples in `split` get no files.
+    `source` is the release, or an export's folder or Hub repository id (`is_export`). `config`
+    is ``raw`` (photos with all their objects) or a pose configuration (one canvas per kept
+    object, made with `options`, or as exported). Categories without examples get no files.
     """
-    if config not in CONFIGS:
-        raise ValueError(f"unknown configuration {config!r}; expected one of {', '.join(CONFIGS)}")
+    if config not in IMAGE_CONFIGS:
+        raise ValueError(
+            f"unknown configuration {config!r}; expected one of {', '.join(IMAGE_CONFIGS)}"
+        )
     if per_category < 1:
         raise ValueError(f"per_category must be at least 1, got {per_category}")
     if seed < 0:
         raise ValueError(f"seed must not be negative, got {seed}")
-    options = options or CanvasOptions()
+    chosen = {"count": per_category, "seed": seed, "style": style}
+    if isinstance(source, Source):
+        overlays = _release_overlays(source, config, split, options, chosen)
+        names = source.categories()
+    else:
+        export = Export(source, config, split, token)
+        overlays = functools.partial(export.overlays, **chosen)
+        names = export.categories
     out = Path(out)
-    meshes: dict[MeshKey, Mesh] = {}
     written = []
-    for category in categories or source.categories():
-        if config in MODES:
-            chosen = pose_overlays(
-                source, category, split, config, per_category, seed, meshes, style, options
-            )
-        else:
-            chosen = raw_overlays(source, category, split, per_category, seed, meshes, style)
-        items = list(chosen)
+    for category in categories or names:
+        items = list(overlays(category))
         if not items:
             continue
         written += [save_png(image, out / category / f"{name}.png") for name, image in items]
         title = f"{category}  {config}  {split}  seed {seed}"
         written.append(save_png(contact_sheet(title, items), out / f"{category}.png"))
     return written
+
+
+def _release_overlays(
+    source: Source,
+    config: str,
+    split: str,
+    options: CanvasOptions | None,
+    chosen: dict[str, Any],
+) -> Overlays:
+    """The overlays of one category from the release; meshes are loaded once for all categories."""
+    meshes: dict[MeshKey, Mesh] = {}
+    if config in MODES:
+        return functools.partial(
+            pose_overlays,
+            source,
+            split=split,
+            mode=config,
+            meshes=meshes,
+            options=options or CanvasOptions(),
+            **chosen,
+        )
+    return functools.partial(raw_overlays, source, split=split, meshes=meshes, **chosen)
