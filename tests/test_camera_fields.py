@@ -17,6 +17,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from converter.core.release import REPO_ID
 from converter.look.draw import projected_vertices
 from converter.look.metrics import rotation_error, rotation_matrices
 from converter.pose.camera import camera_centre, camera_fields, camera_rotation
@@ -190,3 +191,16 @@ def test_cad_has_one_row_per_mesh_equal_to_the_parsed_off_files(exported, source
             == mesh.faces.astype(np.int32).tobytes()
         )
     assert not expected
+
+
+def test_the_cards_snippet_poses_and_projects_a_mesh_as_the_overlay_does(exported, meshes):
+    card = (exported / "README.md").read_text()
+    section = card[card.index("## Camera and CAD meshes") :]
+    code = section.split("```python\n")[1].split("```")[0]
+    namespace: dict[str, Any] = {}
+    exec(code.replace(REPO_ID, str(exported)), namespace)
+    row = namespace["row"]
+    category = load(exported, "pose6d", "validation").features["category"].int2str(row["category"])
+    mesh = meshes[category, row["cad_index"]]
+    np.testing.assert_allclose(namespace["pixels"], projected_vertices(mesh, row), atol=1e-4)
+    assert np.all(namespace["camera"][:, 2] > 0)

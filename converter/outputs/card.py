@@ -78,6 +78,7 @@ raw = load_dataset("{REPO_ID}", "raw", split="train")
 pose3d = load_dataset("{REPO_ID}", "pose3d", split="validation", streaming=True)
 ```
 
+{camera_section()}
 ## Fields
 
 {field_lines}
@@ -111,3 +112,45 @@ def write_card(
     body = card_body(infos, canvas or CanvasOptions())
     text = f"---\n{card_data(infos).to_yaml()}\n---\n\n{body}"
     return write_atomic(out / "README.md", text.encode("utf-8"))
+
+
+def camera_section() -> str:
+    """How the camera fields and the cad configuration fit together, with code that uses them."""
+    return f"""## Camera and CAD meshes
+
+Every posed object carries its camera as `rotation` R (object to camera), `translation` t (CAD
+units) and `intrinsics` K (pixels of the example's own image: the photo in `raw`, the canvas in
+`pose3d` and `pose6d`): `K @ (R @ v + t)`, divided by its third entry, is where the CAD vertex
+`v` appears. The camera frame is the usual pinhole one: x right, y down the image, z forward
+(in front of the camera z > 0). From the annotation:
+`R = diag(1, -1, -1) @ Rz(theta) @ Rx(elevation - pi/2) @ Rz(-azimuth)` (the PASCAL3D+
+viewpoint rotation, as the pose metrics compare it, turned half a turn about x because the
+annotation camera looks down -z with y up; the flip leaves every angle between two viewpoints
+unchanged), `t = (0, 0, distance)`, and `K = [[viewport, 0, px], [0, viewport, py], [0, 0, 1]]`;
+a positive `theta` turns the object counter-clockwise in the image, and `focal` is not used.
+In `pose3d` and `pose6d` the example's own `distance`, `px` and `py` are used, as the public
+preprocessing tool defines them: exact at the object's centre, a perspective approximation
+elsewhere (the resized photo's own camera has focal `viewport * resize_rate` and translation
+`(0, 0, distance_original)`). Objects without a pose have null camera fields.
+
+The `cad` configuration holds the release's CAD meshes, one row per mesh: `category` (the same
+labels as the other configurations), `cad_index` (as the annotations number it), `vertices`
+(float32, N x 3), `faces` (int32, M x 3, 0-based) and `mesh_file`. Its single split is `train`:
+the meshes belong to neither image split but serve both, and one split named `train` is what
+`load_dataset` returns and the dataset viewer shows without further options.
+
+A mesh posed in camera coordinates and projected, with `datasets` and numpy alone:
+
+```python
+import numpy as np
+from datasets import load_dataset
+
+row = load_dataset("{REPO_ID}", "pose6d", split="validation")[0]
+cad = load_dataset("{REPO_ID}", "cad", split="train")
+mesh = cad[list(zip(cad["category"], cad["cad_index"])).index((row["category"], row["cad_index"]))]
+R, t, K = (np.array(row[key]) for key in ("rotation", "translation", "intrinsics"))
+camera = np.array(mesh["vertices"]) @ R.T + t  # (N, 3), z > 0 in front of the camera
+pixels = camera @ K.T
+pixels = pixels[:, :2] / pixels[:, 2:]  # (N, 2) where each vertex lands on row["image"]
+```
+"""
