@@ -18,6 +18,7 @@ import itertools
 import os
 import re
 import zlib
+from collections import defaultdict
 from collections.abc import Callable, Iterator, MutableMapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -118,21 +119,23 @@ class Export:
         self.categories: list[str] = self.rows.features["category"].names
         self.meshes = cad_meshes(cad, self.categories)
         self.naming = "image_id" if config == "raw" else "name"
+        self._by_category = self._group()
 
     def candidates(self, category: str) -> list[int]:
         """Row numbers of a category in the release's order: by photo, then object index.
 
         The converter meets examples in this order, so `choose` picks the same ones from both.
         """
+        return self._by_category.get(category, [])
+
+    def _group(self) -> dict[str, list[int]]:
         keys = ["category", "image_id"] + (["object_index"] if self.naming == "name" else [])
         columns = self.rows.select_columns(keys).to_dict()
-        label = self.categories.index(category)
-        rows = [
-            (tuple(columns[key][row] for key in keys[1:]), row)
-            for row, value in enumerate(columns["category"])
-            if value == label
-        ]
-        return [row for _, row in sorted(rows)]
+        rows = zip(*(columns[key] for key in keys), range(len(self.rows)), strict=True)
+        grouped: dict[str, list[int]] = defaultdict(list)
+        for label, *_, row in sorted(rows):
+            grouped[self.categories[label]].append(row)
+        return grouped
 
     def overlays(
         self, category: str, count: int, seed: int, style: Style

@@ -240,7 +240,7 @@ def iter_cad_examples(
     source: Source, categories: Sequence[str] | None = None
 ) -> Iterator[dict[str, Any]]:
     """One example per CAD mesh of the chosen categories, in category and index order."""
-    for category in categories or source.categories():
+    for category in source.categories() if categories is None else categories:
         for cad_index in source.cad_indices(category):
             try:
                 mesh = load_cad(source, category, cad_index)
