@@ -1,4 +1,4 @@
-"""Examples as plain dicts: one per photo (raw) or one per kept object (pose3d / pose6d).
+"""Examples as plain dicts: one per photo (raw), per kept object (pose3d / pose6d) or per mesh (cad).
 
 Every output (datasets builder, Parquet export, the public tool's folder) consumes these,
 so the keep rule, the canvas and the fields are decided once. Work is split per photo:
