@@ -120,6 +120,15 @@ def test_translation_is_the_cad_origin_seen_from_the_camera(a, e, distance):
     np.testing.assert_allclose(fields["translation"], origin, atol=1e-9 * distance)
 
 
+@pytest.mark.parametrize(
+    "missing", [{"distance": 0.0}, {"distance": -1.0}, {"distance": None}, {"theta": None}, {}]
+)
+def test_an_object_without_a_full_pose_has_null_camera_fields(missing):
+    pose = {"azimuth": 0.1, "elevation": 0.2, "theta": 0.3, "distance": 5.0, "px": 1.0, "py": 2.0}
+    fields = camera_fields({**pose, **missing})  # no viewport at all in the last case
+    assert fields == {"rotation": None, "translation": None, "intrinsics": None}
+
+
 def test_the_pinhole_equals_the_textbook_projection():
     pose = {"azimuth": 2.1, "elevation": -0.4, "theta": 0.7, "distance": 6.0}
     pose |= {"px": 310.5, "py": 200.25, "viewport": 3000}
