@@ -145,7 +145,7 @@ _VAL_PER_CATEGORY = 3
 _EXTREME_SIZES = ((48, 36), (36, 60), (60, 40), (44, 56), (1600, 1200), (1200, 1600), (1800, 1350))
 _SAMPLE_MODES = {5: "L", 30: "L", 17: "CMYK", 40: "CMYK"}  # photo number -> JPEG colour mode
 _STATUS_CYCLE = ("status_good", "status_partially", "status_good", "status_barely", "status_bad")
-_SPECIAL_OBJECTS = {4: "no_pose", 9: "zero_distance", 14: "legacy"}  # object number -> case
+_UNUSUAL_OBJECTS = {4: "no_pose", 9: "zero_distance", 14: "legacy"}  # object number -> case
 
 
 def _sample_plans(rng: np.random.Generator) -> list[_PhotoPlan]:
@@ -170,7 +170,7 @@ def _sample_plans(rng: np.random.Generator) -> list[_PhotoPlan]:
             distance = viewport / (share * min(width, height))
             if number % 5 == 2:
                 centre = _to_border(rng, centre, width, height)
-            special = _SPECIAL_OBJECTS.get(number)
+            special = _UNUSUAL_OBJECTS.get(number)
             status = None if special == "legacy" else _STATUS_CYCLE[number % len(_STATUS_CYCLE)]
             kind = special if special in ("no_pose", "zero_distance") else "posed"
             objects.append(
