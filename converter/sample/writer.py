@@ -208,6 +208,8 @@ CONTAINERS = (
     "size-1 arrays (1,)",
     "size-1 arrays (1, 1)",
 )
+# The size-1 containers: the shape of one number, and of `principal`.
+_SIZE_ONE = {"size-1 arrays (1,)": ((1,), (1, 2)), "size-1 arrays (1, 1)": ((1, 1), (2, 1))}
 # Each applies on top of any container: what the annotation app wrote (a float viewport, its
 # annotator's id) and what readers only compare (a bool ignore, a whole float cad_index).
 VARIANTS = ("float viewport", "float cad_index", "bool ignore", "annotator key")
@@ -262,10 +264,11 @@ def _object_cases(item: _ObjectPlan) -> list[str]:
     names = sorted(item.forms)
     if item.kind == "no_pose":
         names.append("no pose keys")
-    elif "size-1 arrays (1,)" in item.forms:
-        names.append("principal (1, 2)")
-    elif "size-1 arrays (1, 1)" in item.forms:
-        names.append("principal (2, 1)")
+    names += [
+        f"principal {line}"
+        for container, (_, line) in _SIZE_ONE.items()
+        if container in item.forms and item.kind != "no_pose"
+    ]
     if item.kind == "zero_distance":
         names.append("distance 0")
     if item.status is None:
@@ -412,10 +415,6 @@ def _stored(record: dict, forms: frozenset[str]) -> dict:
         if container in forms:
             return {key: _sized(key, value, shape, line) for key, value in record.items()}
     return record
-
-
-# The size-1 containers: the shape of one number, and of `principal`.
-_SIZE_ONE = {"size-1 arrays (1,)": ((1,), (1, 2)), "size-1 arrays (1, 1)": ((1, 1), (2, 1))}
 
 
 def _sized(key: str, value: Any, shape: tuple[int, ...], line: tuple[int, int]) -> Any:
