@@ -102,7 +102,7 @@ def test_raw_examples_keep_rgb_jpegs_and_convert_the_rest(source: Source) -> Non
             for obj in example["objects"]
         ]
         assert records == source.objects(example["category"], example["image_id"])
-        if original.mode == "RGB":
+        if (original.format, original.mode) == ("JPEG", "RGB"):
             assert example["image"] == {"path": f"{example['image_id']}.JPEG", "bytes": data}
         else:
             converted += 1
