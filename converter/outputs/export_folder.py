@@ -40,8 +40,8 @@ def read_stamp(folder: Path) -> dict[str, Any]:
         stamp = None
     if not isinstance(stamp, dict) or not isinstance(stamp.get("shards"), list):
         raise NotAnExport(
-            f"{folder} is not a configuration written by `imagenet3d export` (no readable {STAMP}); "
-            "move it away or choose another output folder"
+            f"{folder} is not a configuration written by `imagenet3d export` "
+            f"(no readable {STAMP}); move it away or choose another output folder"
         )
     return stamp
 
