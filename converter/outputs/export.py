@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 
 import converter
 from converter.core.files import STAGING_PREFIX, write_atomic
+from converter.outputs.builder import ImageNet3D, ImageNet3DConfig
 from converter.outputs.card import write_card
 from converter.outputs.export_folder import (
     STAMP,
@@ -50,10 +51,8 @@ class ExportOptions:
     num_proc: int | None = None
     token: str | bool | None = None
 
-    def config(self, name: str) -> Any:
+    def config(self, name: str) -> ImageNet3DConfig:
         """The builder configuration these keywords make for configuration `name`."""
-        from converter.outputs.builder import ImageNet3DConfig
-
         return ImageNet3DConfig(name=name, **self.config_kwargs)
 
     def settings(self, name: str) -> dict[str, Any]:
@@ -159,8 +158,6 @@ def _changed(found: dict[str, Any], wanted: dict[str, Any]) -> list[str]:
 
 def _build(source: Source, staging: Path, config: str, options: ExportOptions) -> Path:
     """Run the builder into `staging` and name its non-empty shards as the Hub expects."""
-    from converter.outputs.builder import ImageNet3D
-
     builder = ImageNet3D(
         config_name=config,
         data_dir=source.label,
