@@ -88,15 +88,20 @@ def test_the_same_input_gives_byte_identical_shards(
 
 
 def test_a_rerun_with_other_options_refuses_then_rebuilds_with_overwrite(
-    exported: Path, sample_zip: Path, tmp_path: Path
+    exported: Path, sample_zip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Case 2 of issue 12: the card never claims a canvas the Parquet images do not have."""
     out = tmp_path / "out"
     shutil.copytree(exported, out)
-    smaller = ExportOptions(config_kwargs={"height": 320, "width": 400})
-    with pytest.raises(OutputMismatch, match=r"canvas differ.*--overwrite"):
-        export(sample_zip, out, ["pose3d"], smaller)
+    command = ["export", str(sample_zip), str(out), "--config", "pose3d"]
+    assert main([*command, "--height", "320", "--width", "400"]) == 1
+    assert capsys.readouterr().err == (
+        f"imagenet3d export: {out}/pose3d was exported with other options or from another "
+        "source (canvas differ); rerun with --overwrite to rebuild it, or choose another "
+        "output folder\n"
+    )
     assert card(out) == card(exported)
+    smaller = ExportOptions(config_kwargs={"height": 320, "width": 400})
     export(sample_zip, out, ["pose3d"], smaller, overwrite=True)
     assert "canvas 320 x 400" in card(out) and "centre of a 320 x 400 canvas" in card(out)
     assert datasets.load_dataset(str(out), "pose3d", split="train")[0]["image"].size == (400, 320)
