@@ -218,3 +218,17 @@ def test_a_second_export_into_the_same_folder_waits_for_the_first(
     assert second.wait(timeout=120) == 0
     stamp = json.loads((out / "raw" / STAMP).read_text())
     assert stamp["shards"] == json.loads((exported / "raw" / STAMP).read_text())["shards"]
+
+
+def test_two_exports_started_together_both_finish_with_one_result(
+    exported: Path, sample_zip: Path, tmp_path: Path
+) -> None:
+    """The race of issue 13: two runs into one OUT, each whole or waiting, never failing."""
+    out = tmp_path / "out"
+    command = export_command(str(sample_zip), str(out), "--config", "raw")
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    runs = [subprocess.Popen(command, **quiet) for _ in range(2)]
+    assert [run.wait(timeout=120) for run in runs] == [0, 0]
+    assert leftovers(out) == []
+    raw = "raw/train-00000-of-00001.parquet"
+    assert folder_files(out)[raw] == folder_files(exported)[raw]

@@ -10,7 +10,6 @@ refuses a whole repository for. No loading script is published (see README, "Pub
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from huggingface_hub import (
     CommitInfo,
@@ -97,7 +96,7 @@ def push(
 
 def _commit(
     api: HfApi,
-    operations: list[Any],
+    operations: list[CommitOperationAdd],
     repo_id: str,
     private: bool | None,
     revision: str | None,
