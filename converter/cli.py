@@ -18,6 +18,11 @@ from converter.read.records import STATUSES
 from converter.read.source import SPLIT_ALIASES, SPLITS, Source
 from converter.sample import open_release
 
+TOKEN_HELP = (
+    "Hub token for the gated release (default: your login); sent only to the Hub, never to "
+    "another server (a private mirror's credentials go in IMAGENET3D_HTTP_HEADERS)"
+)
+
 
 def _source_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
@@ -25,7 +30,7 @@ def _source_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"folder, .zip, https:// or hf:// URL, or 'sample' (the built-in generated archive); "
         f"the release is {DEFAULT_SOURCE}",
     )
-    parser.add_argument("--token", help="Hub token for the gated release (default: your login)")
+    parser.add_argument("--token", help=TOKEN_HELP)
     parser.add_argument(
         "--on-invalid",
         choices=("raise", "skip"),
@@ -127,7 +132,7 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("predictions", help="the JSON-lines predictions file")
     parser.add_argument("--source", help=f"where the annotations are (default {DEFAULT_SOURCE})")
-    parser.add_argument("--token", help="Hub token for the gated release (default: your login)")
+    parser.add_argument("--token", help=TOKEN_HELP)
     parser.add_argument("--split", choices=SPLITS, default="validation", help="default validation")
     parser.add_argument("--json", metavar="OUT.json", help="also write the figures as JSON")
     parser.set_defaults(run=_run_evaluate)
