@@ -26,9 +26,9 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from converter.core.files import ZIP_TIME, write_atomic
-from converter.outputs.examples import Pair, Report, render_examples, select_objects
+from converter.outputs.examples import Pair, Report, object_name, render_examples, select_objects
 from converter.pose.canvas import DEFAULT_QUALITY
-from converter.pose.geometry import MODES, CanvasOptions, Mode, example_name
+from converter.pose.geometry import MODES, CanvasOptions, Mode
 from converter.read.source import RELEASE_SPLITS, SPLIT_ALIASES, SPLITS, InvalidLog, Source
 
 STAMP = "preprocess.json"
@@ -106,7 +106,7 @@ def run_task(source: Source, out: Path, job: Job, task: Task) -> tuple[Report, l
     names = []
     for category, image_id in task.pairs:
         kept = select_objects(source, category, image_id, job.options, report)
-        photo_names = [example_name(image_id, record["index"]) for record in kept]
+        photo_names = [object_name(source, category, image_id, record["index"]) for record in kept]
         names.extend(photo_names)
         paths = [path for name in photo_names for path in _paths(out, task, name)]
         if all(path.exists() for path in paths):
