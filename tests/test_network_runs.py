@@ -1,8 +1,9 @@
-"""Runs cut short by the user: Ctrl-C while waiting on a server, a reader that stops early."""
+"""Runs cut short and resumed: Ctrl-C on a silent server, a reader that stops early, a rerun."""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -10,7 +11,12 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from converter.core.release import ARCHIVE_NAME
+from converter.outputs.preprocess import OutputMismatch, preprocess
+from converter.read.source import open_source
+from converter.sample import write_sample
 from converter.testing.servers.fileserver import FileServer
 
 
@@ -46,3 +52,17 @@ def test_a_reader_that_stops_early_ends_the_run_quietly(sample_zip: Path) -> Non
     run.wait(timeout=60)
     assert error == b""
     assert run.returncode == 141
+
+
+def test_a_rerun_from_another_source_into_the_same_out_is_refused(
+    sample_zip: Path, tmp_path: Path
+) -> None:
+    other = write_sample(tmp_path / "other.zip", seed=1)
+    out = tmp_path / "out"
+    chosen = {"splits": ["validation"], "categories": ["car"], "progress": False}
+    preprocess(open_source(sample_zip), out, "pose6d", **chosen)
+    with pytest.raises(
+        OutputMismatch, match=re.escape(f"made from another source than {other}")
+    ) as refused:
+        preprocess(open_source(other), out, "pose6d", **chosen)
+    assert str(refused.value).endswith("rerun with the source it was made from")
