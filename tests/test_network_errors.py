@@ -150,3 +150,16 @@ def test_the_command_line_prints_one_line(
     error = capsys.readouterr().err
     assert error.count("\n") == 1
     assert error.startswith(f"imagenet3d inspect: {served_zip}: opening failed")
+
+
+def test_a_silent_hub_is_given_up_within_the_time_out(
+    hub: Hub, sample_zip: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(constants, "HF_HUB_ETAG_TIMEOUT", TIMEOUT)
+    hub.new_repo(REPO_ID, files={ARCHIVE_NAME: sample_zip})
+    hub.faults.hang(count=100)
+    url = f"hf://datasets/{REPO_ID}/{ARCHIVE_NAME}"
+    message, seconds = failure(url)
+    assert seconds < remote.ATTEMPTS * 2 * TIMEOUT + pauses() + 2
+    assert message.startswith(f"{url}: opening failed after {remote.ATTEMPTS} attempts")
+    assert f"no answer within {TIMEOUT:g} s" in message
