@@ -59,7 +59,8 @@ def on_hub(url: str) -> bool:
 
     if url.startswith("hf://"):
         return True
-    return _origin(url) is not None and _origin(url) == _origin(constants.ENDPOINT)
+    origin = _origin(url)
+    return origin is not None and origin == _origin(constants.ENDPOINT)
 
 
 def _origin(url: str) -> tuple[str, str, int] | None:
@@ -143,8 +144,11 @@ class Failure:
     transient: bool
 
     def sentence(self, label: str, what: str, attempts: int, elapsed: float) -> str:
-        tried = f" after {attempts} attempts over {elapsed:.0f} s" if attempts > 1 else ""
-        return f"{label}: {what} failed{tried}: {self.cause}; {self.fix}"
+        """One line; how it was tried is told when it took more than one try or a second
+        (`hf://` reads are retried inside huggingface_hub, out of sight of the count)."""
+        tried = f" {attempts} attempts over" if attempts > 1 else ""
+        spent = f" after{tried} {elapsed:.0f} s" if attempts > 1 or elapsed >= 1 else ""
+        return f"{label}: {what} failed{spent}: {self.cause}; {self.fix}"
 
 
 def diagnose(error: BaseException, hub: bool = False) -> Failure:
