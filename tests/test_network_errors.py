@@ -108,6 +108,14 @@ def test_a_refused_connection_names_the_os_error() -> None:
     assert "check the address and the network" in message
 
 
+def test_a_host_that_does_not_resolve_names_the_os_error() -> None:
+    url = f"http://no-such-host.invalid/{ARCHIVE_NAME}"
+    message, seconds = failure(url)
+    assert message.startswith(f"{url}: opening failed after {remote.ATTEMPTS} attempts")
+    assert "[Errno" in message and "check the address and the network" in message
+    assert seconds < remote.ATTEMPTS * 2 * TIMEOUT + pauses() + 2
+
+
 def test_a_missing_hub_repository_is_not_a_gated_refusal(hub: Hub) -> None:
     with pytest.raises(NetworkError) as failed:
         open_source(f"hf://datasets/{REPO_ID}/{ARCHIVE_NAME}")

@@ -96,7 +96,7 @@ def _filesystem(url: str, token: str | bool | None) -> tuple[fsspec.AbstractFile
     from huggingface_hub.utils import build_hf_headers
 
     headers = build_hf_headers(token=token) if on_hub(url) else mirror_headers()
-    limit = aiohttp.ClientTimeout(total=None, sock_connect=timeout(), sock_read=timeout())
+    limit = aiohttp.ClientTimeout(total=None, connect=timeout(), sock_read=timeout())
     return fsspec.filesystem("http", headers=headers, client_kwargs={"timeout": limit}), url
 
 
