@@ -190,6 +190,7 @@ def _check_stamp(out: Path, job: Job, source: Source) -> None:
 
 
 def _stamped_source(stamp: Path) -> str | None:
+    """The source digest a stamp holds; None for a stamp written before digests, or unreadable."""
     try:
         return json.loads(stamp.read_bytes()).get("source")
     except (ValueError, AttributeError):
