@@ -21,6 +21,7 @@ from converter.outputs.export_folder import LOCK, STAMP, NotAnExport, leftovers
 from converter.outputs.preprocess import OutputMismatch
 from converter.outputs.schema import CONFIGS
 from converter.read.source import SPLITS
+from converter.sample import open_release
 from tests.edits import edited, folder_files, members
 from tests.test_builder import converter_rows, stored_rows
 
@@ -31,6 +32,12 @@ def card(out: Path) -> str:
 
 def export_command(*arguments: str) -> list[str]:
     return [sys.executable, "-m", "converter", "export", *arguments]
+
+
+def broken_annotation(sample_zip: Path, tmp_path: Path) -> tuple[Path, str]:
+    """The sample with one annotation file that is not an npz at all."""
+    member = members(sample_zip, ".npz")[0]
+    return edited(sample_zip, tmp_path / "broken.zip", {member: b"not an npz"}), member
 
 
 def test_the_layout_is_one_folder_of_shards_and_a_stamp_per_config(exported: Path) -> None:
@@ -111,12 +118,16 @@ def test_a_rerun_with_other_options_refuses_then_rebuilds_with_overwrite(
     )
 
 
-def test_another_source_is_refused(exported: Path, sample_zip: Path, tmp_path: Path) -> None:
+def test_another_source_is_refused_and_the_same_one_elsewhere_is_kept(
+    exported: Path, sample_zip: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "out"
     shutil.copytree(exported, out)
-    other = shutil.copy(sample_zip, tmp_path / "copy.zip")
+    export(shutil.copy(sample_zip, tmp_path / "moved.zip"), out, ["raw"])
+    assert folder_files(out) == folder_files(exported)
+    other, _ = broken_annotation(sample_zip, tmp_path)
     with pytest.raises(OutputMismatch, match="source differ"):
-        export(other, out, ["raw"])
+        export(open_release(other, on_invalid="skip"), out, ["raw"])
 
 
 def test_a_folder_that_is_not_an_export_is_refused_in_one_line(
@@ -131,12 +142,6 @@ def test_a_folder_that_is_not_an_export_is_refused_in_one_line(
     assert (tmp_path / "mixed" / "raw" / "notes.txt").read_text() == "mine\n"
     with pytest.raises(NotAnExport):
         export(sample_zip, tmp_path / "mixed", ["pose3d"], overwrite=True)
-
-
-def broken_annotation(sample_zip: Path, tmp_path: Path) -> tuple[Path, str]:
-    """The sample with one annotation file that is not an npz at all."""
-    member = members(sample_zip, ".npz")[0]
-    return edited(sample_zip, tmp_path / "broken.zip", {member: b"not an npz"}), member
 
 
 def test_on_invalid_skip_is_honoured_and_reported(

@@ -77,10 +77,10 @@ def _options(stamp: dict[str, Any]) -> str:
 
 
 def _source(stamp: dict[str, Any]) -> str:
-    source = stamp["source"]
-    if "size" in source:
-        return f"`{source['name']}` ({source['size']:,} bytes)"
-    return f"`{source.get('name', source['location'])}`"
+    """The source in words: its name, size when known, and the start of its content digest."""
+    named = stamp["source_name"]
+    size = f", {named['size']:,} bytes" if "size" in named else ""
+    return f"`{named['name']}` ({stamp['source'][:12]}{size})"
 
 
 def _canvas(stamp: dict[str, Any]) -> CanvasOptions:

@@ -70,16 +70,12 @@ def _canvas_dict(canvas: CanvasOptions) -> dict[str, Any]:
     return fields | {"statuses": list(fields["statuses"])}
 
 
-def source_identity(source: Source) -> dict[str, Any]:
-    """What tells one source from another: its location and, for a local file, size and time."""
+def source_name(source: Source) -> dict[str, Any]:
+    """How the card names the source: a local file's name and size, a folder's name, a URL."""
     path = Path(source.label)
-    if not path.exists():
-        return {"location": source.label}
-    status = path.stat()
-    identity = {"location": str(path.resolve()), "name": path.name}
     if path.is_file():
-        identity |= {"size": status.st_size, "modified_ns": status.st_mtime_ns}
-    return identity
+        return {"name": path.name, "size": path.stat().st_size}
+    return {"name": path.name if path.is_dir() else source.label}
 
 
 def shard_name(split: str, index: int, count: int) -> str:
@@ -114,7 +110,8 @@ def export(
 def _stamp(source: Source, config: str, options: ExportOptions) -> dict[str, Any]:
     return {
         "config": config,
-        "source": source_identity(source),
+        "source": source.store.fingerprint(),
+        "source_name": source_name(source),
         **options.settings(config),
         "exporter": f"imagenet3d-hf {converter.__version__}",
     }
@@ -151,8 +148,8 @@ def export_config(
 
 
 def _changed(found: dict[str, Any], wanted: dict[str, Any]) -> list[str]:
-    """The stamp entries (other than the shard list) in which two builds differ."""
-    keys = (found.keys() | wanted.keys()) - {"shards"}
+    """The stamp entries in which two builds differ (the same data under another name is equal)."""
+    keys = (found.keys() | wanted.keys()) - {"shards", "source_name"}
     return sorted(key for key in keys if found.get(key) != wanted.get(key))
 
 
