@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
@@ -15,8 +16,14 @@ from converter.outputs.schema import CONFIGS, IMAGE_CONFIGS
 from converter.pose.canvas import DEFAULT_QUALITY
 from converter.pose.geometry import DEFAULT_STATUSES, MODES, CanvasOptions
 from converter.read.records import STATUSES
+from converter.read.remote import MIRROR_HEADERS
 from converter.read.source import SPLIT_ALIASES, SPLITS, Source
 from converter.sample import open_release
+
+TOKEN_HELP = (
+    "Hub token for the gated release (default: your login); sent only to the Hub, never to "
+    f"another server (a private mirror's credentials go in {MIRROR_HEADERS})"
+)
 
 
 def _source_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,7 +32,7 @@ def _source_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"folder, .zip, https:// or hf:// URL, or 'sample' (the built-in generated archive); "
         f"the release is {DEFAULT_SOURCE}",
     )
-    parser.add_argument("--token", help="Hub token for the gated release (default: your login)")
+    parser.add_argument("--token", help=TOKEN_HELP)
     parser.add_argument(
         "--on-invalid",
         choices=("raise", "skip"),
@@ -131,7 +138,7 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("predictions", help="the JSON-lines predictions file")
     parser.add_argument("--source", help=f"where the annotations are (default {DEFAULT_SOURCE})")
-    parser.add_argument("--token", help="Hub token for the gated release (default: your login)")
+    parser.add_argument("--token", help=TOKEN_HELP)
     parser.add_argument("--split", choices=SPLITS, default="validation", help="default validation")
     parser.add_argument("--json", metavar="OUT.json", help="also write the figures as JSON")
     parser.set_defaults(run=_run_evaluate)
@@ -237,15 +244,22 @@ def _add_export(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "export",
         help="write configurations as Parquet shards with a dataset card",
-        description="Write OUT/<config>/<split>-NNNNN-of-NNNNN.parquet and OUT/README.md, ready "
-        "for `load_dataset(OUT, config)` and for `imagenet3d push`. Rerun over the same OUT to "
-        "finish an interrupted export; finished configurations are kept.",
+        description="Write OUT/<config>/<split>-NNNNN-of-NNNNN.parquet, each configuration's "
+        "options and source in OUT/<config>/export.json, and the card OUT/README.md, ready for "
+        "`load_dataset(OUT, config)` and for `imagenet3d push`. Rerun over the same OUT to "
+        "finish an interrupted export; configurations built with the same options and source "
+        "are kept. A split without examples is left out (datasets cannot load it).",
     )
     _source_arguments(parser)
     parser.add_argument("out", help="the output folder")
     parser.add_argument("--config", choices=(*CONFIGS, "all"), default="all", help="default all")
     parser.add_argument(
         "--max-shard-size", default="500MB", help="shard size bound (default 500MB)"
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="rebuild configurations of OUT made with other options or from another source",
     )
     _canvas_arguments(parser)
     parser.set_defaults(run=_run_export)
@@ -265,13 +279,15 @@ def _run_export(args: argparse.Namespace) -> int:
         token=args.token,
     )
     configs = CONFIGS if args.config == "all" else (args.config,)
-    infos = export(args.source, Path(args.out), configs, options)
+    source = _open(args)
+    infos = export(source, Path(args.out), configs, options, overwrite=args.overwrite)
     for config, info in infos.items():
         counts = ", ".join(
             f"{split} {split_info.num_examples}" for split, split_info in info.splits.items()
         )
         print(f"{config}: {counts} examples")
     print(f"card: {Path(args.out) / 'README.md'}")
+    _report_invalid(source)
     return 0
 
 
@@ -279,8 +295,10 @@ def _add_push(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "push",
         help="upload an export folder to a Hub dataset repository",
-        description="Upload an export folder with huggingface_hub (resumable; unchanged files are "
-        "skipped, so pushing an unchanged folder creates no commit).",
+        description="Check that FOLDER is a complete export, then upload its shards and a card "
+        "naming the repository in one commit (unchanged files are skipped, so pushing an "
+        "unchanged folder creates no commit). No loading script is uploaded: the Parquet loads "
+        "with plain datasets, 3.x and 4+ alike.",
     )
     parser.add_argument("folder", help="a folder written by `imagenet3d export`")
     parser.add_argument("--repo-id", required=True, help="e.g. ccvl/ImageNet3D")
@@ -288,11 +306,6 @@ def _add_push(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--private", action="store_true", help="create the repository private")
     parser.add_argument("--revision", help="branch to push to (created if missing)")
     parser.add_argument("--create-pr", action="store_true", help="open a pull request instead")
-    parser.add_argument(
-        "--with-script",
-        action="store_true",
-        help="also upload imagenet3d.py as <repo name>.py, for datasets 3.x",
-    )
     parser.set_defaults(run=_run_push)
 
 
@@ -306,7 +319,6 @@ def _run_push(args: argparse.Namespace) -> int:
         private=args.private or None,
         revision=args.revision,
         create_pr=args.create_pr,
-        with_script=args.with_script,
     )
     print(info.pr_url or info.commit_url)
     return 0
@@ -336,10 +348,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; bad input (data errors, files, options, access) is one line on stderr."""
+    """Run one command; bad input (data errors, files, options, access) is one line on stderr.
+
+    Ctrl-C is one line and the shell's status for it (130); a reader that stops early
+    (`imagenet3d inspect ... | head`) ends the run quietly, as it would any Unix tool.
+    """
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
+    except KeyboardInterrupt:
+        print(f"imagenet3d {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        _silence_stdout()
+        return 141
     except (ValueError, OSError, AccessError, NetworkError) as error:
         print(f"imagenet3d {args.command}: {error}", file=sys.stderr)
         return 1
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so flushing it at exit does not raise the broken pipe again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)

@@ -209,7 +209,7 @@ def test_the_cards_snippet_poses_and_projects_a_mesh_as_the_overlay_does(exporte
     namespace: dict[str, Any] = {}
     exec(code.replace(REPO_ID, str(exported)), namespace)
     row = namespace["row"]
-    category = load(exported, "pose6d", "validation").features["category"].int2str(row["category"])
+    category = load(exported, "pose6d", "train").features["category"].int2str(row["category"])
     mesh = meshes[category, row["cad_index"]]
     np.testing.assert_allclose(namespace["pixels"], projected_vertices(mesh, row), atol=1e-4)
     assert np.all(namespace["camera"][:, 2] > 0)
