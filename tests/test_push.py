@@ -3,6 +3,7 @@ trip, and every way a push is refused before it touches the network."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import socket
@@ -11,13 +12,15 @@ import sys
 from pathlib import Path
 
 import datasets
+import numpy as np
 import pytest
 
 from converter.cli import main
 from converter.outputs.export_folder import NotAnExport
 from converter.outputs.hub import PushError, push, script_name
 from converter.outputs.schema import CAD_CONFIG, IMAGE_CONFIGS
-from converter.read.source import SPLITS
+from converter.read.mesh import load_cad
+from converter.read.source import SPLITS, open_source
 from converter.testing.servers.hub import Hub
 from tests.clean_env import load_names
 from tests.test_builder import converter_rows, example_names, stored_rows
@@ -63,6 +66,21 @@ def test_a_fresh_environment_with_only_datasets_loads_the_push(
     for split in SPLITS:
         assert loaded[split] == example_names(sample_zip, "pose3d", split)
         assert streamed[split] == example_names(sample_zip, "raw", split)
+    assert load_names(clean, REPO, CAD_CONFIG, "load") == {"train": mesh_names(sample_zip)}
+
+
+def mesh_names(sample_zip: Path) -> list[str]:
+    """What `clean_load.py` prints for each mesh of the source: its file and arrays' digest."""
+    source = open_source(sample_zip)
+    names = []
+    for category in source.categories():
+        for index in source.cad_indices(category):
+            mesh = load_cad(source, category, index)
+            arrays = (
+                mesh.vertices.astype(np.float32).tobytes() + mesh.faces.astype(np.int32).tobytes()
+            )
+            names.append(f"CAD/{category}/{index:02d}.off {hashlib.sha256(arrays).hexdigest()}")
+    return names
 
 
 def test_one_push_is_one_commit_and_an_unchanged_folder_adds_none(
@@ -132,7 +150,7 @@ def test_push_refuses_what_is_not_a_complete_export_before_any_request(
     assert "leftovers of an interrupted or running export" in refused(interrupted, capsys)
     shutil.rmtree(interrupted / ".partial-pose3d")
     shutil.rmtree(interrupted / "pose6d")
-    assert "but the folder holds raw, pose3d;" in refused(interrupted, capsys)
+    assert "but the folder holds raw, pose3d, cad;" in refused(interrupted, capsys)
     assert hub.repos == {} and hub.traffic.requests == []
 
 
