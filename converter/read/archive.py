@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import lzma
 import os
+import stat
 import zipfile
 import zlib
 from pathlib import Path
@@ -15,8 +16,12 @@ from typing import BinaryIO, Protocol
 
 from converter.core.errors import DataError, SourceError
 
+# The bound on any member, whatever its kind; Source reads each kind with a tighter one.
 MAX_MEMBER_BYTES = 1 << 30
 MAX_COMPRESSION_RATIO = 200
+# Opening a FIFO for reading waits for a writer; without blocking it opens at once, and is then
+# refused as not a regular file. (Windows has neither FIFOs nor the flag.)
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
 LOCAL_HEADER_SIZE = 30
 # What zipfile raises on a damaged archive or member. RuntimeError, which it raises for an
 # encrypted member, is left out: a refused remote read is one (AccessError) and must reach the
@@ -37,16 +42,22 @@ class Store(Protocol):
 
     def names(self) -> list[str]: ...
 
-    def read(self, name: str) -> bytes: ...
+    def read(self, name: str, limit: int = MAX_MEMBER_BYTES) -> bytes: ...
 
     def position(self, name: str) -> int: ...
 
 
 class FolderStore:
-    """An unpacked release; member names are posix paths relative to the folder."""
+    """An unpacked release; member names are posix paths relative to the folder.
+
+    A member is read only if it is a regular file inside the folder once links are followed
+    (a link to a file elsewhere, a FIFO or a device is refused), and only up to the limit a zip
+    member of its kind has.
+    """
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._real_root = os.path.realpath(root)
 
     def names(self) -> list[str]:
         found = []
@@ -55,11 +66,22 @@ class FolderStore:
             found.extend((relative / name).as_posix() for name in files)
         return sorted(found)
 
-    def read(self, name: str) -> bytes:
+    def read(self, name: str, limit: int = MAX_MEMBER_BYTES) -> bytes:
+        path = os.path.realpath(self.root / name)
+        if os.path.commonpath([self._real_root, path]) != self._real_root:
+            raise DataError(name, f"is a link to {path}, outside {self.root}")
         try:
-            return (self.root / name).read_bytes()
+            descriptor = os.open(path, _OPEN_FLAGS)
         except OSError as error:
             raise DataError(name, f"cannot be read ({error.strerror or error})") from None
+        with os.fdopen(descriptor, "rb") as file:
+            status = os.fstat(descriptor)
+            if not stat.S_ISREG(status.st_mode):
+                raise DataError(name, "is not a regular file")
+            _check_size(name, status.st_size, limit)
+            data = file.read(limit + 1)
+        _check_size(name, len(data), limit)
+        return data
 
     def position(self, name: str) -> int:
         return 0
@@ -90,11 +112,11 @@ class ZipStore:
     def position(self, name: str) -> int:
         return self._infos[name].header_offset
 
-    def read(self, name: str) -> bytes:
+    def read(self, name: str, limit: int = MAX_MEMBER_BYTES) -> bytes:
         info = self._infos.get(name)
         if info is None:
             raise DataError(name, f"not in {self.label}")
-        check_member(info, name)
+        check_member(info, name, limit)
         prefetch = getattr(self._file, "prefetch", None)
         if prefetch is not None:
             prefetch(info.header_offset, _member_end(info))
@@ -120,6 +142,11 @@ def read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
         return member.read(info.file_size)
 
 
+def _check_size(name: str, size: int, limit: int) -> None:
+    if size > limit:
+        raise DataError(name, f"size {size} bytes is too large (limit {limit})")
+
+
 def check_member(
     info: zipfile.ZipInfo, member: str, limit: int = MAX_MEMBER_BYTES, key: str | None = None
 ) -> None:
@@ -129,7 +156,8 @@ def check_member(
     if max(info.file_size, info.compress_size) > limit:
         raise DataError(
             member,
-            f"declared size {info.file_size} bytes ({info.compress_size} compressed) is too large",
+            f"declared size {info.file_size} bytes ({info.compress_size} compressed) is too large "
+            f"(limit {limit})",
             key=key,
         )
     if info.file_size > max(info.compress_size, 1) * MAX_COMPRESSION_RATIO + 65536:

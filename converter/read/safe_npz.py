@@ -562,7 +562,15 @@ def _read_npy(data: bytes) -> np.ndarray:
 
 
 def load_npz_array(data: bytes, member: str, key: str = ARRAY_KEY) -> np.ndarray:
-    """The array `key` of an `.npz` given as bytes; any problem is a DataError naming `member`."""
+    """The array `key` of an `.npz` given as bytes; any problem is a DataError naming `member`.
+
+    The file's size bounds what opening it costs: a zip directory of many empty entries is
+    parsed whole, about 100 bytes of it an entry.
+    """
+    if len(data) > MAX_ANNOTATION_BYTES:
+        raise DataError(
+            member, f"size {len(data)} bytes is too large (limit {MAX_ANNOTATION_BYTES})"
+        )
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as npz:
             info = npz.getinfo(f"{key}.npy")
