@@ -269,10 +269,11 @@ class _Budget:
     def grow(self, container: Any, items: list[Any] | tuple[Any, ...]) -> None:
         """Let `items` be added to `container`, which must still be open."""
         key = id(container)
-        if key in self.sealed or any(item is container for item in items):
-            raise pickle.UnpicklingError(
-                f"a {type(container).__name__} changed after it was placed in another"
-            )
+        kind = type(container).__name__
+        if any(item is container for item in items):
+            raise pickle.UnpicklingError(f"a {kind} placed in itself")
+        if key in self.sealed:
+            raise pickle.UnpicklingError(f"a {kind} changed after it was placed in another")
         self._weigh(container, self.weights.get(key, 0), items)
 
     def _weigh(self, container: Any, weight: int, items: list[Any] | tuple[Any, ...]) -> None:
@@ -281,7 +282,7 @@ class _Budget:
             if isinstance(item, _TEXTS):
                 weight += len(item)
             elif isinstance(item, _CONTAINERS):
-                weight += self._placed(item)
+                weight += self.placed(item)
         if weight > MAX_WEIGHT:
             raise pickle.UnpicklingError(
                 f"builds more than {MAX_WEIGHT} items and characters (shared parts counted "
@@ -290,8 +291,8 @@ class _Budget:
         self.weights[id(container)] = weight
         self.kept.append(container)
 
-    def _placed(self, item: Any) -> int:
-        """A container's weight, now that it is placed in another and so sealed."""
+    def placed(self, item: Any) -> int:
+        """A container's weight, now that it is placed in another (or returned) and so sealed."""
         key = id(item)
         self.sealed.add(key)
         if type(item) is tuple and key not in self.weights:
@@ -521,7 +522,9 @@ def _unpickle(data: bytes) -> Any:
             name, pos = _line(data, pos)
             push(_global(module.decode("utf-8"), name.decode("utf-8")))
         elif code == _STOP:
-            return stack.pop()
+            result = stack.pop()
+            budget.placed(result)
+            return result
         else:
             raise pickle.UnpicklingError(f"opcode {_NAMES.get(code, hex(code))} is not allowed")
     raise pickle.UnpicklingError("pickle data ends before its STOP opcode")
