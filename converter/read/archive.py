@@ -6,11 +6,13 @@ offset, so a remote archive costs a few range requests per member instead of a d
 
 from __future__ import annotations
 
+import hashlib
 import lzma
 import os
 import stat
 import zipfile
 import zlib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -45,6 +47,8 @@ class Store(Protocol):
     def read(self, name: str, limit: int = MAX_MEMBER_BYTES) -> bytes: ...
 
     def position(self, name: str) -> int: ...
+
+    def fingerprint(self) -> str: ...
 
 
 class FolderStore:
@@ -86,6 +90,10 @@ class FolderStore:
     def position(self, name: str) -> int:
         return 0
 
+    def fingerprint(self) -> str:
+        """A digest of every file's name and size: cheap, and changed by any file added or cut."""
+        return _digest((name, (self.root / name).stat().st_size) for name in self.names())
+
 
 class ZipStore:
     """A zip read by random access from any seekable binary file (local or remote).
@@ -112,6 +120,12 @@ class ZipStore:
     def position(self, name: str) -> int:
         return self._infos[name].header_offset
 
+    def fingerprint(self) -> str:
+        """A digest of every member's name, size and CRC, from the central directory alone."""
+        return _digest(
+            (name, info.file_size, info.CRC) for name, info in sorted(self._infos.items())
+        )
+
     def read(self, name: str, limit: int = MAX_MEMBER_BYTES) -> bytes:
         info = self._infos.get(name)
         if info is None:
@@ -124,6 +138,13 @@ class ZipStore:
             return read_member(self._zip, info)
         except ZIP_ERRORS as error:
             raise DataError(name, f"corrupt or truncated zip member ({error})") from None
+
+
+def _digest(entries: Iterable[tuple[object, ...]]) -> str:
+    digest = hashlib.sha256()
+    for entry in entries:
+        digest.update(repr(entry).encode())
+    return digest.hexdigest()
 
 
 def _member_end(info: zipfile.ZipInfo) -> int:
