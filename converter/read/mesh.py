@@ -1,4 +1,4 @@
-"""Triangle meshes in the OFF format the release uses for its CAD models (docs/format.md).
+"""Triangle meshes in the OFF format of the release's CAD models (docs/format.md, 'CAD meshes').
 
 The reader is strict on purpose: a mesh that is silently repaired would draw a wrong
 silhouette, so every deviation from the format is reported with its line number.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import itertools
 import re
+from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
@@ -35,8 +36,8 @@ class CadSource(Protocol):
 
 
 # The largest CAD file read. A mesh for drawing a silhouette has thousands of vertices, some
-# hundreds of kilobytes of text; 16 MiB holds about 300,000 vertices with their faces, and
-# parses in seconds at worst (the bound on time as much as on memory).
+# hundreds of kilobytes of text; 16 MiB holds about 150,000 vertices of 16-decimal numbers with
+# their faces, and parses in seconds at worst (a bound on time as much as on memory).
 MAX_MESH_BYTES = 16 << 20
 
 _WHOLE = r"[+-]?\d+"
@@ -55,7 +56,7 @@ def read_off(data: bytes, member: str) -> Mesh:
     parsed one at a time into arrays of those sizes, so a file is never held split in pieces.
     """
     if len(data) > MAX_MESH_BYTES:
-        raise DataError(member, f"{len(data)} bytes is larger than any CAD mesh ({MAX_MESH_BYTES})")
+        raise DataError(member, f"size {len(data)} bytes is too large (limit {MAX_MESH_BYTES})")
     try:
         text = data.decode("ascii")
     except UnicodeDecodeError as error:
@@ -102,17 +103,17 @@ def _counts(number: int, line: str, member: str) -> tuple[int, int]:
 
 
 def _vertices(lines: Iterable[tuple[int, str]], count: int, member: str) -> np.ndarray:
-    rows = np.empty((count, 3), dtype=np.float64)
-    numbers = np.empty(count, dtype=np.int64)
-    for index, (number, line) in enumerate(lines):
+    values, numbers = array("d"), array("q")
+    for number, line in lines:
         match = _VERTEX.fullmatch(line)
         if not match:
             raise _refused(member, number, "a vertex of 3 finite numbers", line)
-        rows[index] = match.groups()
-        numbers[index] = number
-    infinite = ~np.isfinite(rows).all(axis=1)
-    if infinite.any():
-        number = int(numbers[infinite.argmax()])
+        values.extend(map(float, match.groups()))
+        numbers.append(number)
+    rows = np.frombuffer(values, dtype=np.float64).reshape(count, 3)
+    finite = np.isfinite(rows).all(axis=1)
+    if not finite.all():
+        number = numbers[int(finite.argmin())]
         raise DataError(member, f"line {number}: expected a vertex of 3 finite numbers")
     return rows
 
@@ -120,8 +121,8 @@ def _vertices(lines: Iterable[tuple[int, str]], count: int, member: str) -> np.n
 def _faces(
     lines: Iterable[tuple[int, str]], count: int, n_vertices: int, member: str
 ) -> np.ndarray:
-    rows = np.empty((count, 3), dtype=np.int64)
-    for index, (number, line) in enumerate(lines):
+    values = array("q")
+    for number, line in lines:
         match = _FACE.fullmatch(line)
         corners, *row = map(int, match.groups()) if match else (0,)
         if corners != 3:
@@ -130,8 +131,8 @@ def _faces(
             raise DataError(
                 member, f"line {number}: vertex index out of range 0..{n_vertices - 1}: {row}"
             )
-        rows[index] = row
-    return rows
+        values.extend(row)
+    return np.frombuffer(values, dtype=np.int64).reshape(count, 3)
 
 
 def write_off(mesh: Mesh) -> bytes:

@@ -7,7 +7,11 @@ numpy's array, scalar and dtype constructors only. Python's own unpickler is not
 with a restricted lookup: it applies item assignment and `__setstate__` to whatever object a
 stream names, and numpy's `ndarray.__setstate__` and `dtype.__setstate__` crash the
 interpreter on some malformed states. Here every numpy value is checked first, then built
-through numpy's ordinary calls.
+through numpy's ordinary calls (docs/format.md, 'Annotation files').
+
+What is cheap to write may be costly to use: a kilobyte of pickle can share one list a billion
+times over, or fill a dict with keys of one hash. The machine weighs what it builds as it builds
+it and refuses, early, anything far beyond a real annotation file (the bounds below).
 """
 
 from __future__ import annotations
