@@ -15,8 +15,8 @@ from converter.read.mesh import MAX_MESH_BYTES
 from converter.read.safe_npz import MAX_ANNOTATION_BYTES, MAX_DICT_KEYS
 from converter.read.source import MAX_LIST_BYTES
 from tests.edits import edited, members, npz_bytes
-from tests.hostile import first_error_bounded
-from tests.test_fuzz_npz import with_raw_value
+from tests.hostile import first_error_bounded, run_bounded
+from tests.test_fuzz_npz import npz_of_npy, with_raw_value
 
 LIST = "imagenet3d_v1/lists/car_imagenet_train.txt"
 # Meshes of one repeated line deflate beyond any plausible ratio: stored, they reach the reader.
@@ -75,15 +75,59 @@ def colliding_keys(count: int, batch: int) -> bytes:
 
 
 @pytest.mark.parametrize(
-    ("batch", "cause"), [(1000, f"more than {MAX_DICT_KEYS} keys"), (1, "dict key of type int")]
+    ("count", "batch", "cause"),
+    [
+        (120_000, 1000, "too large"),
+        (60_000, 1000, f"more than {MAX_DICT_KEYS} keys"),
+        (60_000, 1, "dict key of type int"),
+    ],
 )
 def test_colliding_dict_keys_are_refused_before_they_are_hashed(
-    batch: int, cause: str, annotation: str, sample_zip: Path, tmp_path: Path
+    count: int, batch: int, cause: str, annotation: str, sample_zip: Path, tmp_path: Path
 ) -> None:
-    """120,000 keys sharing one hash: inserting them took 98 s for a 0.4 MB file."""
-    npz = with_raw_value("a_new_key", colliding_keys(120_000, batch))
+    """Keys sharing one hash cost the square of their count: 120,000 took 98 s. So many make a
+    file beyond the size of any annotation file; half as many fit, and are refused unhashed."""
+    npz = with_raw_value("a_new_key", colliding_keys(count, batch))
     message = first_error_bounded(with_member(sample_zip, tmp_path, annotation, npz))
     assert_one_line(message, annotation, cause)
+
+
+def largest_annotation(unit: bytes, start: bytes = b"") -> bytes:
+    """An annotation file as large as any read, its pickle `start` then `unit` repeated."""
+    header = b"\x93NUMPY\x01\x00" + (118).to_bytes(2, "little")
+    header += b"{'descr': '|O', 'fortran_order': False, 'shape': (1,), }".ljust(117) + b"\n"
+    room = MAX_ANNOTATION_BYTES - len(header) - len(start) - 200
+    return npz_of_npy(header + start + unit * (room // len(unit)) + pickle.STOP)
+
+
+@pytest.mark.parametrize(
+    ("unit", "start"),
+    [
+        (pickle.MEMOIZE, pickle.NONE),
+        (pickle.EMPTY_DICT, b""),
+        (pickle.NONE + pickle.APPEND, pickle.EMPTY_LIST),
+        (pickle.SHORT_BINUNICODE + b"\1a" + pickle.NONE + pickle.SETITEM, pickle.EMPTY_DICT),
+    ],
+    ids=["memo", "objects", "appends", "setitems"],
+)
+def test_the_most_work_an_annotation_file_can_ask_for_is_bounded(
+    unit: bytes, start: bytes, tmp_path: Path
+) -> None:
+    """Each opcode takes at least a byte: the file's size bounds the work and what it makes."""
+    path = tmp_path / "worst.npz"
+    path.write_bytes(largest_annotation(unit, start))
+    assert path.stat().st_size <= MAX_ANNOTATION_BYTES
+    message = run_bounded(
+        f"""
+try:
+    load_npz_array(open({str(path)!r}, "rb").read(), "worst.npz")
+except DataError as error:
+    print(error)
+""",
+        setup="from converter.core.errors import DataError\n"
+        "from converter.read.safe_npz import load_npz_array",
+    )
+    assert_one_line(message, "worst.npz", "not the array its header declares")
 
 
 def npz_of_entries(count: int) -> bytes:
@@ -107,7 +151,7 @@ def test_an_npz_of_many_empty_entries_is_refused_unread(
 def test_an_npz_of_many_entries_within_the_limit_is_read(
     annotation: str, sample_zip: Path, tmp_path: Path
 ) -> None:
-    npz = npz_of_entries(40_000)
+    npz = npz_of_entries(10_000)
     assert len(npz) <= MAX_ANNOTATION_BYTES
     assert first_error_bounded(with_member(sample_zip, tmp_path, annotation, npz)) == ""
 

@@ -35,9 +35,10 @@ from converter.read.archive import ZIP_ERRORS, check_member, read_member
 
 ARRAY_KEY = "annotations"
 # An annotation file holds the few objects of one photo: one to three kilobytes in the sample,
-# about 800 bytes an object. 4 MiB would hold thousands of objects; larger is refused before it
-# is inflated, and bounds the opcodes a file can make the machine run.
-MAX_ANNOTATION_BYTES = 4 << 20
+# about 800 bytes an object. 1 MiB would hold over a thousand objects; larger is refused before
+# it is inflated. The size bounds the total work of a file: the opcodes it makes the machine run
+# (a second at most) and the objects they make (under 100 MB, an empty dict a byte).
+MAX_ANNOTATION_BYTES = 1 << 20
 # What the machine may build, counted as the items of every container plus the characters of
 # every text and the bytes of every array, a shared part counted each time it appears: what
 # converting the result (to arrays, to JSON) costs. An object weighs about 250; sharing lets a
@@ -273,11 +274,12 @@ class _Budget:
     def grow(self, container: Any, items: list[Any] | tuple[Any, ...]) -> None:
         """Let `items` be added to `container`, which must still be open."""
         key = id(container)
-        kind = type(container).__name__
-        if any(item is container for item in items):
-            raise pickle.UnpicklingError(f"a {kind} placed in itself")
+        if key in map(id, items):
+            raise pickle.UnpicklingError(f"a {type(container).__name__} placed in itself")
         if key in self.sealed:
-            raise pickle.UnpicklingError(f"a {kind} changed after it was placed in another")
+            raise pickle.UnpicklingError(
+                f"a {type(container).__name__} changed after it was placed in another"
+            )
         self._weigh(container, self.weights.get(key, 0), items)
 
     def _weigh(self, container: Any, weight: int, items: list[Any] | tuple[Any, ...]) -> None:
@@ -292,8 +294,10 @@ class _Budget:
                 f"builds more than {MAX_WEIGHT} items and characters (shared parts counted "
                 "each time they appear)"
             )
-        self.weights[id(container)] = weight
-        self.kept.append(container)
+        key = id(container)
+        if key not in self.weights:
+            self.kept.append(container)
+        self.weights[key] = weight
 
     def placed(self, item: Any) -> int:
         """A container's weight, now that it is placed in another (or returned) and so sealed."""
