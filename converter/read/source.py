@@ -210,11 +210,11 @@ class Source:
         except UnicodeDecodeError:
             raise DataError(member, "split list is not UTF-8 text") from None
         photos = self._photos[category]
-        absent = [image_id for image_id in lines if image_id not in photos]
-        refused = [problem for problem in map(unsafe_name, absent) if problem]
+        absent = [(image_id, unsafe_name(image_id)) for image_id in lines if image_id not in photos]
+        refused = [problem for _, problem in absent if problem]
         if refused:
             self.tolerate(DataError(member, f"{len(refused)} lines refused, first: {refused[0]}"))
-        missing = [image_id for image_id in absent if not unsafe_name(image_id)]
+        missing = [image_id for image_id, problem in absent if not problem]
         if missing:
             self.tolerate(
                 DataError(member, f"lists {len(missing)} images with no photo, first {missing[0]}")
