@@ -20,6 +20,10 @@ from converter.core.errors import DataError, SourceError
 
 # The bound on any member, whatever its kind; Source reads each kind with a tighter one.
 MAX_MEMBER_BYTES = 1 << 30
+# The release has under 200,000 members (photos, annotation files, lists, meshes). zipfile parses
+# every entry of the central directory at once, about 750 bytes of memory each with our index
+# of them: 500,000 keeps that under 400 MB.
+MAX_MEMBERS = 500_000
 MAX_COMPRESSION_RATIO = 200
 # Opening a FIFO for reading waits for a writer; without blocking it opens at once, and is then
 # refused as not a regular file. (Windows has neither FIFOs nor the flag.)
@@ -107,7 +111,15 @@ class ZipStore:
         self.label = label
         self._file = file
         try:
+            members = _declared_members(file)
+            if members > MAX_MEMBERS:
+                raise SourceError(
+                    f"{label}: declares {members} members, more than any release (limit "
+                    f"{MAX_MEMBERS})"
+                )
             self._zip = zipfile.ZipFile(file)
+        except SourceError:
+            raise
         except ZIP_ERRORS as error:
             raise SourceError(
                 f"{label}: not a readable zip archive ({error}); "
@@ -146,6 +158,13 @@ def _digest(entries: Iterable[tuple[object, ...]]) -> str:
     for entry in entries:
         digest.update(repr(entry).encode())
     return digest.hexdigest()
+
+
+def _declared_members(file: BinaryIO) -> int:
+    """The member count the zip's end record declares, read before zipfile parses every entry,
+    by zipfile's own reader of that record (zip64 too); 0 without one, which zipfile reports."""
+    end = zipfile._EndRecData(file)
+    return 0 if end is None else end[zipfile._ECD_ENTRIES_TOTAL]
 
 
 def _member_end(info: zipfile.ZipInfo) -> int:
