@@ -21,7 +21,7 @@ from converter.core.errors import DataError, SourceError
 # The bound on any member, whatever its kind; Source reads each kind with a tighter one.
 MAX_MEMBER_BYTES = 1 << 30
 # The release has under 200,000 members (photos, annotation files, lists, meshes). zipfile parses
-# every entry of the central directory at once, about 750 bytes of memory each with our index
+# every entry of the central directory at once, about 800 bytes of memory each with our index
 # of them: 500,000 keeps that under 400 MB.
 MAX_MEMBERS = 500_000
 MAX_COMPRESSION_RATIO = 200
