@@ -13,7 +13,6 @@ import math
 import warnings
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 from PIL import Image
 
@@ -127,6 +126,8 @@ def resize_window(
 ) -> np.ndarray:
     """Pixels [x0, x1) x [y0, y1) of `cv2.resize(pixels, resized, INTER_CUBIC)`, resizing only
     the part of the photo under them."""
+    import cv2  # loads in about 0.2 s: only the commands that draw canvases pay for it
+
     height, width = pixels.shape[:2]
     x0, y0, x1, y1 = box
     xs = source_span(x0, x1, resized[0], width)
@@ -150,6 +151,8 @@ def _warp_window(
 ) -> np.ndarray:
     """The window by `cv2.warpAffine`, mapping window pixel (j, i) to the photo position the
     whole-photo resize samples for resized pixel (x0 + j, y0 + i)."""
+    import cv2
+
     x0, y0, x1, y1 = box
     sx, sy = scale
     matrix = np.array([[sx, 0, (x0 + 0.5) * sx - 0.5], [0, sy, (y0 + 0.5) * sy - 0.5]])

@@ -158,6 +158,14 @@ class Source:
             return sorted(pairs)
         return sorted(pair for category in chosen for pair in self._listed(category, split))
 
+    def listed_ids(self, split: str, category: str) -> list[tuple[str, str]]:
+        """The (category, image_id) pairs of one category's split in its list file's order (the
+        order the public tool writes its lists in); sorted in the flat layout, which has none."""
+        if self.layout.kind == "flat":
+            return self.image_ids(split, [category])
+        self._chosen([category])
+        return self._listed(category, split)
+
     def _chosen(self, categories: list[str] | None) -> list[str]:
         if categories is None:
             return self.categories()
@@ -198,14 +206,22 @@ class Source:
     def objects(self, category: str, image_id: str) -> list[dict[str, Any]]:
         """The checked object records of one photo (an empty list for a photo without objects)."""
         member = self.layout.annotation(category, image_id)
-        if member not in self._names:
-            return []
         try:
-            array = load_npz_array(self.store.read(member), member)
-            return parse_objects(array, category, member, self.tolerate)
+            array = self.annotation_array(category, image_id)
+            return [] if array is None else parse_objects(array, category, member, self.tolerate)
         except DataError as error:
             self.tolerate(error)
             return []
+
+    def annotation_array(self, category: str, image_id: str) -> Any:
+        """The photo's annotation array as stored, loaded safely; None when it has no file.
+
+        For writers that copy the release's value types, as the public tool does.
+        """
+        member = self.layout.annotation(category, image_id)
+        if member not in self._names:
+            return None
+        return load_npz_array(self.store.read(member), member)
 
     def tolerate(self, error: DataError) -> None:
         """Raise a data error, or note it and go on when the source was opened to skip them."""
