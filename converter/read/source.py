@@ -121,6 +121,8 @@ class Source:
         self.layout = detect_layout(names, label)
         self._photos = self._index_photos(names)
         self._names = set(names)
+        # The last annotation array read: writers ask for a photo's records, then its array.
+        self._last_array: tuple[str, Any] = ("", None)
         if self.layout.kind == "flat":
             warnings.warn(
                 f"{label} has the older flat layout without split lists: every image is put in "
@@ -221,7 +223,9 @@ class Source:
         member = self.layout.annotation(category, image_id)
         if member not in self._names:
             return None
-        return load_npz_array(self.store.read(member), member)
+        if self._last_array[0] != member:
+            self._last_array = (member, load_npz_array(self.store.read(member), member))
+        return self._last_array[1]
 
     def tolerate(self, error: DataError) -> None:
         """Raise a data error, or note it and go on when the source was opened to skip them."""
