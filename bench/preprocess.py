@@ -155,7 +155,45 @@ def floor(release: Path, mode: Mode) -> dict[str, float]:
 def verdict(name: str, achieved: float, target: float, at_least: bool) -> tuple[str, bool]:
     met = achieved >= target if at_least else achieved <= target
     bound = "at least" if at_least else "at most"
-    return f"{name:<52} {achieved:5.2f}x ({bound} {target:.1f}x) {'met' if met else 'NOT met'}", met
+    return f"{name:<48} {achieved:5.2f}x ({bound} {target:.1f}x) {'met' if met else 'NOT met'}", met
+
+
+def per_object_ratio(slow: Run, fast: Run, clock: str) -> float:
+    """How many times `fast` is faster than `slow` per object, on the `clock` (wall or cpu)."""
+    return (getattr(slow, clock) / slow.objects) / (getattr(fast, clock) / fast.objects)
+
+
+def compare_mode(release: Path, out: Path, mode: Mode) -> list[tuple[str, bool]]:
+    """Print one mode's rows; its verdicts against the public tool, the floor and sizes."""
+    verdicts = []
+    single: Run | None = None
+    for procs in (1, 2):
+        theirs, mine = public_tool(release, out, mode, procs), ours(release, out, mode, procs)
+        print(theirs.row(mode, procs))
+        print(mine.row(mode, procs))
+        if theirs.objects != mine.objects:
+            print(f"  objects differ: {theirs.objects} against {mine.objects}")
+        for clock in ("wall", "cpu"):
+            name = f"{mode}, {procs} proc, {clock}: ours faster than public by"
+            ratio = per_object_ratio(theirs, mine, clock)
+            verdicts.append(verdict(name, ratio, TARGET_OVER_PUBLIC, at_least=True))
+        if procs == 1:
+            single = mine
+            name = f"{mode}: bytes written, ours over public's"
+            verdicts.append(verdict(name, mine.written / theirs.written, 1.0, at_least=False))
+    assert single is not None
+    bare = in_fresh_process("bench.preprocess", str(release), mode)
+    base = Run("floor (in process)", int(bare["objects"]), bare["wall"], bare["cpu"], 0)
+    print(base.row(mode, 1))
+    for clock in ("wall", "cpu"):
+        name = f"{mode}, 1 proc, {clock}: ours over the floor"
+        ratio = per_object_ratio(single, base, clock)
+        verdicts.append(verdict(name, ratio, TARGET_OVER_FLOOR, at_least=False))
+    exported = parquet_export(release, out, mode)
+    print(exported.row(mode, 1))
+    speeds = [run.objects / run.wall for run in (exported, single)]
+    print(f"  export {speeds[0]:.0f} examples/s against preprocess {speeds[1]:.0f} examples/s")
+    return verdicts
 
 
 def report(photos: int, modes: list[Mode]) -> bool:
@@ -166,38 +204,9 @@ def report(photos: int, modes: list[Mode]) -> bool:
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(HEADER)
     print("-" * len(HEADER))
-    verdicts = []
     with tempfile.TemporaryDirectory(prefix="imagenet3d-bench-") as scratch:
         out = Path(scratch) / "out"
-        for mode in modes:
-            for procs in (1, 2):
-                theirs = public_tool(release, out, mode, procs)
-                mine = ours(release, out, mode, procs)
-                for run in (theirs, mine):
-                    print(run.row(mode, procs))
-                if theirs.objects != mine.objects:
-                    print(f"  objects differ: {theirs.objects} against {mine.objects}")
-                for clock in ("wall", "cpu"):
-                    ratio = getattr(theirs, clock) / theirs.objects
-                    ratio /= getattr(mine, clock) / mine.objects
-                    name = f"{mode}, {procs} proc, {clock}: ours faster than public by"
-                    verdicts.append(verdict(name, ratio, TARGET_OVER_PUBLIC, at_least=True))
-                if procs == 1:
-                    size = mine.written / theirs.written
-                    name = f"{mode}: bytes written, ours over public's"
-                    verdicts.append(verdict(name, size, 1.0, at_least=False))
-                    single = mine
-            bare = in_fresh_process("bench.preprocess", str(release), mode)
-            base = Run("floor (in process)", int(bare["objects"]), bare["wall"], bare["cpu"], 0)
-            print(base.row(mode, 1))
-            for clock in ("wall", "cpu"):
-                ratio = getattr(single, clock) / getattr(base, clock)
-                name = f"{mode}, 1 proc, {clock}: ours over the floor"
-                verdicts.append(verdict(name, ratio, TARGET_OVER_FLOOR, at_least=False))
-            exported = parquet_export(release, out, mode)
-            print(exported.row(mode, 1))
-            speeds = (exported.objects / exported.wall, single.objects / single.wall)
-            print(f"  export {speeds[0]:.0f} examples/s against preprocess {speeds[1]:.0f}/s")
+        verdicts = [line for mode in modes for line in compare_mode(release, out, mode)]
     print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print()
     for line, _ in verdicts:
