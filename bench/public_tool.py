@@ -6,7 +6,10 @@ photo with `cv2.resize` (INTER_CUBIC), pads it with black, crops the canvas, sav
 Pillow's default quality (75) and `np.savez`es the object's values, copying the release's values
 as they are; each category's list keeps the order of the release's split list. Its quirks are
 kept on purpose (the box's y2 shifted by the bottom padding, a canvas one pixel short for odd
-sizes): this is the tool as users run it, not as it should be.
+sizes): this is the tool as users run it, not as it should be. Two liberties, so that it runs on
+every value form the test sample holds, where the tool itself stops with a TypeError: the box is
+read as an array (the tool multiplies the stored value, a Python list included), and a number
+stored as a size-1 array is read as that number (numpy 2 refuses `int()` of a (1, 1) array).
 
     python bench/public_tool.py SRC OUT --mode pose3d [--num-workers 2]
 
@@ -56,7 +59,7 @@ def canvas_and_values(
     cut_left = max(cx - canvas_w // 2, 0)
     cut_right = max(padded.shape[1] - cx - canvas_w // 2, 0)
     canvas = padded[cut_top : cut_top + canvas_h, cut_left : cut_left + canvas_w]
-    box = obj["bbox"] * rate
+    box = np.asarray(obj["bbox"]) * rate
     box[[0, 2]] += left - cut_left
     box[1] += top - cut_top
     box[3] += bottom - cut_top  # the tool's quirk: y2 moves by the bottom padding
@@ -82,6 +85,16 @@ def canvas_and_values(
     return canvas, values
 
 
+def with_numbers(obj: dict[str, Any]) -> dict[str, Any]:
+    """The object with each size-1 array read as its one number (see the liberties above)."""
+    return {
+        key: np.asarray(value).reshape(())
+        if isinstance(value, np.ndarray) and value.size == 1
+        else value
+        for key, value in obj.items()
+    }
+
+
 def one_photo(
     category: str, image_id: str, folders: tuple[Path, Path], args: argparse.Namespace
 ) -> list[str]:
@@ -94,7 +107,7 @@ def one_photo(
         if obj["ignore"] > 0 or obj["distance"] <= 0.0:
             continue
         photo = Image.open(source / "images" / category / f"{image_id}.JPEG").convert("RGB")
-        canvas, values = canvas_and_values(np.array(photo), obj, args)
+        canvas, values = canvas_and_values(np.array(photo), with_numbers(obj), args)
         name = f"{image_id}_{index:02d}"
         np.savez(annotations / name, name=name, **values, **{"class": category})
         Image.fromarray(canvas).save(images / f"{name}.JPEG")

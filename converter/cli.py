@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
@@ -16,8 +17,14 @@ from converter.outputs.schema import CONFIGS
 from converter.pose.canvas import DEFAULT_QUALITY
 from converter.pose.geometry import DEFAULT_STATUSES, MODES, CanvasOptions
 from converter.read.records import STATUSES
+from converter.read.remote import MIRROR_HEADERS
 from converter.read.source import SPLIT_ALIASES, SPLITS, Source
 from converter.sample import open_release
+
+TOKEN_HELP = (
+    "Hub token for the gated release (default: your login); sent only to the Hub, never to "
+    f"another server (a private mirror's credentials go in {MIRROR_HEADERS})"
+)
 
 
 def _source_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,7 +33,7 @@ def _source_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"folder, .zip, https:// or hf:// URL, or 'sample' (the built-in generated archive); "
         f"the release is {DEFAULT_SOURCE}",
     )
-    parser.add_argument("--token", help="Hub token for the gated release (default: your login)")
+    parser.add_argument("--token", help=TOKEN_HELP)
     parser.add_argument(
         "--on-invalid",
         choices=("raise", "skip"),
@@ -128,7 +135,7 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("predictions", help="the JSON-lines predictions file")
     parser.add_argument("--source", help=f"where the annotations are (default {DEFAULT_SOURCE})")
-    parser.add_argument("--token", help="Hub token for the gated release (default: your login)")
+    parser.add_argument("--token", help=TOKEN_HELP)
     parser.add_argument("--split", choices=SPLITS, default="validation", help="default validation")
     parser.add_argument("--json", metavar="OUT.json", help="also write the figures as JSON")
     parser.set_defaults(run=_run_evaluate)
@@ -341,10 +348,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; bad input (data errors, files, options, access) is one line on stderr."""
+    """Run one command; bad input (data errors, files, options, access) is one line on stderr.
+
+    Ctrl-C is one line and the shell's status for it (130); a reader that stops early
+    (`imagenet3d inspect ... | head`) ends the run quietly, as it would any Unix tool.
+    """
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
+    except KeyboardInterrupt:
+        print(f"imagenet3d {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        _silence_stdout()
+        return 141
     except (ValueError, OSError, AccessError, NetworkError) as error:
         print(f"imagenet3d {args.command}: {error}", file=sys.stderr)
         return 1
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so flushing it at exit does not raise the broken pipe again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)

@@ -6,9 +6,10 @@ Layout (docs/format.md, 'The public tool's folder'): `images/<category>_<split>/
 experiment code's layout, `<split>/{images,annotations,lists}/<category>/`. Lists keep the order
 of the release's split lists, and the annotation values the public tool copies keep the types
 the release stores them in. Every file goes to a temporary name first and is renamed into
-place; a category's list is written after all its examples. The run's settings are stamped in
-`preprocess.json`, so a rerun over the same folder skips the photos already done and produces
-the same bytes, while a rerun with other settings is refused instead of mixing outputs.
+place; a category's list is written after all its examples. The run's settings and a digest of
+its source are stamped in `preprocess.json`, so a rerun over the same folder skips the photos
+already done and produces the same bytes, while a rerun with other settings or from another
+source is refused instead of mixing outputs.
 """
 
 from __future__ import annotations
@@ -28,9 +29,9 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from converter.core.files import ZIP_TIME, write_atomic
-from converter.outputs.examples import Pair, Report, render_examples, select_objects
+from converter.outputs.examples import Pair, Report, object_name, render_examples, select_objects
 from converter.pose.canvas import DEFAULT_QUALITY
-from converter.pose.geometry import MODES, CanvasOptions, Mode, example_name
+from converter.pose.geometry import MODES, CanvasOptions, Mode
 from converter.read.source import RELEASE_SPLITS, SPLIT_ALIASES, SPLITS, InvalidLog, Source
 
 STAMP = "preprocess.json"
@@ -77,11 +78,12 @@ class Job:
                 f"unknown layout {self.layout!r}; expected one of {', '.join(LAYOUTS)}"
             )
 
-    def stamp(self) -> bytes:
-        settings = {"mode": self.mode, "quality": self.quality, **asdict(self.options)}
-        if self.layout != "public":  # a public folder's stamp stays what it was before layouts
-            settings["layout"] = self.layout
+    def stamp(self, source: str) -> bytes:
+        """The settings and `source`, the digest of what the source holds, as stamped in OUT."""
+        settings = {"mode": self.mode, "quality": self.quality, "layout": self.layout}
+        settings.update(asdict(self.options))
         settings["statuses"] = list(settings["statuses"])
+        settings["source"] = source
         return (json.dumps(settings, indent=2, sort_keys=True) + "\n").encode()
 
 
@@ -165,7 +167,7 @@ def run_task(source: Source, out: Path, job: Job, task: Task) -> tuple[Report, l
     annotations = task.folder(out, "annotations", job.layout)
     for category, image_id in task.pairs:
         kept = select_objects(source, category, image_id, job.options, report)
-        photo_names = [example_name(image_id, record["index"]) for record in kept]
+        photo_names = [object_name(source, category, image_id, record["index"]) for record in kept]
         names.extend(photo_names)
         paths = [images / f"{name}.JPEG" for name in photo_names]
         paths += [annotations / f"{name}.npz" for name in photo_names]
@@ -230,15 +232,31 @@ def _results(
             yield report, names
 
 
-def _check_stamp(out: Path, job: Job) -> None:
-    """Refuse an OUT made with other settings, so its old files are never taken for new ones."""
+def _check_stamp(out: Path, job: Job, source: Source) -> None:
+    """Refuse an OUT made with other settings or from another source, so its old files are
+    never taken for new ones."""
     stamp = out / STAMP
-    if stamp.exists() and stamp.read_bytes() != job.stamp():
+    fingerprint = source.store.fingerprint()
+    wanted = job.stamp(fingerprint)
+    if stamp.exists() and stamp.read_bytes() != wanted:
+        if _stamped_source(stamp) != fingerprint:
+            raise OutputMismatch(
+                f"{out} holds output made from another source than {source.label} ({stamp}); "
+                "use an empty folder, or rerun with the source it was made from"
+            )
         raise OutputMismatch(
             f"{out} holds output made with other settings ({stamp}); "
             "use an empty folder, or rerun with the settings stamped there"
         )
-    write_atomic(stamp, job.stamp())
+    write_atomic(stamp, wanted)
+
+
+def _stamped_source(stamp: Path) -> str | None:
+    """The source digest a stamp holds; None for a stamp written before digests, or unreadable."""
+    try:
+        return json.loads(stamp.read_bytes()).get("source")
+    except (ValueError, AttributeError):
+        return None
 
 
 def _split_names(splits: Iterable[str]) -> list[str]:
@@ -266,7 +284,7 @@ def preprocess(
     out = Path(out)
     job = Job(mode, options or CanvasOptions(), quality, layout)
     tasks = _tasks(source, _split_names(splits), categories)
-    _check_stamp(out, job)
+    _check_stamp(out, job, source)
     report = Report()
     names: list[str] = []
     bar = tqdm(total=sum(len(task.pairs) for task in tasks), unit="photo", disable=not progress)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 import warnings
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -121,6 +121,7 @@ class Source:
         self.layout = detect_layout(names, label)
         self._photos = self._index_photos(names)
         self._names = set(names)
+        self.shared_image_ids = _shared_image_ids(self._photos)
         # The last annotation array read: writers ask for a photo's records, then its array.
         self._last_array: tuple[str, Any] = ("", None)
         if self.layout.kind == "flat":
@@ -247,6 +248,12 @@ class Source:
         if member not in self._names:
             raise DataError(member, f"no CAD mesh {cad_index} for {category} in {self.label}")
         return self.store.read(member)
+
+
+def _shared_image_ids(photos: dict[str, dict[str, str]]) -> frozenset[str]:
+    """Image ids whose photo more than one category holds: their example names need the category."""
+    counts = Counter(image_id for ids in photos.values() for image_id in ids)
+    return frozenset(image_id for image_id, count in counts.items() if count > 1)
 
 
 def open_source(
