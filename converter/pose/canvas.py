@@ -28,8 +28,8 @@ KERNEL_BEFORE, KERNEL_AFTER = 1, 2
 ALIGNMENT = 1 / 256
 # How far back a window may start to find such a pixel before it falls back to the photo's edge.
 ALIGNMENT_SEARCH = 1024
-# Beyond this many resized pixels per needed one, a window is warped instead (see Span.wasteful).
-WASTE = 2
+# Beyond this many resized pixels per needed one (plus a margin), a window is warped instead.
+WASTE, WASTE_MARGIN = 2, 64
 # JPEG DCT scaling (`draft`) is left off: when shrinking, OpenCV's bicubic samples full-size pixels
 # without smoothing, while a photo decoded at 1/2 is already smoothed. Measured on the benchmark
 # workload's photos shrunk 2 to 3.3 times: mean differences of 2.9 to 4.6 levels, maxima near 100,
@@ -98,7 +98,7 @@ class Span:
         """True when resizing the span makes far more pixels than the `needed` ones: a large
         enlargement times the kernel's reach, or a long search for an aligned start. A warp
         then samples the same positions (to 1/32 pixel) for the needed pixels alone."""
-        return (self.stop - self.start) * factor > WASTE * needed + 64
+        return (self.stop - self.start) * factor > WASTE * needed + WASTE_MARGIN
 
 
 def source_span(lo: int, hi: int, resized: int, length: int) -> Span:
