@@ -323,3 +323,12 @@ def test_command_line(sample_zip: Path, tmp_path: Path, capsys: pytest.CaptureFi
     assert Image.open(next((out / "images" / "car_val").iterdir())).size == (640, 480)
     assert main(argv) == 1
     assert "other settings" in capsys.readouterr().err
+
+
+def test_command_line_writes_the_experiment_layout(sample_zip: Path, tmp_path: Path) -> None:
+    argv = ["preprocess", str(sample_zip), str(tmp_path), "--mode", "pose3d", "--splits", "val"]
+    assert main([*argv, "--categories", "car", "--layout", "experiment"]) == 0
+    names = (tmp_path / "val" / "lists" / "car" / "mesh01.txt").read_text().split("\n")
+    assert sorted(path.stem for path in (tmp_path / "val" / "images" / "car").iterdir()) == sorted(
+        names
+    )
