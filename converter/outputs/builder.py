@@ -18,7 +18,7 @@ from converter.outputs.examples import Pair, iter_pose_examples, iter_raw_exampl
 from converter.outputs.schema import CONFIGS, config_doc, features_for
 from converter.pose.canvas import DEFAULT_QUALITY
 from converter.pose.geometry import CanvasOptions
-from converter.read.source import SPLITS, Source
+from converter.read.source import SPLITS, InvalidLog, OnInvalid, Source
 from converter.sample import open_release
 
 
@@ -32,6 +32,7 @@ class ImageNet3DConfig(datasets.BuilderConfig):
     statuses: tuple[str, ...] = CanvasOptions.statuses
     categories: tuple[str, ...] | None = None
     jpeg_quality: int = DEFAULT_QUALITY
+    on_invalid: OnInvalid = "raise"
 
     def canvas(self) -> CanvasOptions:
         return CanvasOptions(self.height, self.width, self.target_distance, tuple(self.statuses))
@@ -57,8 +58,17 @@ class ImageNet3D(datasets.GeneratorBasedBuilder):
             citation=CITATION,
         )
 
+    @property
+    def invalid(self) -> InvalidLog:
+        """Records skipped (`on_invalid="skip"`) while this process generated examples."""
+        source = getattr(self, "_source", None)
+        return source.invalid if source is not None else InvalidLog()
+
     def _open(self, dl_manager: datasets.DownloadManager) -> Source:
-        return open_release(self.config.data_dir or None, dl_manager.download_config.token)
+        self._source = open_release(
+            self.config.data_dir or None, dl_manager.download_config.token, self.config.on_invalid
+        )
+        return self._source
 
     def _split_generators(
         self, dl_manager: datasets.DownloadManager

@@ -115,7 +115,7 @@ def features_for(config: str, categories: Sequence[str]) -> datasets.Features:
 FIELD_DOCS = {
     "image": "the photo (raw, RGB) or the H x W RGB canvas (pose3d, pose6d)",
     "image_id": "ImageNet image id, e.g. `n02818832_13`",
-    "category": "one of the 200 rigid categories (ClassLabel over the source's categories, sorted)",
+    "category": "the object's category, a ClassLabel over the source's categories (sorted)",
     "height": "height of the photo in pixels",
     "width": "width of the photo in pixels",
     "objects": "every annotated object of the photo, in the release's order (raw only)",
