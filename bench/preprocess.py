@@ -80,15 +80,24 @@ def imagenet3d(*args: str) -> list[str]:
     return [str(script), *args] if script.exists() else [sys.executable, "-m", "converter", *args]
 
 
+def run_command(command: list[str]) -> tuple[str, float, float]:
+    """Run `command` in a fresh process: its output, and its (and its workers') wall and CPU
+    seconds; a failure stops the benchmark with the command's own last words."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr[-2000:]}")
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return done.stdout, wall, cpu
+
+
 def timed(label: str, command: list[str], out: Path, count: str) -> Run:
     """Run `command` writing into the fresh folder `out`; count its `count` files afterwards."""
     shutil.rmtree(out, ignore_errors=True)
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    _, wall, cpu = run_command(command)
     files = [path for path in out.rglob("*") if path.is_file()]
     objects = sum(path.name.endswith(count) for path in files)
     written = sum(path.stat().st_size for path in files)
@@ -111,13 +120,8 @@ def parquet_export(release: Path, out: Path, mode: Mode) -> Run:
     """The export writes no file per example: its objects are counted from its printed counts."""
     command = imagenet3d("export", str(release), str(out), "--config", mode)
     shutil.rmtree(out, ignore_errors=True)
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    done = subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True)
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
-    line = next(line for line in done.stdout.splitlines() if line.startswith(f"{mode}:"))
+    stdout, wall, cpu = run_command(command)
+    line = next(line for line in stdout.splitlines() if line.startswith(f"{mode}:"))
     objects = sum(int(word) for word in line.replace(",", " ").split() if word.isdigit())
     written = sum(path.stat().st_size for path in out.rglob("*") if path.is_file())
     shutil.rmtree(out)
