@@ -12,6 +12,7 @@ from pathlib import Path
 from converter.core.errors import AccessError, NetworkError
 from converter.core.release import DEFAULT_SOURCE
 from converter.look.draw import STYLES
+from converter.outputs.preprocess import LAYOUTS
 from converter.outputs.schema import CONFIGS, IMAGE_CONFIGS
 from converter.pose.canvas import DEFAULT_QUALITY
 from converter.pose.geometry import DEFAULT_STATUSES, MODES, CanvasOptions
@@ -217,6 +218,13 @@ def _add_preprocess(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--splits", nargs="+", choices=(*SPLITS, *SPLIT_ALIASES), default=list(SPLITS)
     )
+    parser.add_argument(
+        "--layout",
+        choices=LAYOUTS,
+        default="public",
+        help="public: images/<category>_<split>/... as the public tool writes; experiment: "
+        "<split>/images/<category>/... as the authors' experiment code reads (default public)",
+    )
     _canvas_arguments(parser)
     parser.set_defaults(run=_run_preprocess)
 
@@ -234,6 +242,7 @@ def _run_preprocess(args: argparse.Namespace) -> int:
         args.categories,
         args.num_proc,
         args.quality,
+        layout=args.layout,
     )
     print(report.summary())
     _report_invalid(source)

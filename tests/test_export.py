@@ -76,7 +76,7 @@ def test_the_card_states_this_exports_figures_and_options(exported: Path) -> Non
     assert "200" not in this_export
     assert "Examples: train 32, validation 12." in this_export  # raw: photos per split
     assert "canvas 640 x 800; target distance 4.0" in this_export
-    assert "statuses status_good, status_partially, status_barely; JPEG quality 95" in this_export
+    assert "statuses status_good, status_partially, status_barely; JPEG quality 75" in this_export
     assert "Built from `imagenet3d_v1.zip`" in this_export
 
 

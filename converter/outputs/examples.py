@@ -19,7 +19,15 @@ from PIL import ExifTags, Image
 
 from converter.core.errors import DataError
 from converter.pose.camera import camera_fields
-from converter.pose.canvas import DEFAULT_QUALITY, decode_photo, encode_jpeg, open_photo, render
+from converter.pose.canvas import (
+    DEFAULT_QUALITY,
+    check_decodes,
+    decode_photo,
+    decode_rgb,
+    encode_jpeg,
+    open_photo,
+    render,
+)
 from converter.pose.geometry import (
     CanvasOptions,
     Mode,
@@ -119,7 +127,7 @@ def render_examples(
         size = image.size
         check_photo_size(size, kept, member)
         places = [placement(mode, record, size, options) for record in kept]
-        photo = decode_photo(image, member, [place.resized for place in places])
+        photo = decode_photo(image, member)
     except DataError as error:
         source.tolerate(error)
         return
@@ -182,12 +190,12 @@ def raw_image(data: bytes, member: str, image_id: str) -> tuple[dict[str, Any], 
     image = open_photo(data, member)
     if image.format == "JPEG" and image.mode == "RGB" and _shown_as_stored(image):
         size = image.size
-        decode_photo(image, member, [(1, 1)])  # the smallest decode still reads the whole stream
+        check_decodes(image, member)
         return {"path": f"{image_id}.JPEG", "bytes": data}, size
-    photo = decode_photo(image, member)
+    rgb = decode_rgb(image, member)
     buffer = io.BytesIO()
-    photo.image.save(buffer, format="PNG")
-    return {"path": f"{image_id}.png", "bytes": buffer.getvalue()}, photo.size
+    rgb.save(buffer, format="PNG")
+    return {"path": f"{image_id}.png", "bytes": buffer.getvalue()}, rgb.size
 
 
 def _shown_as_stored(image: Image.Image) -> bool:
