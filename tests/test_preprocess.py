@@ -41,6 +41,7 @@ EXTRA_KEYS = {
     "dense",
     "height_original",
     "width_original",
+    *CAMERA_FIELDS,
 }
 
 
