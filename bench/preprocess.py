@@ -22,13 +22,13 @@ from pathlib import Path
 
 from bench.common import in_fresh_process, memory_mib, sample_archive, workload_archive
 from converter.outputs.examples import Report, iter_pose_examples, select_objects
-from converter.pose.canvas import DEFAULT_QUALITY, encode_jpeg
-from converter.pose.geometry import MODES, CanvasOptions, Mode, skip_reason
+from converter.pose.canvas import encode_jpeg
+from converter.pose.geometry import MODES, Mode, skip_reason
+from converter.pose.options import PoseOptions
 from converter.read.source import SPLITS, Source, open_source
 from tests.test_canvas import reference_example
 
-OPTIONS = CanvasOptions()
-QUALITY = DEFAULT_QUALITY
+OPTIONS = PoseOptions()
 # SPEC 7: the public tool (OpenCV resize) on workload-shaped data, one process, ms per object.
 PUBLIC_TOOL_MS = {"pose3d": 22.0, "pose6d": 15.0}
 TARGET_OVER_NAIVE = 5.0
@@ -38,11 +38,7 @@ SAMPLE_PASSES = 5
 
 def run_fast(source: Source, mode: Mode) -> int:
     """Every kept object of both splits as a pose example (canvas JPEG and fields)."""
-    return sum(
-        1
-        for split in SPLITS
-        for _ in iter_pose_examples(source, split, mode, OPTIONS, quality=QUALITY)
-    )
+    return sum(1 for split in SPLITS for _ in iter_pose_examples(source, split, mode, OPTIONS))
 
 
 def run_naive(source: Source, mode: Mode) -> int:
@@ -55,7 +51,7 @@ def run_naive(source: Source, mode: Mode) -> int:
                     continue
                 data = source.photo_bytes(category, image_id)
                 canvas, _ = reference_example(data, mode, record, OPTIONS)
-                encode_jpeg(canvas, QUALITY)
+                encode_jpeg(canvas, OPTIONS.jpeg_quality)
                 objects += 1
     return objects
 

@@ -5,16 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
+from dataclasses import fields
 from pathlib import Path
 
 from converter.core.errors import AccessError, NetworkError
 from converter.core.release import DEFAULT_SOURCE
 from converter.look.draw import STYLES
 from converter.outputs.schema import CONFIGS
-from converter.pose.canvas import DEFAULT_QUALITY
-from converter.pose.geometry import DEFAULT_STATUSES, MODES, CanvasOptions
-from converter.read.records import STATUSES
+from converter.pose.geometry import MODES
+from converter.pose.options import PoseOptions
 from converter.read.source import SPLIT_ALIASES, SPLITS, Source
 from converter.sample import open_release
 
@@ -26,6 +25,10 @@ def _source_arguments(parser: argparse.ArgumentParser) -> None:
         f"the release is {DEFAULT_SOURCE}",
     )
     parser.add_argument("--token", help="Hub token for the gated release (default: your login)")
+    _on_invalid_argument(parser)
+
+
+def _on_invalid_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--on-invalid",
         choices=("raise", "skip"),
@@ -130,6 +133,7 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--token", help="Hub token for the gated release (default: your login)")
     parser.add_argument("--split", choices=SPLITS, default="validation", help="default validation")
     parser.add_argument("--json", metavar="OUT.json", help="also write the figures as JSON")
+    _on_invalid_argument(parser)
     parser.set_defaults(run=_run_evaluate)
 
 
@@ -142,56 +146,59 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         write_report,
     )
 
-    report = evaluate(
-        read_predictions(args.predictions),
-        ground_truth(open_release(args.source, token=args.token), args.split),
-    )
+    source = _open(args)
+    report = evaluate(read_predictions(args.predictions), ground_truth(source, args.split))
     print("\n".join(format_report(report)))
     if args.json:
         write_report(report, args.json)
+    _report_invalid(source)
     return 0
 
 
-def _canvas_arguments(parser: argparse.ArgumentParser) -> None:
-    """The pose configurations' options, named as the builder's config keywords."""
-    defaults = CanvasOptions()
-    parser.add_argument(
-        "--height",
-        type=int,
-        default=defaults.height,
-        help=f"canvas height (default {defaults.height})",
+def option_flag(name: str) -> str:
+    """The command-line flag of a `PoseOptions` field: `jpeg_quality` is `--jpeg-quality`."""
+    return "--" + name.replace("_", "-")
+
+
+def _shown(default: object) -> str:
+    return " ".join(default) if isinstance(default, tuple) else str(default)
+
+
+def _pose_arguments(parser: argparse.ArgumentParser) -> None:
+    """One flag per field of `PoseOptions`, the builder config's keywords, with its defaults."""
+    group = parser.add_argument_group("pose options (pose3d and pose6d)")
+    for option in fields(PoseOptions):
+        meta = option.metadata
+        shown = "" if option.default is None else f" (default {_shown(option.default)})"
+        group.add_argument(
+            option_flag(option.name),
+            dest=option.name,
+            type=str if "nargs" in meta else type(option.default),
+            nargs=meta.get("nargs"),
+            choices=meta.get("choices"),
+            metavar=meta.get("metavar"),
+            default=option.default,
+            help=meta["help"] + shown,
+        )
+
+
+def _pose_options(args: argparse.Namespace) -> PoseOptions:
+    """The options the flags name, checked by `PoseOptions` (a bad value is one line)."""
+    return PoseOptions(
+        **{option.name: getattr(args, option.name) for option in fields(PoseOptions)}
     )
-    parser.add_argument(
-        "--width", type=int, default=defaults.width, help=f"canvas width (default {defaults.width})"
-    )
-    parser.add_argument(
-        "--target-distance",
-        type=float,
-        default=defaults.target_distance,
-        help=f"pose3d distance (default {defaults.target_distance})",
-    )
-    parser.add_argument(
-        "--statuses", nargs="+", choices=STATUSES, default=DEFAULT_STATUSES, help="kept statuses"
-    )
-    parser.add_argument("--categories", nargs="+", help="default: every category")
+
+
+def _num_proc_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--num-proc", type=int, default=1, help="worker processes (default 1)")
-    parser.add_argument(
-        "--quality",
-        type=int,
-        default=DEFAULT_QUALITY,
-        help=f"JPEG quality (default {DEFAULT_QUALITY})",
-    )
-
-
-def _canvas(args: argparse.Namespace) -> CanvasOptions:
-    return CanvasOptions(args.height, args.width, args.target_distance, tuple(args.statuses))
 
 
 def _add_preprocess(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "preprocess",
         help="write the public tool's pose3d/pose6d folder",
-        description="Put every kept object on an H x W canvas (SPEC 4) and write images/, "
+        description="Put every kept object on an H x W canvas (docs/format.md, 'The pose3d and "
+        "pose6d geometry') and write images/, "
         "annotations/ and lists/ under OUT as the public preprocessing does. Rerun over the same "
         "OUT to finish an interrupted run; finished photos are skipped.",
     )
@@ -206,23 +213,18 @@ def _add_preprocess(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--splits", nargs="+", choices=(*SPLITS, *SPLIT_ALIASES), default=list(SPLITS)
     )
-    _canvas_arguments(parser)
+    _num_proc_argument(parser)
+    _pose_arguments(parser)
     parser.set_defaults(run=_run_preprocess)
 
 
 def _run_preprocess(args: argparse.Namespace) -> int:
     from converter.outputs.preprocess import preprocess
 
+    options = _pose_options(args)
     source = _open(args)
     report = preprocess(
-        source,
-        args.out,
-        args.mode,
-        _canvas(args),
-        args.splits,
-        args.categories,
-        args.num_proc,
-        args.quality,
+        source, args.out, args.mode, options, splits=args.splits, num_proc=args.num_proc
     )
     print(report.summary())
     _report_invalid(source)
@@ -243,7 +245,8 @@ def _add_export(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--max-shard-size", default="500MB", help="shard size bound (default 500MB)"
     )
-    _canvas_arguments(parser)
+    _num_proc_argument(parser)
+    _pose_arguments(parser)
     parser.set_defaults(run=_run_export)
 
 
@@ -251,11 +254,7 @@ def _run_export(args: argparse.Namespace) -> int:
     from converter.outputs.export import ExportOptions, export
 
     options = ExportOptions(
-        config_kwargs={
-            **asdict(_canvas(args)),
-            "categories": tuple(args.categories) if args.categories else None,
-            "jpeg_quality": args.quality,
-        },
+        pose=_pose_options(args),
         max_shard_size=args.max_shard_size,
         num_proc=args.num_proc if args.num_proc > 1 else None,
         token=args.token,

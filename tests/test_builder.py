@@ -12,7 +12,7 @@ import pytest
 
 from converter.outputs.examples import iter_pose_examples, iter_raw_examples
 from converter.outputs.schema import CONFIGS, features_for
-from converter.pose.geometry import CanvasOptions
+from converter.pose.options import PoseOptions
 from converter.read.source import SPLITS, open_source
 from imagenet3d import ImageNet3D
 
@@ -26,7 +26,7 @@ def converter_rows(source_path: Path, config: str, split: str) -> list[dict[str,
     examples = (
         iter_raw_examples(source, split)
         if config == "raw"
-        else iter_pose_examples(source, split, config, CanvasOptions())
+        else iter_pose_examples(source, split, config, PoseOptions())
     )
     return [features.encode_example(example) for example in examples]
 

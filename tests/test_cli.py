@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import argparse
 import shutil
 import zipfile
+from dataclasses import fields
 from pathlib import Path
 
+import datasets
 import pytest
 
 from converter.cli import build_parser, main
+from converter.outputs.builder import ImageNet3D, ImageNet3DConfig
+from converter.pose.options import PoseOptions
 from converter.testing.servers.fileserver import FileServer
 from tests.edits import replace_member
 
@@ -76,3 +81,53 @@ def test_every_command_explains_itself(command: str, capsys: pytest.CaptureFixtu
         build_parser().parse_args([command, "--help"])
     assert done.value.code == 0
     assert len(capsys.readouterr().out.splitlines()) > 5
+
+
+def command_parser(command: str) -> argparse.ArgumentParser:
+    """The parser of one subcommand, as `imagenet3d COMMAND --help` shows it."""
+    (commands,) = (
+        action
+        for action in build_parser()._actions
+        if isinstance(action, argparse._SubParsersAction)
+    )
+    return commands.choices[command]
+
+
+@pytest.mark.parametrize("command", ["preprocess", "export"])
+def test_pose_flags_are_the_builder_config_keywords(command: str) -> None:
+    """Each builder keyword is a flag of the same name and default: `jpeg_quality`, --jpeg-quality."""
+    builder_keywords = {option.name for option in fields(datasets.BuilderConfig)}
+    keywords = [o.name for o in fields(ImageNet3DConfig) if o.name not in builder_keywords]
+    flags = {action.dest: action for action in command_parser(command)._actions}
+    defaults = ImageNet3DConfig()
+    assert keywords == [option.name for option in fields(PoseOptions)]
+    for keyword in keywords:
+        assert flags[keyword].option_strings == ["--" + keyword.replace("_", "-")]
+        assert flags[keyword].default == getattr(defaults, keyword)
+
+
+@pytest.mark.parametrize("quality", ["0", "101"])
+def test_a_jpeg_quality_outside_1_to_100_is_one_line(
+    quality: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["preprocess", "sample", str(tmp_path), "--mode", "pose3d", "--jpeg-quality", quality]
+    assert main(argv) == 1
+    assert capsys.readouterr().err == (
+        f"imagenet3d preprocess: jpeg_quality must be within 1..100, got {quality}\n"
+    )
+    assert not any(tmp_path.iterdir())
+
+
+def test_the_builder_refuses_the_same_jpeg_quality(sample_zip: Path) -> None:
+    with pytest.raises(ValueError, match=r"jpeg_quality must be within 1\.\.100, got 0"):
+        ImageNet3D(config_name="pose3d", data_dir=str(sample_zip), jpeg_quality=0)
+
+
+def test_evaluate_skips_invalid_records_when_asked(
+    sample_zip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    predictions = tmp_path / "predictions.jsonl"
+    predictions.write_text("")
+    argv = ["evaluate", str(predictions), "--source", str(sample_zip), "--on-invalid", "skip"]
+    assert main(argv) == 0
+    assert "overall" in capsys.readouterr().out

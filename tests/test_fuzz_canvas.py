@@ -15,7 +15,6 @@ from PIL import Image
 
 from converter.pose.canvas import decode_photo, open_photo, render
 from converter.pose.geometry import (
-    CanvasOptions,
     Mode,
     canvas_shift,
     cropping_params,
@@ -23,6 +22,7 @@ from converter.pose.geometry import (
     placement,
     pose_fields,
 )
+from converter.pose.options import PoseOptions
 
 FUZZ = settings(max_examples=200, deadline=None, derandomize=True, database=None)
 MEMBER = "imagenet3d_v1/images/car/n02958343_3.JPEG"
@@ -73,7 +73,7 @@ def test_pose_fields_keep_spec_invariants(
     py: float,
     distance: float,
 ) -> None:
-    options = CanvasOptions(height=canvas_h, width=canvas_w)
+    options = PoseOptions(height=canvas_h, width=canvas_w)
     item = record(px, py, distance)
     place = placement(mode, item, (width, height), options)
     fields = pose_fields(mode, item, place, options)
@@ -112,7 +112,7 @@ def test_pose_fields_keep_spec_invariants(
 )
 def test_padding_then_cropping_leaves_exactly_the_canvas() -> None:
     """An object near the top of a 500 x 375 photo at distance 4 (scale 1), default canvas."""
-    options = CanvasOptions()
+    options = PoseOptions()
     place = placement("pose3d", record(100.0, 50.0, 4.0), (500, 375), options)
     top, bottom, left, right, _, _ = padding_params(place, options)
     crop_top, crop_bottom, crop_left, crop_right, _, _ = cropping_params(place, options)
@@ -150,7 +150,7 @@ def test_the_canvas_shows_the_photo_exactly_where_spec_puts_it(
     fmt: str,
 ) -> None:
     """A flat-coloured photo: that colour on the resized photo's window, black elsewhere."""
-    options = CanvasOptions(height=canvas_h, width=canvas_w)
+    options = PoseOptions(height=canvas_h, width=canvas_w)
     image = open_photo(flat_photo(width, height, fmt), MEMBER)
     place = placement(mode, record(px, py, distance), image.size, options)
     canvas = render(decode_photo(image, MEMBER, [place.resized]), place, options)

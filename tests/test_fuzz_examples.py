@@ -16,7 +16,8 @@ from PIL import ExifTags, Image
 
 from converter.core.errors import DataError
 from converter.outputs.examples import iter_pose_examples, iter_raw_examples
-from converter.pose.geometry import CanvasOptions, Mode
+from converter.pose.geometry import Mode
+from converter.pose.options import PoseOptions
 from converter.read.archive import Store
 from converter.read.source import OnInvalid, Source, open_source
 from tests.edits import npz_bytes
@@ -28,7 +29,7 @@ FUZZ = settings(
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
-OPTIONS = CanvasOptions(height=48, width=64)
+OPTIONS = PoseOptions(height=48, width=64)
 KINDS = ("raw", "pose3d", "pose6d")
 
 

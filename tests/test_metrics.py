@@ -22,7 +22,7 @@ from converter.look.metrics import (
 )
 from converter.outputs.examples import iter_pose_examples
 from converter.pose.camera import object_rotation
-from converter.pose.geometry import CanvasOptions
+from converter.pose.options import PoseOptions
 from converter.read.source import open_source
 
 
@@ -180,7 +180,7 @@ def test_bad_prediction_lines_are_named(tmp_path, line, message):
 
 def test_ground_truth_names_exactly_the_pose_examples(sample_zip):
     source = open_source(sample_zip)
-    examples = iter_pose_examples(source, "validation", "pose3d", CanvasOptions())
+    examples = iter_pose_examples(source, "validation", "pose3d", PoseOptions())
     expected = {
         ex["name"]: {"category": ex["category"], **{key: ex[key] for key in ANGLES}}
         for ex in examples

@@ -15,18 +15,19 @@ from converter.cli import main
 from converter.outputs.examples import Report, iter_pose_examples, iter_raw_examples
 from converter.outputs.preprocess import OutputMismatch, preprocess
 from converter.outputs.schema import pose_features
-from converter.pose.canvas import DEFAULT_QUALITY, encode_jpeg
-from converter.pose.geometry import CanvasOptions, Mode, skip_reason
+from converter.pose.canvas import encode_jpeg
+from converter.pose.geometry import Mode, skip_reason
+from converter.pose.options import PoseOptions
 from converter.read.source import SPLITS, Source
 from tests.edits import folder_files
 from tests.test_canvas import TOLERANCE, mean_difference, reference_canvas, reference_fields
 
-DEFAULTS = CanvasOptions()
+DEFAULTS = PoseOptions()
 
 
 def jpeg_round_trip(image: Image.Image) -> Image.Image:
     """The reference canvas saved as the examples' canvases are."""
-    return Image.open(io.BytesIO(encode_jpeg(image, DEFAULT_QUALITY)))
+    return Image.open(io.BytesIO(encode_jpeg(image, DEFAULTS.jpeg_quality)))
 
 
 @pytest.mark.parametrize("mode", ["pose3d", "pose6d"])
@@ -117,7 +118,9 @@ def test_folder_has_the_public_tools_layout(source: Source, finished: tuple[Path
     out, report = finished
     category = source.categories()[0]
     names = (out / "lists" / f"{category}_val" / "mesh01.txt").read_text().split()
-    examples = iter_pose_examples(source, "validation", "pose3d", DEFAULTS, [category])
+    examples = iter_pose_examples(
+        source, "validation", "pose3d", PoseOptions(categories=(category,))
+    )
     assert names == [example["name"] for example in examples]
     files = folder_files(out)
     assert sum(path.endswith(".JPEG") for path in files) == report.kept
@@ -196,7 +199,7 @@ def test_other_settings_are_refused_over_an_existing_folder(
     with pytest.raises(OutputMismatch, match="other settings"):
         preprocess(source, out, "pose6d", progress=False)
     with pytest.raises(OutputMismatch):
-        preprocess(source, out, "pose3d", CanvasOptions(height=480), progress=False)
+        preprocess(source, out, "pose3d", PoseOptions(height=480), progress=False)
 
 
 def test_worker_processes_write_the_same_folder(
@@ -209,9 +212,8 @@ def test_worker_processes_write_the_same_folder(
 
 def test_chosen_splits_and_categories(source: Source, tmp_path: Path) -> None:
     category = source.categories()[1]
-    report = preprocess(
-        source, tmp_path, "pose6d", splits=["val"], categories=[category], progress=False
-    )
+    options = PoseOptions(categories=(category,))
+    report = preprocess(source, tmp_path, "pose6d", options, splits=["val"], progress=False)
     assert sorted(p.name for p in (tmp_path / "lists").iterdir()) == [f"{category}_val"]
     assert report.photos == len(source.image_ids("validation", [category]))
 

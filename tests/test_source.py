@@ -13,7 +13,7 @@ import pytest
 from converter.core.errors import DataError, SourceError
 from converter.look.summary import summarize
 from converter.outputs.examples import iter_pose_examples, iter_raw_examples
-from converter.pose.geometry import CanvasOptions
+from converter.pose.options import PoseOptions
 from converter.read.source import Source, open_source
 from converter.sample import open_release
 from tests.edits import members, npz_bytes, replace_member
@@ -129,7 +129,7 @@ def test_a_corrupt_photo_is_named_or_skipped(config: str, sample_zip: Path, tmp_
     def examples(source: Source) -> list[dict]:
         if config == "raw":
             return list(iter_raw_examples(source, "train", pairs=pairs))
-        return list(iter_pose_examples(source, "train", config, CanvasOptions(), pairs=pairs))
+        return list(iter_pose_examples(source, "train", config, PoseOptions(), pairs=pairs))
 
     with pytest.raises(DataError, match=re.escape(member)):
         examples(open_source(broken))

@@ -21,7 +21,8 @@ from converter.core.errors import DataError, described
 from converter.core.files import write_atomic
 from converter.outputs.examples import select_objects
 from converter.pose.camera import object_rotation
-from converter.pose.geometry import CanvasOptions, example_name
+from converter.pose.geometry import example_name
+from converter.pose.options import PoseOptions
 
 if TYPE_CHECKING:
     from converter.read.source import Source
@@ -103,7 +104,7 @@ def evaluate(
 
 
 def ground_truth(
-    source: Source, split: str, options: CanvasOptions | None = None
+    source: Source, split: str, options: PoseOptions | None = None
 ) -> dict[str, dict[str, Any]]:
     """Name -> category and angles of every object the pose examples of `split` hold.
 
@@ -111,7 +112,7 @@ def ground_truth(
     the examples a model is scored on without decoding a single photo. Both pose configurations
     keep the same objects under the same names and angles, so one answer serves both.
     """
-    options = options or CanvasOptions()
+    options = options or PoseOptions()
     truth = {}
     for category, image_id in source.image_ids(split):
         for record in select_objects(source, category, image_id, options):

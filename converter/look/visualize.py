@@ -23,7 +23,8 @@ from converter.core.files import write_atomic
 from converter.look.draw import MeshKey, Style, overlay
 from converter.outputs.examples import iter_raw_examples, render_examples, select_objects
 from converter.outputs.schema import CONFIGS
-from converter.pose.geometry import MODES, CanvasOptions
+from converter.pose.geometry import MODES
+from converter.pose.options import PoseOptions
 from converter.read.mesh import Mesh
 from converter.read.source import Source
 
@@ -70,7 +71,7 @@ def pose_overlays(
     seed: int,
     meshes: MutableMapping[MeshKey, Mesh],
     style: Style,
-    options: CanvasOptions,
+    options: PoseOptions,
 ) -> Iterator[tuple[str, Image.Image]]:
     """(name, overlay) of chosen pose examples, each on its own canvas.
 
@@ -126,7 +127,7 @@ def visualize(
     split: str = "train",
     categories: Sequence[str] | None = None,
     style: Style = "wireframe",
-    options: CanvasOptions | None = None,
+    options: PoseOptions | None = None,
 ) -> list[Path]:
     """Write overlays and a contact sheet per category; return the written paths.
 
@@ -139,7 +140,7 @@ def visualize(
         raise ValueError(f"per_category must be at least 1, got {per_category}")
     if seed < 0:
         raise ValueError(f"seed must not be negative, got {seed}")
-    options = options or CanvasOptions()
+    options = options or PoseOptions()
     out = Path(out)
     meshes: dict[MeshKey, Mesh] = {}
     written = []

@@ -16,40 +16,42 @@ import datasets
 from converter.core.release import CITATION, DESCRIPTION, HOMEPAGE, LICENSE
 from converter.outputs.examples import Pair, iter_pose_examples, iter_raw_examples
 from converter.outputs.schema import CONFIGS, config_doc, features_for
-from converter.pose.canvas import DEFAULT_QUALITY
-from converter.pose.geometry import CanvasOptions
+from converter.pose.options import PoseOptions
 from converter.read.source import SPLITS, Source
 from converter.sample import open_release
 
+VERSION = datasets.Version("1.0.0")
+
 
 @dataclass
-class ImageNet3DConfig(datasets.BuilderConfig):
-    """Canvas and selection options; the defaults are the public preprocessing tool's."""
+class ImageNet3DConfig(datasets.BuilderConfig, PoseOptions):
+    """A configuration (`raw`, `pose3d`, `pose6d`) with the pose options as its keywords."""
 
-    height: int = CanvasOptions.height
-    width: int = CanvasOptions.width
-    target_distance: float = CanvasOptions.target_distance
-    statuses: tuple[str, ...] = CanvasOptions.statuses
-    categories: tuple[str, ...] | None = None
-    jpeg_quality: int = DEFAULT_QUALITY
+    def __post_init__(self) -> None:
+        datasets.BuilderConfig.__post_init__(self)
+        PoseOptions.__post_init__(self)
 
-    def canvas(self) -> CanvasOptions:
-        return CanvasOptions(self.height, self.width, self.target_distance, tuple(self.statuses))
+    def options(self) -> PoseOptions:
+        """The pose options, checked again: `datasets` sets keywords after `__post_init__`."""
+        return PoseOptions(**self.values())
 
 
 class ImageNet3D(datasets.GeneratorBasedBuilder):
     """ImageNet3D: 3D viewpoint, distance and box of objects in ImageNet photos."""
 
-    VERSION = datasets.Version("1.0.0")
+    VERSION = VERSION
     BUILDER_CONFIG_CLASS = ImageNet3DConfig
     BUILDER_CONFIGS: ClassVar[list[ImageNet3DConfig]] = [
-        ImageNet3DConfig(name=config, description=config_doc(config, CanvasOptions()))
+        ImageNet3DConfig(
+            name=config, version=VERSION, description=config_doc(config, PoseOptions())
+        )
         for config in CONFIGS
     ]
     DEFAULT_CONFIG_NAME = "raw"
 
     def _info(self) -> datasets.DatasetInfo:
         """Features wait for the source: the category names are the source's own (see below)."""
+        self.config.options()  # bad keywords are refused before any work
         return datasets.DatasetInfo(
             description=DESCRIPTION,
             homepage=HOMEPAGE,
@@ -95,8 +97,7 @@ class ImageNet3D(datasets.GeneratorBasedBuilder):
             source,
             split,
             self.config.name,
-            self.config.canvas(),
-            quality=self.config.jpeg_quality,
+            self.config.options(),
             pairs=pairs,
         ):
             yield example["name"], example

@@ -12,7 +12,7 @@ from huggingface_hub import DatasetCardData
 from converter.core.files import write_atomic
 from converter.core.release import CITATION, DESCRIPTION, HOMEPAGE, LICENSE, PRETTY_NAME, REPO_ID
 from converter.outputs.schema import FIELD_DOCS, config_doc
-from converter.pose.geometry import CanvasOptions
+from converter.pose.options import PoseOptions
 
 GATED_PROMPT = (
     "ImageNet3D is released under CC BY-NC 4.0 for non-commercial research. Its photos come "
@@ -47,7 +47,7 @@ def card_data(infos: dict[str, datasets.DatasetInfo]) -> DatasetCardData:
     return data
 
 
-def card_body(infos: dict[str, datasets.DatasetInfo], canvas: CanvasOptions) -> str:
+def card_body(infos: dict[str, datasets.DatasetInfo], canvas: PoseOptions) -> str:
     """What each configuration holds, every field, how to load it, and how to cite it."""
     configs = "\n".join(
         f"- `{config}`: {config_doc(config, canvas)}; "
@@ -105,9 +105,9 @@ def _field_names(features: datasets.Features) -> list[str]:
 
 
 def write_card(
-    out: Path, infos: dict[str, datasets.DatasetInfo], canvas: CanvasOptions | None = None
+    out: Path, infos: dict[str, datasets.DatasetInfo], canvas: PoseOptions | None = None
 ) -> Path:
     """`out/README.md`, replaced in one step so a reader never sees half a card."""
-    body = card_body(infos, canvas or CanvasOptions())
+    body = card_body(infos, canvas or PoseOptions())
     text = f"---\n{card_data(infos).to_yaml()}\n---\n\n{body}"
     return write_atomic(out / "README.md", text.encode("utf-8"))

@@ -17,9 +17,8 @@ from typing import Any
 from PIL import ExifTags, Image
 
 from converter.core.errors import DataError
-from converter.pose.canvas import DEFAULT_QUALITY, decode_photo, encode_jpeg, open_photo, render
+from converter.pose.canvas import decode_photo, encode_jpeg, open_photo, render
 from converter.pose.geometry import (
-    CanvasOptions,
     Mode,
     Placement,
     example_name,
@@ -27,6 +26,7 @@ from converter.pose.geometry import (
     pose_fields,
     skip_reason,
 )
+from converter.pose.options import PoseOptions
 from converter.read.source import Source
 
 Pair = tuple[str, str]
@@ -74,7 +74,7 @@ def select_objects(
     source: Source,
     category: str,
     image_id: str,
-    options: CanvasOptions,
+    options: PoseOptions,
     report: Report | None = None,
 ) -> list[dict[str, Any]]:
     """The photo's objects that make examples, counting the others by reason in `report`."""
@@ -98,8 +98,7 @@ def render_examples(
     image_id: str,
     kept: Sequence[dict[str, Any]],
     mode: Mode,
-    options: CanvasOptions,
-    quality: int = DEFAULT_QUALITY,
+    options: PoseOptions,
 ) -> Iterator[dict[str, Any]]:
     """The pose examples of one photo's kept objects, decoding the photo once."""
     if not kept:
@@ -117,7 +116,7 @@ def render_examples(
     encoded: dict[Placement, bytes] = {}
     for record, place in zip(kept, places, strict=True):
         if place not in encoded:
-            encoded[place] = encode_jpeg(render(photo, place, options), quality)
+            encoded[place] = encode_jpeg(render(photo, place, options), options.jpeg_quality)
         name = example_name(image_id, record["index"])
         yield {
             "image": {"path": f"{name}.JPEG", "bytes": encoded[place]},
@@ -144,21 +143,20 @@ def iter_pose_examples(
     source: Source,
     split: str,
     mode: Mode,
-    options: CanvasOptions,
-    categories: Sequence[str] | None = None,
-    quality: int = DEFAULT_QUALITY,
+    options: PoseOptions,
     report: Report | None = None,
     pairs: Sequence[Pair] | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Pose examples of a split, photo by photo in sorted order.
 
-    `pairs` (category, image_id) replaces the split's own list, so a caller can shard the
+    The photos are those of `options.categories` (every category when None), or `pairs`
+    (category, image_id), which replaces the split's own list, so a caller can shard the
     work (by category or by slices of image ids) and run the shards in separate processes.
     """
     report = Report() if report is None else report
-    for category, image_id in _pairs(source, split, categories, pairs):
+    for category, image_id in _pairs(source, split, options.categories, pairs):
         kept = select_objects(source, category, image_id, options, report)
-        yield from render_examples(source, category, image_id, kept, mode, options, quality)
+        yield from render_examples(source, category, image_id, kept, mode, options)
 
 
 def raw_image(data: bytes, member: str, image_id: str) -> tuple[dict[str, Any], tuple[int, int]]:

@@ -14,7 +14,6 @@ import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import datasets
 import pyarrow.parquet as pq
@@ -22,25 +21,19 @@ import pyarrow.parquet as pq
 from converter.core.files import STAGING_PREFIX
 from converter.outputs.card import write_card
 from converter.outputs.schema import CONFIGS
-from converter.pose.geometry import CanvasOptions
+from converter.pose.options import PoseOptions
 
 _PREPARED = re.compile(r"-(?P<split>[a-z]+)(?:-(?P<index>\d{5})-of-(?P<count>\d{5}))?\.parquet$")
 
 
 @dataclass
 class ExportOptions:
-    """How to build each configuration: builder config keywords and writing limits."""
+    """How to build each configuration: the pose options and the writing limits."""
 
-    config_kwargs: dict[str, Any] = field(default_factory=dict)
+    pose: PoseOptions = field(default_factory=PoseOptions)
     max_shard_size: str | int = "500MB"
     num_proc: int | None = None
     token: str | bool | None = None
-
-    def canvas(self) -> CanvasOptions:
-        """The canvas the pose configurations are built on, read from the keywords as the builder does."""
-        from converter.outputs.builder import ImageNet3DConfig
-
-        return ImageNet3DConfig(**self.config_kwargs).canvas()
 
 
 def shard_name(split: str, index: int, count: int) -> str:
@@ -59,7 +52,7 @@ def export(
     for config in configs:
         export_config(source, out, config, options)
     infos = {config: folder_info(out / config) for config in CONFIGS if (out / config).is_dir()}
-    write_card(out, infos, options.canvas())
+    write_card(out, infos, options.pose)
     return infos
 
 
@@ -79,7 +72,7 @@ def export_config(
         data_dir=None if source is None else os.fspath(source),
         cache_dir=os.fspath(staging / "cache"),
         token=options.token,
-        **options.config_kwargs,
+        **options.pose.values(),
     )
     prepared = staging / "prepared"
     builder.download_and_prepare(

@@ -27,8 +27,8 @@ from tqdm.auto import tqdm
 
 from converter.core.files import ZIP_TIME, write_atomic
 from converter.outputs.examples import Pair, Report, render_examples, select_objects
-from converter.pose.canvas import DEFAULT_QUALITY
-from converter.pose.geometry import MODES, CanvasOptions, Mode, example_name
+from converter.pose.geometry import MODES, Mode, example_name
+from converter.pose.options import PoseOptions
 from converter.read.source import RELEASE_SPLITS, SPLIT_ALIASES, SPLITS, InvalidLog, Source
 
 STAMP = "preprocess.json"
@@ -44,16 +44,14 @@ class Job:
     """What one run makes: everything that decides the bytes of its files."""
 
     mode: Mode
-    options: CanvasOptions
-    quality: int
+    options: PoseOptions
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ValueError(f"unknown mode {self.mode!r}; expected one of {', '.join(MODES)}")
 
     def stamp(self) -> bytes:
-        settings = {"mode": self.mode, "quality": self.quality, **asdict(self.options)}
-        settings["statuses"] = list(settings["statuses"])
+        settings = {"mode": self.mode, **asdict(self.options)}
         return (json.dumps(settings, indent=2, sort_keys=True) + "\n").encode()
 
 
@@ -111,9 +109,7 @@ def run_task(source: Source, out: Path, job: Job, task: Task) -> tuple[Report, l
         paths = [path for name in photo_names for path in _paths(out, task, name)]
         if all(path.exists() for path in paths):
             continue
-        examples = render_examples(
-            source, category, image_id, kept, job.mode, job.options, job.quality
-        )
+        examples = render_examples(source, category, image_id, kept, job.mode, job.options)
         for example in examples:
             image_path, annotation_path = _paths(out, task, example["name"])
             write_atomic(image_path, example["image"]["bytes"])
@@ -190,17 +186,16 @@ def preprocess(
     source: Source,
     out: str | os.PathLike[str],
     mode: Mode,
-    options: CanvasOptions | None = None,
+    options: PoseOptions | None = None,
+    *,
     splits: Iterable[str] = SPLITS,
-    categories: Sequence[str] | None = None,
     num_proc: int = 1,
-    quality: int = DEFAULT_QUALITY,
     progress: bool = True,
 ) -> Report:
     """Write the public tool's folder for `mode` into `out`; rerun it to finish a broken run."""
     out = Path(out)
-    job = Job(mode, options or CanvasOptions(), quality)
-    tasks = _tasks(source, _split_names(splits), categories)
+    job = Job(mode, options or PoseOptions())
+    tasks = _tasks(source, _split_names(splits), job.options.categories)
     _check_stamp(out, job)
     report = Report()
     names: list[str] = []

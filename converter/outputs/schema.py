@@ -12,12 +12,12 @@ from collections.abc import Sequence
 
 import datasets
 
-from converter.pose.geometry import CanvasOptions
+from converter.pose.options import PoseOptions
 
 CONFIGS = ("raw", "pose3d", "pose6d")
 
 
-def config_doc(config: str, canvas: CanvasOptions) -> str:
+def config_doc(config: str, canvas: PoseOptions) -> str:
     """What one example of a configuration is, for the builder and the dataset card."""
     size = f"{canvas.height} x {canvas.width}"
     return {

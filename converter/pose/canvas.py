@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from PIL import Image
 
 from converter.core.errors import DataError
-from converter.pose.geometry import CanvasOptions, Placement, canvas_shift
+from converter.pose.geometry import Placement, canvas_shift
+from converter.pose.options import PoseOptions
 
 # A JPEG is decoded at 1/r size only while it keeps DRAFT_GAP decoded pixels per resized pixel
 # on both axes; the bicubic resize does the rest. 1.25 lets a 2000 px photo shown at 800 px be
@@ -27,7 +28,6 @@ DRAFT_GAP = 1.25
 REDUCING_GAP = 3.0
 REDUCTIONS = (8, 4, 2)
 PHOTO_FORMATS = ("JPEG", "PNG", "BMP", "GIF", "TIFF", "WEBP")
-DEFAULT_QUALITY = 95  # of the canvases' JPEG encoding
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ def decode_photo(image: Image.Image, member: str, targets: Iterable[tuple[int, i
     return Photo(image, size, factor)
 
 
-def render(photo: Photo, place: Placement, options: CanvasOptions) -> Image.Image:
+def render(photo: Photo, place: Placement, options: PoseOptions) -> Image.Image:
     """The H x W canvas: pixel (u, v) shows resized pixel (u - W//2 + cx, v - H//2 + cy)."""
     dx, dy = canvas_shift(place, options)
     resized_w, resized_h = place.resized
