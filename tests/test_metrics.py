@@ -13,12 +13,12 @@ from converter.cli import main
 from converter.core.errors import DataError
 from converter.look.metrics import (
     ANGLES,
+    error_figures,
     evaluate,
     ground_truth,
     read_predictions,
     rotation_error,
     rotation_matrices,
-    summarize,
 )
 from converter.outputs.examples import iter_pose_examples
 from converter.pose.camera import object_rotation
@@ -76,20 +76,20 @@ def test_a_small_in_plane_turn_is_its_angle():
 
 def test_accuracy_counts_errors_strictly_below_the_threshold():
     errors = np.array([0.0, 0.1, np.pi / 6 - 1e-9, np.pi / 6, np.pi])
-    summary = summarize(errors)
+    summary = error_figures(errors)
     assert summary["count"] == 5
     assert summary["acc_pi_6"] == pytest.approx(60.0)
     assert summary["acc_pi_18"] == pytest.approx(40.0)
     assert summary["median_deg"] == pytest.approx(30.0)
-    assert summarize(np.array([np.pi / 18]))["acc_pi_18"] == 0.0
+    assert error_figures(np.array([np.pi / 18]))["acc_pi_18"] == 0.0
 
 
 def test_median_of_an_even_count_is_the_mean_of_the_middle_two():
-    assert summarize(np.radians([10.0, 20.0, 40.0, 90.0]))["median_deg"] == pytest.approx(30.0)
+    assert error_figures(np.radians([10.0, 20.0, 40.0, 90.0]))["median_deg"] == pytest.approx(30.0)
 
 
 def test_no_errors_give_no_figures():
-    assert summarize(np.array([])) == {
+    assert error_figures(np.array([])) == {
         "count": 0,
         "acc_pi_6": None,
         "acc_pi_18": None,

@@ -10,7 +10,6 @@ TOP_FOLDER = "imagenet3d_v1"
 PRETTY_NAME = "ImageNet3D"
 HOMEPAGE = "https://imagenet3d.github.io/"
 LICENSE = "cc-by-nc-4.0"
-DOI = "10.57967/hf/2461"
 DESCRIPTION = (
     "ImageNet3D: about 86 thousand objects in ImageNet photos of 200 rigid categories, each "
     "annotated with a 3D viewpoint (azimuth, elevation, in-plane rotation), distance, 2D box, "

@@ -23,6 +23,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from converter.pose.camera import project
+from converter.pose.geometry import has_pose
 from converter.read.mesh import Mesh, load_cad
 
 if TYPE_CHECKING:
@@ -38,7 +39,7 @@ PALETTE: dict[str | None, tuple[int, int, int]] = {
     None: (204, 121, 167),
 }
 FACE_OPACITY = 0.45
-POSE_KEYS = ("azimuth", "elevation", "theta", "distance", "px", "py", "viewport", "cad_index")
+MESH_KEYS = ("azimuth", "elevation", "theta", "distance", "px", "py", "viewport", "cad_index")
 MeshKey = tuple[str, int]
 
 
@@ -56,10 +57,9 @@ def line_width(image: Image.Image) -> int:
     return max(1, round(max(image.size) / 400))
 
 
-def has_pose(record: Mapping[str, Any]) -> bool:
-    if any(record.get(key) is None for key in POSE_KEYS):
-        return False
-    return record["distance"] > 0
+def can_draw_mesh(record: Mapping[str, Any]) -> bool:
+    """The record has a pose and every value the mesh's projection needs."""
+    return all(record.get(key) is not None for key in MESH_KEYS) and has_pose(record)
 
 
 def draw_box(image: Image.Image, bbox: Sequence[float], colour: tuple[int, int, int]) -> None:
@@ -124,7 +124,7 @@ def draw_object(
 ) -> None:
     """One object record (or pose example) in place: its mesh when posed, then its box on top."""
     colour = PALETTE.get(record.get("object_status"), PALETTE[None])
-    if mesh is not None and has_pose(record):
+    if mesh is not None and can_draw_mesh(record):
         points = projected_vertices(mesh, record)
         if style == "faces":
             draw_faces(image, points, mesh.faces, colour)

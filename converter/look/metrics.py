@@ -53,7 +53,7 @@ def rotation_error(predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:
     return np.arctan2(sine, cosine)
 
 
-def summarize(errors: np.ndarray) -> dict[str, Any]:
+def error_figures(errors: np.ndarray) -> dict[str, Any]:
     """Count, accuracies (percent of errors strictly below each threshold) and median in degrees.
 
     With no errors at all the figures are None (JSON null) rather than a made-up number.
@@ -93,9 +93,9 @@ def evaluate(
     errors = np.where(found, rotation_error(predicted, truth), np.pi)
     categories = np.array([str(ground_truth[name]["category"]) for name in names])
     return {
-        "overall": summarize(errors),
+        "overall": error_figures(errors),
         "per_category": {
-            category: summarize(errors[categories == category])
+            category: error_figures(errors[categories == category])
             for category in sorted(set(categories.tolist()))
         },
         "missing": _named(name for name, ok in zip(names, found, strict=True) if not ok),

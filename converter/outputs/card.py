@@ -9,9 +9,10 @@ from datasets.info import DatasetInfosDict
 from datasets.utils.metadata import MetadataConfigs
 from huggingface_hub import DatasetCardData
 
+from converter.core.fields import FIELD_DOCS
 from converter.core.files import write_atomic
 from converter.core.release import CITATION, DESCRIPTION, HOMEPAGE, LICENSE, PRETTY_NAME, REPO_ID
-from converter.outputs.schema import FIELD_DOCS, config_doc
+from converter.outputs.schema import config_doc
 from converter.pose.options import PoseOptions
 
 GATED_PROMPT = (

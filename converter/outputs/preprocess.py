@@ -68,7 +68,7 @@ class Task:
         return f"{self.category}_{RELEASE_SPLITS[self.split]}"
 
 
-def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+def plain_npz(arrays: dict[str, np.ndarray]) -> bytes:
     """An `.npz` with fixed timestamps (np.savez stamps the clock), so reruns give equal bytes."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -113,7 +113,7 @@ def run_task(source: Source, out: Path, job: Job, task: Task) -> tuple[Report, l
         for example in examples:
             image_path, annotation_path = _paths(out, task, example["name"])
             write_atomic(image_path, example["image"]["bytes"])
-            write_atomic(annotation_path, npz_bytes(annotation_arrays(example)))
+            write_atomic(annotation_path, plain_npz(annotation_arrays(example)))
     return report, names
 
 

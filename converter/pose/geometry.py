@@ -13,7 +13,8 @@ from converter.pose.options import PoseOptions
 
 Mode = Literal["pose3d", "pose6d"]
 MODES: tuple[Mode, ...] = ("pose3d", "pose6d")
-POSE_KEYS = ("bbox", "px", "py", "principal", "azimuth", "elevation", "theta")
+# What a kept object needs to be placed on the canvas and given its canvas values.
+PLACEMENT_KEYS = ("bbox", "px", "py", "principal", "azimuth", "elevation", "theta")
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ def skip_reason(record: dict[str, Any], options: PoseOptions) -> str | None:
     status = record["object_status"]
     if status is not None and status not in options.statuses:
         return "status"
-    if any(record[key] is None for key in POSE_KEYS):
+    if any(record[key] is None for key in PLACEMENT_KEYS):
         return "incomplete_pose"
     return None
 

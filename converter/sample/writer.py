@@ -295,7 +295,7 @@ def _annotation(photo: _PhotoPlan, placed: _Placed, dense: bool) -> dict:
     return record
 
 
-def _npz_bytes(records: list[dict]) -> bytes:
+def _release_npz(records: list[dict]) -> bytes:
     """The annotation file exactly as the release writes it (zipfile dates np.savez members 1980)."""
     array = np.empty(len(records), dtype=object)
     array[:] = records
@@ -381,7 +381,7 @@ def _members(plans: list[_PhotoPlan], style: _Style, seed: int) -> dict[str, Cal
             for k, item in enumerate(placed)
         ]
         stem = f"{photo.category}/{photo.image_id}"
-        members[f"{TOP_FOLDER}/annotations/{stem}.npz"] = partial(_npz_bytes, records)
+        members[f"{TOP_FOLDER}/annotations/{stem}.npz"] = partial(_release_npz, records)
         rng = np.random.default_rng([seed, 1, number])
         members[f"{TOP_FOLDER}/images/{stem}.JPEG"] = partial(
             _photo_bytes, photo, placed, style, rng

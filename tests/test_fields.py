@@ -1,0 +1,53 @@
+"""One field table: the parser, the sample writer, the features and the card all read it."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+from converter.core.fields import FIELD_DOCS, FIELDS, RECORD_KEYS, RELEASE_KEYS
+from converter.outputs.schema import pose_features, raw_features
+from converter.read.safe_npz import load_npz_array
+from converter.read.source import Source
+
+
+def release_dicts(sample_zip: Path) -> list[dict]:
+    """Every object dict of the sample's annotation files, as the release stores them."""
+    with zipfile.ZipFile(sample_zip) as archive:
+        members = [name for name in archive.namelist() if name.endswith(".npz")]
+        return [
+            obj
+            for member in members
+            for obj in load_npz_array(archive.read(member), member).tolist()
+        ]
+
+
+def test_each_name_is_declared_once() -> None:
+    names = [field.name for field in FIELDS]
+    assert len(names) == len(set(names))
+
+
+def test_the_sample_writes_the_release_keys_the_parser_reads(sample_zip: Path) -> None:
+    keys = set().union(*(obj.keys() for obj in release_dicts(sample_zip)))
+    assert keys == set(RELEASE_KEYS)
+
+
+def test_records_carry_the_tables_object_fields(source: Source) -> None:
+    category, image_id = source.image_ids("train")[0]
+    for record in source.objects(category, image_id):
+        assert tuple(record) == RECORD_KEYS
+
+
+def test_features_and_card_docs_come_from_the_table() -> None:
+    raw, pose = raw_features(["car"]), pose_features(["car"])
+    assert list(raw) == [field.name for field in FIELDS if "raw" in field.places]
+    assert tuple(raw["objects"].feature) == RECORD_KEYS
+    assert list(pose) == [field.name for field in FIELDS if "pose3d" in field.configs]
+    assert set(raw) | set(raw["objects"].feature) | set(pose) == set(FIELD_DOCS)
+
+
+def test_configs_say_where_a_field_appears() -> None:
+    by_name = {field.name: field for field in FIELDS}
+    assert by_name["bbox"].configs == ("raw", "pose3d", "pose6d")
+    assert by_name["ignore"].configs == ("raw",)
+    assert by_name["resize_rate"].configs == ("pose3d", "pose6d")
