@@ -13,7 +13,13 @@ from typing import Any, ClassVar
 
 import datasets
 
-from converter.core.release import CITATION, DESCRIPTION, HOMEPAGE, LICENSE
+from converter.core.release import (
+    CITATION,
+    DESCRIPTION,
+    HOMEPAGE,
+    LICENSE,
+    RELEASE_CATEGORIES,
+)
 from converter.outputs.examples import Pair, iter_pose_examples, iter_raw_examples
 from converter.outputs.schema import CONFIGS, config_doc, features_for
 from converter.pose.options import PoseOptions
@@ -49,10 +55,18 @@ class ImageNet3D(datasets.GeneratorBasedBuilder):
     ]
     DEFAULT_CONFIG_NAME = "raw"
 
+    def __init__(self, *args: Any, dataset_name: str = "imagenet3d", **kwargs: Any) -> None:
+        """Named `imagenet3d` (in cache folders too), not after this module, `builder`."""
+        super().__init__(*args, dataset_name=dataset_name, **kwargs)
+
     def _info(self) -> datasets.DatasetInfo:
-        """Features wait for the source: the category names are the source's own (see below)."""
-        self.config.options()  # bad keywords are refused before any work
+        """The features labelled with the release's categories, until a source says otherwise.
+
+        Bad option keywords are refused here, before any work.
+        """
+        self.config.options()
         return datasets.DatasetInfo(
+            features=features_for(self.config.name, RELEASE_CATEGORIES),
             description=DESCRIPTION,
             homepage=HOMEPAGE,
             license=LICENSE,
@@ -68,7 +82,8 @@ class ImageNet3D(datasets.GeneratorBasedBuilder):
         """One shard per category, photos in archive order so remote reads stay close.
 
         The category labels are all of the source's categories, also when a subset is
-        chosen, so that a label means the same category in every subset.
+        chosen, so that a label means the same category in every subset; for the release they
+        are the `RELEASE_CATEGORIES` that `_info` declared.
         """
         source = self._open(dl_manager)
         categories = list(self.config.categories or source.categories())
