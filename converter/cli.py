@@ -1,29 +1,42 @@
-"""The `imagenet3d` command line: one subcommand per job, each a thin call into the library."""
+"""The `imagenet3d` command line: one subcommand per job, each a thin call into the library.
+
+Each command imports what it needs when it runs, so that `--help` and the commands that build
+no `datasets` objects (`sample`, `inspect`, `preprocess`, `visualize`, `evaluate`) start
+without loading `datasets`, pandas, pyarrow or fsspec.
+"""
 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import fields
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from converter import __version__
 from converter.core.errors import AccessError, NetworkError
+from converter.core.fields import CONFIGS
+from converter.core.progress import SWITCH
 from converter.core.release import DEFAULT_SOURCE
-from converter.look.draw import STYLES
-from converter.outputs.schema import CONFIGS
+from converter.look.draw import STYLES, legend
 from converter.pose.geometry import MODES
 from converter.pose.options import PoseOptions
-from converter.read.source import SPLIT_ALIASES, SPLITS, Source
-from converter.sample import open_release
+from converter.read.source import SPLIT_ALIASES, SPLITS
+
+if TYPE_CHECKING:
+    from converter.read.source import Source
+
+logger = logging.getLogger("converter")
+SOURCE_HELP = (
+    "folder, .zip, https:// or hf:// URL, or 'sample': the built-in generated archive, unless a "
+    f"file or folder named sample is here, which is read instead; the release is {DEFAULT_SOURCE}"
+)
 
 
 def _source_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "source",
-        help=f"folder, .zip, https:// or hf:// URL, or 'sample' (the built-in generated archive); "
-        f"the release is {DEFAULT_SOURCE}",
-    )
+    parser.add_argument("source", help=SOURCE_HELP)
     parser.add_argument("--token", help="Hub token for the gated release (default: your login)")
     _on_invalid_argument(parser)
 
@@ -38,7 +51,11 @@ def _on_invalid_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def _open(args: argparse.Namespace) -> Source:
-    return open_release(args.source, token=args.token, on_invalid=args.on_invalid)
+    from converter.sample import open_release
+
+    source = open_release(args.source, token=args.token, on_invalid=args.on_invalid)
+    logger.info("reading %s (%s layout)", source.label, source.layout.kind)
+    return source
 
 
 def _report_invalid(source: Source) -> None:
@@ -90,7 +107,7 @@ def _add_visualize(commands: argparse._SubParsersAction) -> None:
         "visualize",
         help="draw boxes and posed CAD meshes over chosen examples",
         description="Write one overlay PNG per chosen example and one contact sheet per category "
-        "under OUT; the same seed chooses the same examples.",
+        f"under OUT; the same seed chooses the same examples. {legend()}",
     )
     _source_arguments(parser)
     parser.add_argument("out", help="folder for the PNGs")
@@ -129,7 +146,7 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
         "overall and per category. Examples without a prediction count as wrong.",
     )
     parser.add_argument("predictions", help="the JSON-lines predictions file")
-    parser.add_argument("--source", help=f"where the annotations are (default {DEFAULT_SOURCE})")
+    parser.add_argument("--source", help=f"where the annotations are: {SOURCE_HELP}")
     parser.add_argument("--token", help="Hub token for the gated release (default: your login)")
     parser.add_argument("--split", choices=SPLITS, default="validation", help="default validation")
     parser.add_argument("--json", metavar="OUT.json", help="also write the figures as JSON")
@@ -318,21 +335,55 @@ COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
 ]
 
 
+EPILOG = (
+    f"Progress bars follow the switch of `datasets`: {SWITCH}=1 hides them. -q and -v set how "
+    "much this tool tells on stderr; `datasets` and `huggingface_hub` follow their own "
+    "DATASETS_VERBOSITY and HF_HUB_VERBOSITY."
+)
+LEVELS = {-1: logging.WARNING, 0: logging.INFO, 1: logging.DEBUG}
+
+
+def _verbosity_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "-q", "--quiet", dest="verbosity", action="store_const", const=-1, help="warnings only"
+    )
+    group.add_argument(
+        "-v", "--verbose", dest="verbosity", action="count", help="also debug messages"
+    )
+    parser.set_defaults(verbosity=0)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Each `_add_<command>` declares its arguments and sets `run`, the function that does it."""
     parser = argparse.ArgumentParser(
         prog="imagenet3d",
         description="Read, convert, check and publish the ImageNet3D release.",
+        epilog=EPILOG,
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in COMMANDS:
         add(commands)
+    for command in commands.choices.values():
+        command.epilog = EPILOG
+        _verbosity_arguments(command)
     return parser
+
+
+def _configure_logging(verbosity: int) -> None:
+    """This tool's messages to stderr: what is read and built (default), or less, or more."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger.handlers = [handler]
+    logger.propagate = False
+    logger.setLevel(LEVELS[max(-1, min(verbosity, 1))])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; bad input (data errors, files, options, access) is one line on stderr."""
     args = build_parser().parse_args(argv)
+    _configure_logging(args.verbosity)
     try:
         return args.run(args)
     except (ValueError, OSError, AccessError, NetworkError) as error:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
+import subprocess
+import sys
 import zipfile
 from dataclasses import fields
 from pathlib import Path
@@ -11,6 +14,7 @@ from pathlib import Path
 import datasets
 import pytest
 
+import converter
 from converter.cli import build_parser, main
 from converter.outputs.builder import ImageNet3D, ImageNet3DConfig
 from converter.pose.options import PoseOptions
@@ -131,3 +135,42 @@ def test_evaluate_skips_invalid_records_when_asked(
     argv = ["evaluate", str(predictions), "--source", str(sample_zip), "--on-invalid", "skip"]
     assert main(argv) == 0
     assert "overall" in capsys.readouterr().out
+
+
+def imagenet3d(
+    *argv: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The installed `imagenet3d` command, run as a user runs it, in its own process."""
+    command = Path(sys.executable).with_name("imagenet3d")
+    return subprocess.run(
+        [command, *argv], capture_output=True, text=True, env=env, cwd=cwd, check=True
+    )
+
+
+def test_version() -> None:
+    assert imagenet3d("--version").stdout == f"imagenet3d {converter.__version__}\n"
+
+
+def test_progress_bars_follow_the_datasets_switch(sample_zip: Path, tmp_path: Path) -> None:
+    argv = ["preprocess", str(sample_zip), "--mode", "pose6d", "--splits", "val"]
+    shown = imagenet3d(*argv[:2], str(tmp_path / "shown"), *argv[2:])
+    assert "pose6d: 100%" in shown.stderr
+    env = {**os.environ, "HF_DATASETS_DISABLE_PROGRESS_BARS": "1"}
+    hidden = imagenet3d(*argv[:2], str(tmp_path / "hidden"), *argv[2:], env=env)
+    assert "%" not in hidden.stderr
+    assert hidden.stdout == shown.stdout
+
+
+def test_quiet_and_verbose_set_what_is_told(
+    sample_zip: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["inspect", str(sample_zip), "-v"]) == 0
+    assert f"reading {sample_zip} (v1 layout)" in capsys.readouterr().err
+    assert main(["inspect", str(sample_zip), "-q"]) == 0
+    assert "reading" not in capsys.readouterr().err
+
+
+def test_visualize_help_says_what_the_colours_mean(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["visualize", "--help"])
+    assert "bluish green status_good" in " ".join(capsys.readouterr().out.split())

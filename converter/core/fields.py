@@ -7,7 +7,7 @@ so that reading this table imports nothing heavy: `float64`, `int32`, `string`, 
 `label` (a ClassLabel over the categories), `objects` (raw's list of object records), and
 `<type>[n]` for a fixed-length list.
 
-Where a field appears: `RAW` is a column of `raw` (one example per photo), `OBJECT` a key of
+The configurations are `CONFIGS`. Where a field appears: `RAW` is a column of `raw` (one example per photo), `OBJECT` a key of
 each record in raw's `objects` (and of every parsed record), `POSE` a column of `pose3d` and
 `pose6d` (one example per kept object, on the canvas).
 """
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+CONFIGS = ("raw", "pose3d", "pose6d")
 RAW = "raw"
 OBJECT = "raw objects"
 POSE = "pose3d, pose6d"

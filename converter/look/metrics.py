@@ -19,6 +19,7 @@ import numpy as np
 
 from converter.core.errors import DataError, described
 from converter.core.files import write_atomic
+from converter.core.progress import progress_bar
 from converter.outputs.examples import select_objects
 from converter.pose.camera import object_rotation
 from converter.pose.geometry import example_name
@@ -114,7 +115,8 @@ def ground_truth(
     """
     options = options or PoseOptions()
     truth = {}
-    for category, image_id in source.image_ids(split):
+    photos = source.image_ids(split)
+    for category, image_id in progress_bar(iterable=photos, desc=split, unit="photo"):
         for record in select_objects(source, category, image_id, options):
             truth[example_name(image_id, record["index"])] = {
                 "category": category,

@@ -19,10 +19,11 @@ from typing import TypeVar
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from converter.core.fields import CONFIGS
 from converter.core.files import write_atomic
+from converter.core.progress import progress_bar
 from converter.look.draw import MeshKey, Style, overlay
 from converter.outputs.examples import iter_raw_examples, render_examples, select_objects
-from converter.outputs.schema import CONFIGS
 from converter.pose.geometry import MODES
 from converter.pose.options import PoseOptions
 from converter.read.mesh import Mesh
@@ -144,7 +145,8 @@ def visualize(
     out = Path(out)
     meshes: dict[MeshKey, Mesh] = {}
     written = []
-    for category in categories or source.categories():
+    chosen = categories or source.categories()
+    for category in progress_bar(iterable=chosen, desc=f"{config} overlays", unit="category"):
         if config in MODES:
             chosen = pose_overlays(
                 source, category, split, config, per_category, seed, meshes, style, options

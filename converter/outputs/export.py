@@ -8,6 +8,7 @@ folder under its final name is always complete, and a rerun redoes only what is 
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import shutil
@@ -23,6 +24,7 @@ from converter.outputs.card import write_card
 from converter.outputs.schema import CONFIGS
 from converter.pose.options import PoseOptions
 
+logger = logging.getLogger(__name__)
 _PREPARED = re.compile(r"-(?P<split>[a-z]+)(?:-(?P<index>\d{5})-of-(?P<count>\d{5}))?\.parquet$")
 
 
@@ -62,7 +64,9 @@ def export_config(
     """One configuration's shards, staged and moved into place; kept as is when already done."""
     final = out / config
     if final.is_dir():
+        logger.info("%s: already complete in %s, kept", config, final)
         return final
+    logger.info("%s: building", config)
     staging = out / f"{STAGING_PREFIX}{config}"
     shutil.rmtree(staging, ignore_errors=True)
     from converter.outputs.builder import ImageNet3D

@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from converter.core.files import ZIP_TIME, write_atomic
+from converter.core.progress import progress_bar
 from converter.outputs.examples import Pair, Report, render_examples, select_objects
 from converter.pose.geometry import MODES, Mode, example_name
 from converter.pose.options import PoseOptions
@@ -199,7 +199,8 @@ def preprocess(
     _check_stamp(out, job)
     report = Report()
     names: list[str] = []
-    bar = tqdm(total=sum(len(task.pairs) for task in tasks), unit="photo", disable=not progress)
+    photos = sum(len(task.pairs) for task in tasks)
+    bar = progress_bar(total=photos, unit="photo", desc=mode, disable=not progress)
     with bar:
         for index, (task_report, task_names) in enumerate(
             _results(source, out, job, tasks, num_proc)

@@ -14,10 +14,8 @@ from collections.abc import Sequence
 
 import datasets
 
-from converter.core.fields import OBJECT, POSE, RAW, fields_in
+from converter.core.fields import CONFIGS, OBJECT, POSE, RAW, fields_in
 from converter.pose.options import PoseOptions
-
-CONFIGS = ("raw", "pose3d", "pose6d")
 
 
 def config_doc(config: str, canvas: PoseOptions) -> str:

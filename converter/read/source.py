@@ -20,7 +20,6 @@ from converter.core.errors import DataError, SourceError
 from converter.core.release import DEFAULT_SOURCE
 from converter.read.archive import FolderStore, Store, ZipStore
 from converter.read.records import parse_objects
-from converter.read.remote import open_remote
 from converter.read.safe_npz import load_npz_array
 
 SPLITS = ("train", "validation")
@@ -108,7 +107,7 @@ class Source:
         self,
         store: Store,
         label: str,
-        spec: Any = None,
+        location: Any = None,
         token: Any = None,
         on_invalid: OnInvalid = "raise",
     ) -> None:
@@ -116,7 +115,7 @@ class Source:
         self.label = label
         self.on_invalid = on_invalid
         self.invalid = InvalidLog()
-        self._open_args = (spec, token)
+        self._open_args = (location, token)
         names = store.names()
         self.layout = detect_layout(names, label)
         self._photos = self._index_photos(names)
@@ -130,8 +129,8 @@ class Source:
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Reopen rather than copy, so worker processes get their own file handles."""
-        spec, token = self._open_args
-        return (open_source, (spec, token, self.on_invalid))
+        location, token = self._open_args
+        return (open_source, (location, token, self.on_invalid))
 
     def _index_photos(self, names: list[str]) -> dict[str, dict[str, str]]:
         photos: dict[str, dict[str, str]] = defaultdict(dict)
@@ -230,17 +229,19 @@ class Source:
 
 
 def open_source(
-    spec: str | os.PathLike[str] | None = None,
+    location: str | os.PathLike[str] | None = None,
     token: str | bool | None = None,
     on_invalid: OnInvalid = "raise",
 ) -> Source:
     """Open the release from a folder or a zip (local or remote); the Hub by default."""
-    location = DEFAULT_SOURCE if spec is None else os.fspath(spec)
-    return Source(_open_store(location, token), location, spec, token, on_invalid)
+    label = DEFAULT_SOURCE if location is None else os.fspath(location)
+    return Source(_open_store(label, token), label, location, token, on_invalid)
 
 
 def _open_store(location: str, token: str | bool | None) -> Store:
     if re.match(r"^(hf|https?)://", location):
+        from converter.read.remote import open_remote  # fsspec is loaded for remote sources only
+
         return ZipStore(open_remote(location, token), location)
     path = Path(location).expanduser()
     if path.is_dir():
