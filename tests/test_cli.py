@@ -15,7 +15,8 @@ import datasets
 import pytest
 
 import converter
-from converter.cli import build_parser, main
+from converter.cli import build_parser, main, option_flag
+from converter.look.draw import legend
 from converter.outputs.builder import ImageNet3D, ImageNet3DConfig
 from converter.pose.options import PoseOptions
 from converter.testing.servers.fileserver import FileServer
@@ -174,3 +175,11 @@ def test_visualize_help_says_what_the_colours_mean(capsys: pytest.CaptureFixture
     with pytest.raises(SystemExit):
         main(["visualize", "--help"])
     assert "bluish green status_good" in " ".join(capsys.readouterr().out.split())
+
+
+def test_the_readme_names_every_option_and_colour_as_the_tool_does() -> None:
+    readme = " ".join((Path(__file__).parent.parent / "README.md").read_text().split())
+    for option in fields(PoseOptions):
+        assert f"`{option.name}`" in readme
+        assert f"`{option_flag(option.name)}`" in readme
+    assert legend() in readme
