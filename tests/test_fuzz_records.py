@@ -62,16 +62,43 @@ def box(values: tuple[float, float, float, float]) -> list[float]:
     return [x1, y1, x2, y2]
 
 
+def stored(numbers: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """One number in each form the release's tools wrote: Python or numpy scalar, 0-d array,
+    size-1 array of shape (1,) or (1, 1)."""
+    return st.one_of(
+        numbers,
+        numbers.map(np.asarray),
+        numbers.map(lambda number: np.array([number])),
+        numbers.map(lambda number: np.array([[number]])),
+    )
+
+
+def alone(value: Any) -> Any:
+    """The one number a stored form holds."""
+    return np.asarray(value).reshape(()).item()
+
+
+def line(size: int) -> st.SearchStrategy[np.ndarray]:
+    """`size` numbers as a vector, a row or a column."""
+    shapes = st.sampled_from([(size,), (1, size), (size, 1)])
+    return st.tuples(st.lists(finite, min_size=size, max_size=size), shapes).map(
+        lambda parts: np.reshape(parts[0], parts[1])
+    )
+
+
+whole_floats = counts.map(float)
 VALID: dict[str, st.SearchStrategy[Any]] = {
-    **dict.fromkeys(FLOAT_KEYS, finite | finite.map(np.float64) | st.integers(-1000, 1000)),
-    **dict.fromkeys(COUNT_KEYS, counts | counts.map(np.int64)),
-    "height": st.integers(1, 2**16 - 1).map(np.uint16),
-    "class": st.text(min_size=1, max_size=10) | st.just("car").map(np.str_),
+    **dict.fromkeys(FLOAT_KEYS, stored(finite | finite.map(np.float64) | st.integers(-1000, 1000))),
+    **dict.fromkeys(COUNT_KEYS, stored(counts | counts.map(np.int64) | whole_floats)),
+    "height": stored(st.integers(1, 2**16 - 1).map(np.uint16)),
+    "class": st.text(min_size=1, max_size=10)
+    | st.just("car").map(np.str_)
+    | st.just("car").map(np.asarray),
     "bbox": st.tuples(finite, finite, finite, finite).map(box).map(np.array),
-    "principal": st.lists(finite, min_size=2, max_size=2).map(np.array),
-    "object_status": st.sampled_from(STATUSES),
+    "principal": line(2),
+    "object_status": st.sampled_from(STATUSES) | st.sampled_from(STATUSES).map(np.asarray),
     "dense": st.sampled_from(DENSITIES),
-    "ignore": st.sampled_from([0, 1, np.int64(1), np.uint8(0), 1.0]),
+    "ignore": stored(st.sampled_from([0, 1, np.int64(1), np.uint8(0), 1.0, True, np.bool_(False)])),
 }
 extra_keys = st.text(max_size=8).filter(lambda key: key not in KNOWN_KEYS)
 
@@ -124,16 +151,17 @@ def test_valid_values_come_through_as_plain_python(raw: dict[str, Any]) -> None:
     (record,) = parse_objects(as_array([raw]), "car", MEMBER)
     assert_well_typed(record)
     for key in FLOAT_KEYS:
-        assert record[key] == (None if key not in raw else float(raw[key])) or (
+        assert record[key] == (None if key not in raw else float(alone(raw[key]))) or (
             key in ("px", "py") and key not in raw and "principal" in raw
         )
     for key in COUNT_KEYS:
-        assert record[key] == (int(raw[key]) if key in raw else None)
-    if "bbox" in raw:
-        assert record["bbox"] == [float(value) for value in raw["bbox"]]
+        assert record[key] == (int(alone(raw[key])) if key in raw else None)
+    for key in ("bbox", "principal"):
+        if key in raw:
+            assert record[key] == np.ravel(raw[key]).astype(float).tolist()
     assert record["category"] == str(raw.get("class", "car"))
     assert record["object_status"] == raw.get("object_status")
-    assert record["ignore"] == (bool(raw["ignore"]) if "ignore" in raw else None)
+    assert record["ignore"] == (bool(alone(raw["ignore"])) if "ignore" in raw else None)
     unknown = {key: value for key, value in raw.items() if key not in KNOWN_KEYS}
     assert (
         record["extra"] is None if not unknown else set(json.loads(record["extra"])) == set(unknown)
@@ -222,3 +250,45 @@ def test_an_unknown_key_holding_itself_is_refused() -> None:
     with pytest.raises(DataError, match="nested") as caught:
         parse_objects(as_array([{"loop": loop}]), "car", MEMBER)
     assert caught.value.key == "loop"
+
+
+@pytest.mark.parametrize(
+    ("key", "stored", "value"),
+    [
+        ("ignore", True, True),
+        ("ignore", np.bool_(False), False),
+        ("ignore", np.array([[True]]), True),
+        ("distance", np.array([4.5]), 4.5),
+        ("distance", np.array([[4.5]]), 4.5),
+        ("distance", np.asarray(4.5), 4.5),
+        ("height", np.array([[375.0]]), 375),
+        ("viewport", 3000.0, 3000),
+        ("cad_index", np.asarray(2.0), 2),
+        ("principal", np.array([[10.0, 20.0]]), [10.0, 20.0]),
+        ("principal", np.array([[10.0], [20.0]]), [10.0, 20.0]),
+        ("class", np.asarray("car"), "car"),
+    ],
+)
+def test_each_form_the_release_tools_wrote_reads_as_its_value(
+    key: str, stored: Any, value: Any
+) -> None:
+    (record,) = parse_objects(as_array([{key: stored}]), "car", MEMBER)
+    assert record[key if key != "class" else "category"] == value
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("cad_index", 2.5),
+        ("viewport", np.asarray(2999.5)),
+        ("distance", np.array([1.0, 2.0])),
+        ("distance", np.array([[[1.0]]])),
+        ("principal", np.array([[1.0, 2.0], [3.0, 4.0]])),
+        ("ignore", np.array([2])),
+        ("azimuth", np.array([True])),
+    ],
+)
+def test_forms_that_hold_no_single_right_value_are_refused(key: str, value: Any) -> None:
+    with pytest.raises(DataError) as caught:
+        parse_objects(as_array([{key: value}]), "car", MEMBER)
+    assert (caught.value.member, caught.value.key) == (MEMBER, key)

@@ -98,7 +98,7 @@ def test_raw_examples_keep_rgb_jpegs_and_convert_the_rest(source: Source) -> Non
         assert image.mode == "RGB"
         assert (example["width"], example["height"]) == original.size == image.size
         assert example["objects"] == source.objects(example["category"], example["image_id"])
-        if original.mode == "RGB":
+        if (original.format, original.mode) == ("JPEG", "RGB"):
             assert example["image"] == {"path": f"{example['image_id']}.JPEG", "bytes": data}
         else:
             converted += 1

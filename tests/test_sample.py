@@ -1,12 +1,14 @@
 """The generated archives keep their promises, checked by reading them by hand (zipfile, numpy, Pillow).
 
-The sample must hold every case the readers meet in the release; its drawn objects must sit where
-their annotations and the SPEC section 5 camera put them; the workload must have the release's shape.
+The sample must hold every case the readers meet in the release, where its manifest says; its
+drawn objects must sit where their annotations and the release's camera put them; the workload must
+have the release's shape.
 """
 
 from __future__ import annotations
 
 import io
+import json
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,8 +20,16 @@ from PIL import Image, ImageDraw
 from converter.pose.camera import project
 from converter.read.mesh import Mesh, load_cad, read_off
 from converter.read.source import open_source
-from converter.sample import cached_sample, write_sample, write_workload
-from converter.sample.writer import BACKGROUND_MAX, OBJECT_MIN
+from converter.sample import Case, cached_sample, sample_cases, write_sample, write_workload
+from converter.sample.writer import (
+    ANNOTATOR,
+    BACKGROUND_MAX,
+    CONTAINERS,
+    CRLF_CAD,
+    OBJECT_MIN,
+    PNG_PHOTO,
+    VARIANTS,
+)
 
 TOP = "imagenet3d_v1/"
 STATUSES = {"status_good", "status_partially", "status_barely", "status_bad"}
@@ -31,6 +41,11 @@ EVERY_CASE = {
     *("grey", "CMYK", "tiny", "large", "portrait", "landscape", "scale < 0.5", "scale > 4"),
     "two CAD meshes",
 }
+EVERY_FORM = {
+    *CONTAINERS,
+    *VARIANTS,
+    *("principal (1, 2)", "principal (2, 1)", PNG_PHOTO, CRLF_CAD),
+}
 
 
 @dataclass
@@ -39,7 +54,8 @@ class Photo:
     image_id: str
     split: str
     image: Image.Image
-    objects: list[dict]
+    stored: list[dict]  # the objects as the file holds them, in their value forms
+    objects: list[dict]  # the same with plain Python values
     jpeg_size: int
 
 
@@ -47,6 +63,12 @@ class Photo:
 class Release:
     photos: list[Photo]
     meshes: dict[tuple[str, int], Mesh]
+    cad_files: dict[str, bytes]
+
+
+def plain(record: dict) -> dict:
+    """Plain Python values, whatever form each is stored in (numbers, text, lists)."""
+    return {key: np.asarray(value).squeeze().tolist() for key, value in record.items()}
 
 
 def drawn_object_mask(photo: Image.Image) -> np.ndarray:
@@ -69,18 +91,18 @@ def read_release(path: Path) -> Release:
                     io.BytesIO(archive.read(f"{TOP}annotations/{category}/{image_id}.npz")),
                     allow_pickle=True,
                 )
-                objects = list(npz["annotations"])
-                photos.append(
-                    Photo(
-                        category, image_id, split, Image.open(io.BytesIO(jpeg)), objects, len(jpeg)
-                    )
-                )
-        meshes = {
-            (name.split("/")[-2], int(Path(name).stem)): read_off(archive.read(name), name)
-            for name in archive.namelist()
-            if name.endswith(".off")
+                stored = list(npz["annotations"])
+                image = Image.open(io.BytesIO(jpeg))
+                objects = [plain(record) for record in stored]
+                photos.append(Photo(category, image_id, split, image, stored, objects, len(jpeg)))
+        cad_files = {
+            name: archive.read(name) for name in archive.namelist() if name.endswith(".off")
         }
-    return Release(photos, meshes)
+        meshes = {
+            (name.split("/")[-2], int(Path(name).stem)): read_off(data, name)
+            for name, data in cad_files.items()
+        }
+    return Release(photos, meshes, cad_files)
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +152,7 @@ def cases(release: Release) -> set[str]:
 
 
 def projected(mesh: Mesh, record: dict) -> np.ndarray:
-    """Image points of the mesh vertices under the annotated pose (SPEC section 5 camera)."""
+    """Image points of the mesh vertices under the annotated pose (the release's camera)."""
     return project(mesh.vertices, *(record[key] for key in POSE))
 
 
@@ -207,17 +229,70 @@ def test_photos_vary_in_size_orientation_and_colour_mode(release: Release) -> No
         )
 
 
-def test_objects_carry_the_release_keys_and_types(release: Release) -> None:
+def test_objects_carry_the_release_keys_and_values(release: Release) -> None:
     for record in objects(release):
         assert "distance" in record and "ignore" in record
-        assert isinstance(record["class"], np.str_) and isinstance(record["height"], np.uint16)
-        assert record["bbox"].dtype == np.float64 and record["bbox"].shape == (4,)
-        assert isinstance(record["distance"], np.float64) and record["focal"] == 1
+        assert isinstance(record["class"], str) and record["height"] == int(record["height"])
+        assert len(record["bbox"]) == 4 and record["focal"] == 1
         if "azimuth" in record:
-            assert isinstance(record["azimuth"], np.float64)
-            assert record["principal"].tolist() == [record["px"], record["py"]]
+            assert record["principal"] == [record["px"], record["py"]]
         assert record["ignore"] == (record.get("object_status") == "status_bad")
+        assert record["cad_index"] == int(record["cad_index"]) >= 1
     assert {record["viewport"] for record in objects(release)} >= {3000}
+
+
+NUMBER_KEYS = ("height", "width", "azimuth", "elevation", "theta", "distance", "px", "py")
+NUMBER_KEYS += ("focal", "viewport", "cad_index", "ignore")
+
+
+def holds(form: str, record: dict) -> bool:
+    """Whether a stored object shows `form` (a container or a variant of the manifest)."""
+    numbers = [record[key] for key in NUMBER_KEYS if key in record]
+    values = list(record.values())
+    shapes = {"size-1 arrays (1,)": ((1,), (1, 2)), "size-1 arrays (1, 1)": ((1, 1), (2, 1))}
+    if form == "numpy scalars":
+        return all(isinstance(value, np.generic) for value in numbers)
+    if form == "python values":
+        return all(type(value) in (str, int, float, bool, list) for value in values)
+    if form == "0-d arrays":
+        return all(isinstance(value, np.ndarray) and value.ndim == 0 for value in numbers)
+    if form in shapes:
+        number, line = shapes[form]
+        principal = record.get("principal", np.zeros(line))
+        return np.shape(principal) == line and all(np.shape(value) == number for value in numbers)
+    if form.startswith("principal"):
+        return (
+            "principal" in record
+            and str(np.shape(record["principal"])) == form[len("principal ") :]
+        )
+    if form in ("float viewport", "float cad_index"):
+        return np.asarray(record[form.split()[1]]).dtype.kind == "f"
+    if form == "bool ignore":
+        return np.asarray(record["ignore"]).dtype == bool
+    if form == "annotator key":
+        return plain(record).get("annotator") == ANNOTATOR
+    raise AssertionError(f"no check for {form}")
+
+
+def check_manifest(release: Release, manifest: list[Case]) -> None:
+    """Each object, photo and CAD folder shows exactly the forms the manifest gives it."""
+    listed = {(case.category, case.image_id, case.index, case.name) for case in manifest}
+    for photo in release.photos:
+        for index, record in enumerate(photo.stored):
+            for form in (*CONTAINERS, *VARIANTS, "principal (1, 2)", "principal (2, 1)"):
+                expected = (photo.category, photo.image_id, index, form) in listed
+                assert holds(form, record) == expected, (photo.image_id, index, form)
+        png = (photo.category, photo.image_id, None, PNG_PHOTO) in listed
+        assert photo.image.format == ("PNG" if png else "JPEG"), photo.image_id
+    for name, data in release.cad_files.items():
+        crlf = (name.split("/")[-2], None, None, CRLF_CAD) in listed
+        assert (b"\r\n" in data) == crlf and (data.count(b"\n") == data.count(b"\r\n")) == crlf
+
+
+def test_every_form_is_where_the_manifest_says(release: Release) -> None:
+    manifest = sample_cases(seed=0)
+    assert {case.name for case in manifest} >= EVERY_FORM
+    check_manifest(release, manifest)
 
 
 def test_objects_cover_every_status_and_special_case(release: Release) -> None:
@@ -235,7 +310,11 @@ def test_objects_cover_every_status_and_special_case(release: Release) -> None:
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_every_seed_holds_every_case(seed: int, tmp_path: Path) -> None:
-    assert cases(read_release(write_sample(tmp_path / "sample.zip", seed=seed))) >= EVERY_CASE
+    release = read_release(write_sample(tmp_path / "sample.zip", seed=seed))
+    assert cases(release) >= EVERY_CASE
+    manifest = sample_cases(seed)
+    assert {case.name for case in manifest} >= EVERY_FORM
+    check_manifest(release, manifest)
 
 
 def test_the_reader_and_load_cad_see_the_same_sample(sample_zip: Path, release: Release) -> None:
@@ -248,6 +327,24 @@ def test_the_reader_and_load_cad_see_the_same_sample(sample_zip: Path, release: 
         for index in source.cad_indices(category):
             mesh = load_cad(source, category, index)
             np.testing.assert_array_equal(mesh.vertices, release.meshes[category, index].vertices)
+
+
+def test_the_reader_reads_each_form_as_its_value(sample_zip: Path, release: Release) -> None:
+    source = open_source(sample_zip)
+    annotated = {case.image_id for case in sample_cases() if case.name == "annotator key"}
+    for photo in release.photos:
+        records = source.objects(photo.category, photo.image_id)
+        assert len(records) == len(photo.objects)
+        for record, expected in zip(records, photo.objects, strict=True):
+            assert record["category"] == expected["class"]
+            for key in (*NUMBER_KEYS, "bbox", "principal", "object_status", "dense"):
+                assert record[key] == expected.get(key), (photo.image_id, key)
+            for key in ("height", "width", "viewport", "cad_index"):
+                assert type(record[key]) is int
+            assert type(record["ignore"]) is bool
+            extra = {} if record["extra"] is None else json.loads(record["extra"])
+            assert extra == ({"annotator": ANNOTATOR} if "annotator" in expected else {})
+        assert any("annotator" in item for item in photo.objects) == (photo.image_id in annotated)
 
 
 def test_pose3d_scale_spans_the_release_range(release: Release) -> None:
@@ -304,7 +401,7 @@ def overlap(photo: Photo, release: Release, shift: float = 0.0) -> tuple[list[fl
 
 
 def test_painted_objects_sit_where_their_annotation_projects_them(release: Release) -> None:
-    """The annotation read back from the archive, the OFF mesh read back and the SPEC camera
+    """The annotation read back from the archive, the OFF mesh read back and the release's camera
     reproduce the pixels painted in the decoded JPEG (grey, CMYK and tiny photos included)."""
     checked = 0
     for photo in release.photos:

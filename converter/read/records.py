@@ -1,8 +1,11 @@
 """Turn the release's per-object dicts into typed, checked records.
 
 Every record has every key of `RECORD_KEYS` (from the field table, `converter.core.fields`); a
-value the annotators did not give is None, never a made-up number. Keys the release may add later are not dropped: they are
-carried through, JSON-encoded, in `extra`.
+value the annotators did not give is None, never a made-up number. Keys the release may add
+later are not dropped: they are carried through, JSON-encoded, in `extra`. Each value may come
+in any of the forms the release's tools wrote (docs/format.md, 'Value forms'): Python or numpy
+scalars, 0-d arrays, size-1 arrays, a vector as one row or one column, a bool `ignore`, a whole
+float for a count.
 """
 
 from __future__ import annotations
@@ -39,8 +42,21 @@ def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
+def _alone(value: Any) -> Any:
+    """One number as the release's tools stored it: a numpy scalar, a 0-d array or a size-1
+    array of shape (1,) or (1, 1) (MATLAB-style records), as the Python value it holds."""
+    if (
+        isinstance(value, np.ndarray)
+        and value.size == 1
+        and value.ndim <= 2
+        and value.dtype.kind in "biuf"
+    ):
+        value = value.reshape(())
+    return _plain(value)
+
+
 def _number(value: Any) -> float:
-    value = _plain(value)
+    value = _alone(value)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise _Invalid(f"expected a number, got {type(value).__name__}")
     try:
@@ -78,11 +94,16 @@ def _vector(size: int) -> Callable[[Any], list[float]]:
             raise _Invalid(
                 f"expected {size} numbers, got a ragged {type(value).__name__}"
             ) from None
-        if array.dtype == object or array.dtype.kind not in "iuf" or array.shape != (size,):
+        if array.dtype == object or array.dtype.kind not in "iuf" or not _is_line(array, size):
             raise _Invalid(f"expected {size} numbers, got {array.dtype} of shape {array.shape}")
-        return [_number(item) for item in array.tolist()]
+        return [_number(item) for item in array.reshape(size).tolist()]
 
     return parse
+
+
+def _is_line(array: np.ndarray, size: int) -> bool:
+    """A vector, or a matrix of one row or one column, of `size` numbers."""
+    return array.shape in ((size,), (1, size), (size, 1))
 
 
 _four_numbers = _vector(4)
@@ -113,6 +134,10 @@ def _text(value: Any) -> str:
 
 
 def _flag(value: Any) -> bool:
+    """`ignore`: the public tool only compares it with 0, so a bool means what 0 and 1 mean."""
+    value = _alone(value)
+    if isinstance(value, bool):
+        return value
     number = _integer(value)
     if number not in (0, 1):
         raise _Invalid(f"expected 0 or 1, got {number}")

@@ -10,15 +10,24 @@ import os
 from pathlib import Path
 
 from converter.read.source import OnInvalid, Source, open_source
-from converter.sample.writer import SAMPLE_VERSION, cached_sample, write_sample, write_workload
+from converter.sample.writer import (
+    SAMPLE_VERSION,
+    Case,
+    cached_sample,
+    sample_cases,
+    write_sample,
+    write_workload,
+)
 
 SAMPLE_WORD = "sample"
 
 __all__ = [
     "SAMPLE_VERSION",
     "SAMPLE_WORD",
+    "Case",
     "cached_sample",
     "open_release",
+    "sample_cases",
     "write_sample",
     "write_workload",
 ]

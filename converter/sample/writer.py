@@ -1,10 +1,12 @@
-"""Deterministic archives shaped like the ImageNet3D release (SPEC sections 2, 3, 5 and 7).
+"""Deterministic archives shaped like the ImageNet3D release (docs/format.md, 'Release layout').
 
 One writer draws every archive; two parameter profiles feed it: a small sample that holds every
 case the readers must handle (tests, the source word `sample`) and a benchmark workload with the
 release's distribution of photo sizes, object counts and distances. Objects with a pose are
-painted with the CAD mesh projected by the SPEC camera in a brightness band the background never
-reaches, so a test can find them again in the decoded JPEG and check the annotation against them.
+painted with the CAD mesh projected by the release's camera in a brightness band the background
+never reaches, so a test can find them again in the decoded photo and check the annotation
+against them. The sample stores its values in every form the release's tools wrote, and
+`sample_cases` names which photo, object or CAD folder carries each case.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ import io
 import os
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -33,7 +36,7 @@ CATEGORIES = {
     "car": "n02958343",
     "chair": "n03001627",
 }
-SAMPLE_VERSION = 1  # part of the cache file name: bump when the sample's content changes
+SAMPLE_VERSION = 2  # part of the cache file name: bump when the sample's content changes
 
 VIEWPORT = 3000
 FOCAL = 1.0
@@ -64,6 +67,7 @@ class _ObjectPlan:
     viewport: int
     status: str | None  # None: an older file without object_status and dense
     kind: str = "posed"  # "posed", "zero_distance" (distance 0, keys kept), "no_pose" (keys absent)
+    forms: frozenset[str] = frozenset()  # how the values are stored (see _stored); none: numpy
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,7 @@ class _PhotoPlan:
     height: int
     mode: str  # "RGB", "L" or "CMYK"
     objects: tuple[_ObjectPlan, ...]
+    png: bool = False  # saved as PNG under the .JPEG name
 
 
 @dataclass(frozen=True)
@@ -140,7 +145,7 @@ _VAL_PER_CATEGORY = 3
 _EXTREME_SIZES = ((48, 36), (36, 60), (60, 40), (44, 56), (1600, 1200), (1200, 1600), (1800, 1350))
 _SAMPLE_MODES = {5: "L", 30: "L", 17: "CMYK", 40: "CMYK"}  # photo number -> JPEG colour mode
 _STATUS_CYCLE = ("status_good", "status_partially", "status_good", "status_barely", "status_bad")
-_SPECIAL_OBJECTS = {4: "no_pose", 9: "zero_distance", 14: "legacy"}  # object number -> case
+_UNUSUAL_OBJECTS = {4: "no_pose", 9: "zero_distance", 14: "legacy"}  # object number -> case
 
 
 def _sample_plans(rng: np.random.Generator) -> list[_PhotoPlan]:
@@ -165,7 +170,7 @@ def _sample_plans(rng: np.random.Generator) -> list[_PhotoPlan]:
             distance = viewport / (share * min(width, height))
             if number % 5 == 2:
                 centre = _to_border(rng, centre, width, height)
-            special = _SPECIAL_OBJECTS.get(number)
+            special = _UNUSUAL_OBJECTS.get(number)
             status = None if special == "legacy" else _STATUS_CYCLE[number % len(_STATUS_CYCLE)]
             kind = special if special in ("no_pose", "zero_distance") else "posed"
             objects.append(
@@ -191,12 +196,108 @@ def _sample_number(within: int) -> int:
     return 87 + within * 113
 
 
+# ---- value forms: how the release's tools stored each value -----------------------------------
+
+# One of these holds each sample object's values: the release's numpy scalars, the Python values
+# its README states, the 0-d arrays of a per-object `np.savez(**values)` read back, or the size-1
+# arrays of MATLAB-style records (with `principal` as a row or a column to match).
+CONTAINERS = (
+    "numpy scalars",
+    "python values",
+    "0-d arrays",
+    "size-1 arrays (1,)",
+    "size-1 arrays (1, 1)",
+)
+# The size-1 containers: the shape of one number, and of `principal`.
+_SIZE_ONE = {"size-1 arrays (1,)": ((1,), (1, 2)), "size-1 arrays (1, 1)": ((1, 1), (2, 1))}
+# Each applies on top of any container: what the annotation app wrote (a float viewport, its
+# annotator's id) and what readers only compare (a bool ignore, a whole float cad_index).
+VARIANTS = ("float viewport", "float cad_index", "bool ignore", "annotator key")
+ANNOTATOR = "annotator_01"
+PNG_PHOTO = "PNG under .JPEG"
+CRLF_CAD = "CRLF line ends"
+
+
+@dataclass(frozen=True)
+class Case:
+    """Which part of the sample carries one case: an object, a photo, or a category's CAD files."""
+
+    name: str
+    category: str
+    image_id: str | None = None  # None: the category's CAD files
+    index: int | None = None  # the object's index in its photo's annotation array; None: the photo
+
+
+def _with_forms(plans: list[_PhotoPlan], rng: np.random.Generator) -> tuple[list[_PhotoPlan], str]:
+    """Every container with and without every variant, one PNG photo, one CRLF CAD category.
+
+    Object k of a seeded order takes container k % 5 and, in turns of five objects, variants
+    0 and 2 or 1 and 3: ten objects already cover every pairing.
+    """
+    count = sum(len(plan.objects) for plan in plans)
+    ranks = iter(rng.permutation(count).tolist())
+    plans = [
+        replace(
+            plan,
+            objects=tuple(replace(item, forms=_forms(next(ranks))) for item in plan.objects),
+        )
+        for plan in plans
+    ]
+    photos = [
+        number
+        for number, plan in enumerate(plans)
+        if plan.mode == "RGB" and 60 < max(plan.width, plan.height) <= 640
+    ]
+    png = int(rng.choice(photos))
+    plans[png] = replace(plans[png], png=True)
+    return plans, str(rng.choice(sorted({plan.category for plan in plans})))
+
+
+def _forms(rank: int) -> frozenset[str]:
+    turn = rank // len(CONTAINERS)
+    variants = {name for j, name in enumerate(VARIANTS) if (turn + j) % 2 == 0}
+    return frozenset({CONTAINERS[rank % len(CONTAINERS)], *variants})
+
+
+def _object_cases(item: _ObjectPlan) -> list[str]:
+    """The cases one object carries: its forms, its principal's shape, its special kind."""
+    names = sorted(item.forms)
+    if item.kind == "no_pose":
+        names.append("no pose keys")
+    names += [
+        f"principal {line}"
+        for container, (_, line) in _SIZE_ONE.items()
+        if container in item.forms and item.kind != "no_pose"
+    ]
+    if item.kind == "zero_distance":
+        names.append("distance 0")
+    if item.status is None:
+        names.append("no status")
+    return names
+
+
+def sample_cases(seed: int = 0) -> list[Case]:
+    """The manifest of `write_sample(path, seed)`: every case and where it is, without writing."""
+    plans, crlf = _sample(seed)
+    cases = [Case(CRLF_CAD, crlf)]
+    for plan in plans:
+        photo_cases = {"L": ["grey"], "CMYK": ["CMYK"]}.get(plan.mode, [])
+        photo_cases += [PNG_PHOTO] if plan.png else []
+        cases += [Case(name, plan.category, plan.image_id) for name in photo_cases]
+        cases += [
+            Case(name, plan.category, plan.image_id, index)
+            for index, item in enumerate(plan.objects)
+            for name in _object_cases(item)
+        ]
+    return cases
+
+
 _SIZE_CLASSES = ((0.7, (500, 375), 2.4), (0.2, (1000, 750), 1.3), (0.1, (2000, 1500), 0.7))
 _WORKLOAD_STATUS_WEIGHTS = (0.6, 0.25, 0.1, 0.05)
 
 
 def _workload_plans(rng: np.random.Generator, photos: int) -> list[_PhotoPlan]:
-    """SPEC section 7: sizes 70/20/10 %, 1.3 objects a photo, pose3d scale 0.5..5, median ~2."""
+    """Sizes 70/20/10 %, 1.3 objects a photo, pose3d scale 0.5..5 with a median near 2."""
     plans = []
     shares = [share for share, _, _ in _SIZE_CLASSES]
     for i in range(photos):
@@ -267,7 +368,7 @@ def _is_dense(box: tuple, others: list[tuple]) -> bool:
 
 
 def _annotation(photo: _PhotoPlan, placed: _Placed, dense: bool) -> dict:
-    """One object as the release stores it: numpy scalar types, keys per SPEC section 3."""
+    """One object as the release stores it (docs/format.md, 'Annotation keys'), in its forms."""
     plan = placed.plan
     record: dict = {
         "class": np.str_(photo.category),
@@ -292,7 +393,37 @@ def _annotation(photo: _PhotoPlan, placed: _Placed, dense: bool) -> dict:
         record["object_status"] = np.str_(plan.status)
         record["dense"] = np.str_("dense_yes" if dense else "dense_no")
     record["ignore"] = np.int32(plan.status == "status_bad")
+    return _stored(record, plan.forms)
+
+
+def _stored(record: dict, forms: frozenset[str]) -> dict:
+    """The same values in the forms named (docs/format.md, 'Value forms'); none: unchanged."""
+    record = dict(record)
+    if "float viewport" in forms:
+        record["viewport"] = np.float64(record["viewport"])
+    if "float cad_index" in forms:
+        record["cad_index"] = np.float64(record["cad_index"])
+    if "bool ignore" in forms:
+        record["ignore"] = np.bool_(record["ignore"])
+    if "annotator key" in forms:
+        record["annotator"] = np.str_(ANNOTATOR)
+    if "python values" in forms:
+        return {key: value.tolist() for key, value in record.items()}
+    if "0-d arrays" in forms:
+        return {key: np.asarray(value) for key, value in record.items()}
+    for container, (shape, line) in _SIZE_ONE.items():
+        if container in forms:
+            return {key: _sized(key, value, shape, line) for key, value in record.items()}
     return record
+
+
+def _sized(key: str, value: Any, shape: tuple[int, ...], line: tuple[int, int]) -> Any:
+    """A number as an array of `shape`, `principal` as `line`; text and `bbox` unchanged."""
+    if key == "principal":
+        return value.reshape(line)
+    if isinstance(value, np.number | np.bool_):
+        return np.full(shape, value)
+    return value
 
 
 def _release_npz(records: list[dict]) -> bytes:
@@ -351,6 +482,9 @@ def _photo_bytes(
         else:
             _draw(draw, item, _UNPOSED_COLOUR, contrast=0.4)
     buffer = io.BytesIO()
+    if photo.png:
+        image.save(buffer, "PNG")
+        return buffer.getvalue()
     options = {"quality": style.quality}
     if photo.mode == "RGB":
         options["subsampling"] = style.subsampling
@@ -361,12 +495,19 @@ def _photo_bytes(
 # ---- the archive -----------------------------------------------------------------------------
 
 
-def _members(plans: list[_PhotoPlan], style: _Style, seed: int) -> dict[str, Callable[[], bytes]]:
-    """Every file of the archive, each made only when it is written (photos are the slow part)."""
+def _members(
+    plans: list[_PhotoPlan], style: _Style, seed: int, crlf: str | None = None
+) -> dict[str, Callable[[], bytes]]:
+    """Every file of the archive, each made only when it is written (photos are the slow part).
+
+    The CAD files of category `crlf` end their lines as Windows tools do.
+    """
     members: dict[str, Callable[[], bytes]] = {}
     for category in sorted({plan.category for plan in plans}):
         for index, mesh in enumerate(category_meshes(category), start=1):
-            members[f"{TOP_FOLDER}/CAD/{category}/{index:02d}.off"] = partial(write_off, mesh)
+            members[f"{TOP_FOLDER}/CAD/{category}/{index:02d}.off"] = partial(
+                _off_bytes, mesh, category == crlf
+            )
         for split in ("train", "val"):
             ids = [p.image_id for p in plans if p.category == category and p.split == split]
             text = "".join(f"{image_id}\n" for image_id in ids)
@@ -389,6 +530,11 @@ def _members(plans: list[_PhotoPlan], style: _Style, seed: int) -> dict[str, Cal
     return members
 
 
+def _off_bytes(mesh: Mesh, crlf: bool) -> bytes:
+    data = write_off(mesh)
+    return data.replace(b"\n", b"\r\n") if crlf else data
+
+
 def _write_zip(path: Path, members: dict[str, Callable[[], bytes]]) -> Path:
     """Sorted members, fixed timestamps, directory entries as zip tools add them; atomic."""
     folders = {name[: i + 1] for name in members for i, c in enumerate(name) if c == "/"}
@@ -407,14 +553,22 @@ def _write_zip(path: Path, members: dict[str, Callable[[], bytes]]) -> Path:
     return path
 
 
+def _sample(seed: int) -> tuple[list[_PhotoPlan], str]:
+    """The sample's plans with their value forms, and its CRLF CAD category."""
+    return _with_forms(
+        _sample_plans(np.random.default_rng([seed, 0])), np.random.default_rng([seed, 2])
+    )
+
+
 def write_sample(path: str | os.PathLike, seed: int = 0) -> Path:
-    """The small test archive: byte-identical for the same seed."""
-    plans = _sample_plans(np.random.default_rng([seed, 0]))
-    return _write_zip(Path(path), _members(plans, _SAMPLE_STYLE, seed))
+    """The small test archive: byte-identical for the same seed; `sample_cases(seed)` lists
+    which photo, object or CAD folder carries each case."""
+    plans, crlf = _sample(seed)
+    return _write_zip(Path(path), _members(plans, _SAMPLE_STYLE, seed, crlf))
 
 
 def write_workload(path: str | os.PathLike, photos: int, seed: int = 0) -> Path:
-    """A benchmark archive of `photos` photos shaped like the release (SPEC section 7)."""
+    """A benchmark archive of `photos` photos shaped like the release."""
     plans = _workload_plans(np.random.default_rng([seed, 0]), photos)
     return _write_zip(Path(path), _members(plans, _WORKLOAD_STYLE, seed))
 
