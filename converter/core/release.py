@@ -1,4 +1,4 @@
-"""Facts about the public release (SPEC section 1), stated once for the builder, CLI and card."""
+"""Facts about the public release (docs/format.md, 'Release layout'), stated once for all uses."""
 
 from __future__ import annotations
 

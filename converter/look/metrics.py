@@ -1,4 +1,4 @@
-"""Scoring predicted viewpoints against the annotations, as SPEC section 6 defines it.
+"""Scoring predicted viewpoints against the annotations (docs/format.md, 'Metrics').
 
 Predictions and ground truth are mappings from an example name (``<image_id>_<k:02d>``) to a
 record with ``azimuth``, ``elevation`` and ``theta`` in radians; ground-truth records also carry
@@ -43,7 +43,7 @@ def rotation_matrices(poses: np.ndarray) -> np.ndarray:
 def rotation_error(predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:
     """Angle in [0, pi] of the relative rotation between paired (N, 3) poses, in radians.
 
-    Equal to SPEC 6's ``arccos((trace(R1^T R2) - 1) / 2)``, but computed as the atan2 of the
+    Equal to the rotation error ``arccos((trace(R1^T R2) - 1) / 2)``, but computed as the atan2 of the
     angle's sine (the skew part of R1^T R2) and cosine: arccos of a clipped argument loses half
     its digits near 0 and pi, while atan2 stays exact there (identical poses give exactly 0).
     """

@@ -1,4 +1,6 @@
-"""The numbers of SPEC section 4: which objects are kept and where their photo lands on the canvas.
+"""Which objects are kept and where their photo lands on the canvas, as numbers.
+
+docs/format.md states both: 'The kept rule' and 'The pose3d and pose6d geometry'.
 
 Pure arithmetic on object records and photo sizes, so the pixel code (canvas.py), the example
 producer and the tests all share one statement of the formulas.
@@ -56,7 +58,7 @@ def example_name(image_id: str, index: int) -> str:
 def placement(
     mode: Mode, record: dict[str, Any], photo_size: tuple[int, int], options: PoseOptions
 ) -> Placement:
-    """Scale and centre point of SPEC 4 for a kept object on a photo of (width, height)."""
+    """Scale and centre point of a kept object on a photo of (width, height)."""
     w, h = photo_size
     if mode == "pose3d":
         s = record["distance"] / options.target_distance
