@@ -215,9 +215,9 @@ def _add_preprocess(commands: argparse._SubParsersAction) -> None:
         "preprocess",
         help="write the public tool's pose3d/pose6d folder",
         description="Put every kept object on an H x W canvas (docs/format.md, 'The pose3d and "
-        "pose6d geometry') and write images/, "
-        "annotations/ and lists/ under OUT as the public preprocessing does. Rerun over the same "
-        "OUT to finish an interrupted run; finished photos are skipped.",
+        "pose6d geometry') and write images/, annotations/ and lists/ under OUT as the public "
+        "preprocessing does. Rerun over the same OUT to finish an interrupted run (finished "
+        "photos are skipped) or to add other categories.",
     )
     _source_arguments(parser)
     parser.add_argument("out", help="the output folder")
@@ -228,7 +228,11 @@ def _add_preprocess(commands: argparse._SubParsersAction) -> None:
         help="pose3d (object-centric) or pose6d (whole photo)",
     )
     parser.add_argument(
-        "--splits", nargs="+", choices=(*SPLITS, *SPLIT_ALIASES), default=list(SPLITS)
+        "--splits",
+        nargs="+",
+        choices=(*SPLITS, *SPLIT_ALIASES),
+        default=list(SPLITS),
+        help="default: both",
     )
     _num_proc_argument(parser)
     _pose_arguments(parser)

@@ -236,3 +236,15 @@ def test_command_line(sample_zip: Path, tmp_path: Path, capsys: pytest.CaptureFi
     assert Image.open(next((out / "images" / "car_val").iterdir())).size == (640, 480)
     assert main(argv) == 1
     assert "other settings" in capsys.readouterr().err
+
+
+def test_a_rerun_with_other_categories_adds_them(source: Source, tmp_path: Path) -> None:
+    """Categories choose which photos are written, not their bytes: the stamp lets them differ."""
+    first, second = source.categories()[:2]
+    for category in (first, second):
+        options = PoseOptions(categories=(category,))
+        preprocess(source, tmp_path, "pose6d", options, splits=["val"], progress=False)
+    assert sorted(p.name for p in (tmp_path / "lists").iterdir()) == [
+        f"{first}_val",
+        f"{second}_val",
+    ]

@@ -16,7 +16,7 @@ import multiprocessing
 import os
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from itertools import groupby
 from operator import itemgetter
 from pathlib import Path
@@ -51,7 +51,8 @@ class Job:
             raise ValueError(f"unknown mode {self.mode!r}; expected one of {', '.join(MODES)}")
 
     def stamp(self) -> bytes:
-        settings = {"mode": self.mode, **asdict(self.options)}
+        settings = {"mode": self.mode, **self.options.values()}
+        del settings["categories"]  # which photos are written, not what their files hold
         return (json.dumps(settings, indent=2, sort_keys=True) + "\n").encode()
 
 
