@@ -13,13 +13,7 @@ from typing import Any, ClassVar
 
 import datasets
 
-from converter.core.release import (
-    CITATION,
-    DESCRIPTION,
-    HOMEPAGE,
-    LICENSE,
-    RELEASE_CATEGORIES,
-)
+from converter.core.release import CITATION, DESCRIPTION, HOMEPAGE, LICENSE, RELEASE_CATEGORIES
 from converter.outputs.examples import Pair, iter_pose_examples, iter_raw_examples
 from converter.outputs.schema import CONFIGS, config_doc, features_for
 from converter.pose.options import PoseOptions

@@ -46,9 +46,6 @@ class PoseOptions:
     jpeg_quality: int = field(default=75, metadata={"help": "JPEG quality of the canvases, 1..100"})
 
     def __post_init__(self) -> None:
-        self.check()
-
-    def check(self) -> None:
         """Refuse values that could only make wrong or empty canvases; lists become tuples."""
         self.statuses = tuple(self.statuses)
         if self.categories is not None:
