@@ -10,18 +10,21 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 SWITCH = "HF_DATASETS_DISABLE_PROGRESS_BARS"
 TRUE_WORDS = {"1", "ON", "YES", "TRUE"}  # the words `datasets.config` takes for true
 
 
-def progress_bar(**kwargs: Any) -> Any:
+def progress_bar(**kwargs: Any) -> tqdm:
     """A tqdm bar (`total`, `unit`, `desc`, ...) drawn unless `datasets`' switch is off."""
     loaded = sys.modules.get("datasets.utils.tqdm")
     if loaded is not None:
         return loaded.tqdm(**kwargs)
-    from tqdm.auto import tqdm
+    from tqdm.auto import tqdm as auto_tqdm
 
     disabled = os.environ.get(SWITCH, "").upper() in TRUE_WORDS
-    return tqdm(**{**kwargs, "disable": disabled or kwargs.get("disable", False)})
+    return auto_tqdm(**{**kwargs, "disable": disabled or kwargs.get("disable", False)})

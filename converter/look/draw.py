@@ -1,8 +1,8 @@
 """Annotations drawn over photos with Pillow: each object's 2D box and its CAD mesh under its pose.
 
-One fixed palette, so pictures need no legend: the colour says the object's ``object_status``
-(Okabe-Ito colours, told apart also with colour-blind vision); `legend()` says which is which,
-for `imagenet3d visualize --help` and the README.
+One fixed palette: the colour says the object's ``object_status`` (Okabe-Ito colours, told
+apart also with colour-blind vision); `legend()` says which is which in words, for
+`imagenet3d visualize --help` and the README.
 
 Meshes are projected with the annotation camera (``converter.pose.camera.project``). An object without
 a pose (or whose mesh is not at hand) gets only its box.
