@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import fields
@@ -23,6 +24,7 @@ from converter.core.release import DEFAULT_SOURCE
 from converter.look.draw import STYLES, legend
 from converter.pose.geometry import MODES
 from converter.pose.options import PoseOptions
+from converter.read.remote import MIRROR_HEADERS
 from converter.read.source import SPLIT_ALIASES, SPLITS
 
 if TYPE_CHECKING:
@@ -34,10 +36,15 @@ SOURCE_HELP = (
     f"file or folder named sample is here, which is read instead; the release is {DEFAULT_SOURCE}"
 )
 
+TOKEN_HELP = (
+    "Hub token for the gated release (default: your login); sent only to the Hub, never to "
+    f"another server (a private mirror's credentials go in {MIRROR_HEADERS})"
+)
+
 
 def _source_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("source", help=SOURCE_HELP)
-    parser.add_argument("--token", help="Hub token for the gated release (default: your login)")
+    parser.add_argument("--token", help=TOKEN_HELP)
     _on_invalid_argument(parser)
 
 
@@ -54,7 +61,7 @@ def _open(args: argparse.Namespace) -> Source:
     from converter.sample import open_release
 
     source = open_release(args.source, token=args.token, on_invalid=args.on_invalid)
-    logger.info("reading %s (%s layout)", source.label, source.layout.kind)
+    logger.debug("reading %s (%s layout)", source.label, source.layout.kind)
     return source
 
 
@@ -147,7 +154,7 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("predictions", help="the JSON-lines predictions file")
     parser.add_argument("--source", help=f"where the annotations are: {SOURCE_HELP}")
-    parser.add_argument("--token", help="Hub token for the gated release (default: your login)")
+    parser.add_argument("--token", help=TOKEN_HELP)
     parser.add_argument("--split", choices=SPLITS, default="validation", help="default validation")
     parser.add_argument("--json", metavar="OUT.json", help="also write the figures as JSON")
     _on_invalid_argument(parser)
@@ -385,11 +392,28 @@ def _configure_logging(verbosity: int) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; bad input (data errors, files, options, access) is one line on stderr."""
+    """Run one command; bad input (data errors, files, options, access) is one line on stderr.
+
+    Ctrl-C is one line and the shell's status for it (130); a reader that stops early
+    (`imagenet3d inspect ... | head`) ends the run quietly, as it would any Unix tool.
+    """
     args = build_parser().parse_args(argv)
     _configure_logging(args.verbosity)
     try:
         return args.run(args)
+    except KeyboardInterrupt:
+        print(f"imagenet3d {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        _silence_stdout()
+        return 141
     except (ValueError, OSError, AccessError, NetworkError) as error:
         print(f"imagenet3d {args.command}: {error}", file=sys.stderr)
         return 1
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so flushing it at exit does not raise the broken pipe again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)

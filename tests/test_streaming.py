@@ -25,7 +25,7 @@ def served_zip(file_server: FileServer, sample_zip: Path) -> str:
 
 @pytest.fixture
 def release(hub: Hub, sample_zip: Path) -> Hub:
-    """The loopback Hub holding the sample as the gated release of SPEC section 1."""
+    """The loopback Hub holding the sample as the gated release (docs/format.md, 'Release layout')."""
     hub.new_repo(REPO_ID, files={ARCHIVE_NAME: sample_zip}, gated=True)
     hub.traffic.reset()
     return hub

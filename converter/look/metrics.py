@@ -1,6 +1,7 @@
 """Scoring predicted viewpoints against the annotations (docs/format.md, 'Metrics').
 
-Predictions and ground truth are mappings from an example name (``<image_id>_<k:02d>``) to a
+Predictions and ground truth are mappings from an example name (``<image_id>_<k:02d>``, or
+``<category>_<image_id>_<k:02d>`` for a photo several categories hold) to a
 record with ``azimuth``, ``elevation`` and ``theta`` in radians; ground-truth records also carry
 ``category``. A pose example dict is such a record, so ``{ex["name"]: ex for ex in examples}``
 is ground truth as it stands.
@@ -20,9 +21,8 @@ import numpy as np
 from converter.core.errors import DataError, described
 from converter.core.files import write_atomic
 from converter.core.progress import progress_bar
-from converter.outputs.examples import select_objects
+from converter.outputs.examples import object_name, select_objects
 from converter.pose.camera import object_rotation
-from converter.pose.geometry import example_name
 from converter.pose.options import PoseOptions
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ def rotation_matrices(poses: np.ndarray) -> np.ndarray:
 def rotation_error(predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:
     """Angle in [0, pi] of the relative rotation between paired (N, 3) poses, in radians.
 
-    Equal to the rotation error ``arccos((trace(R1^T R2) - 1) / 2)``, but computed as the atan2 of the
+    Equal to ``arccos((trace(R1^T R2) - 1) / 2)`` ('Metrics'), but computed as the atan2 of the
     angle's sine (the skew part of R1^T R2) and cosine: arccos of a clipped argument loses half
     its digits near 0 and pi, while atan2 stays exact there (identical poses give exactly 0).
     """
@@ -111,17 +111,23 @@ def ground_truth(
 
     Read from the records with the preprocessing's own keep rule and naming, so it names exactly
     the examples a model is scored on without decoding a single photo. Both pose configurations
-    keep the same objects under the same names and angles, so one answer serves both.
+    keep the same objects under the same names and angles, so one answer serves both. Two
+    objects of one name are refused: a prediction for that name could not say which it means.
     """
     options = options or PoseOptions()
-    truth = {}
+    truth: dict[str, dict[str, Any]] = {}
     photos = source.image_ids(split)
     for category, image_id in progress_bar(iterable=photos, desc=split, unit="photo"):
         for record in select_objects(source, category, image_id, options):
-            truth[example_name(image_id, record["index"])] = {
-                "category": category,
-                **{key: record[key] for key in ANGLES},
-            }
+            name = object_name(source, category, image_id, record["index"])
+            if name in truth:
+                raise DataError(
+                    source.label,
+                    f"two objects of the {split} split are named {name!r} (categories "
+                    f"{truth[name]['category']} and {category}), so predictions by name would "
+                    "be ambiguous; rename one photo",
+                )
+            truth[name] = {"category": category, **{key: record[key] for key in ANGLES}}
     return truth
 
 
@@ -155,6 +161,8 @@ def _prediction(line: str, member: str) -> tuple[str, dict[str, float]]:
         raise DataError(member, f"not valid JSON ({error.msg})") from None
     except RecursionError:
         raise DataError(member, "JSON nested too deep to read") from None
+    except ValueError:  # Python refuses to convert an integer of thousands of digits
+        raise DataError(member, "holds an integer too long to read") from None
     if not isinstance(record, dict):
         raise DataError(member, f"expected a JSON object, got {type(record).__name__}")
     name = record.get("name")
@@ -167,10 +175,19 @@ def _prediction(line: str, member: str) -> tuple[str, dict[str, float]]:
             raise DataError(
                 member, f"expected a number in radians, got {described(value)}", key=key
             )
-        if not math.isfinite(value):
+        angle = _as_float(value)
+        if not math.isfinite(angle):
             raise DataError(member, f"expected a finite number, got {described(value)}", key=key)
-        angles[key] = float(value)
+        angles[key] = angle
     return name, angles
+
+
+def _as_float(value: int | float) -> float:
+    """The value as a float; an integer too large for one is infinite, as a float literal would be."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf
 
 
 def read_predictions(path: str | os.PathLike[str]) -> dict[str, dict[str, float]]:

@@ -92,6 +92,12 @@ def select_objects(
     return kept
 
 
+def object_name(source: Source, category: str, image_id: str, index: int) -> str:
+    """The name of an object's pose example, unique within a split (see `example_name`)."""
+    shared = image_id in source.shared_image_ids
+    return example_name(image_id, index, category if shared else None)
+
+
 def render_examples(
     source: Source,
     category: str,
@@ -117,7 +123,7 @@ def render_examples(
     for record, place in zip(kept, places, strict=True):
         if place not in encoded:
             encoded[place] = encode_jpeg(render(photo, place, options), options.jpeg_quality)
-        name = example_name(image_id, record["index"])
+        name = object_name(source, category, image_id, record["index"])
         yield {
             "image": {"path": f"{name}.JPEG", "bytes": encoded[place]},
             "name": name,

@@ -3,9 +3,10 @@
 Layout (SPEC 4): `images/<category>_<split>/<name>.JPEG`, `annotations/<category>_<split>/
 <name>.npz` (plain arrays, no pickle needed) and `lists/<category>_<split>/mesh01.txt`, with
 `<split>` `train` or `val`. Every file goes to a temporary name first and is renamed into
-place; a category's list is written after all its examples. The run's settings are stamped in
-`preprocess.json`, so a rerun over the same folder skips the photos already done and produces
-the same bytes, while a rerun with other settings is refused instead of mixing outputs.
+place; a category's list is written after all its examples. The run's settings and a digest of
+its source are stamped in `preprocess.json`, so a rerun over the same folder skips the photos
+already done and produces the same bytes, while a rerun with other settings or from another
+source is refused instead of mixing outputs.
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ import numpy as np
 
 from converter.core.files import ZIP_TIME, write_atomic
 from converter.core.progress import progress_bar
-from converter.outputs.examples import Pair, Report, render_examples, select_objects
-from converter.pose.geometry import MODES, Mode, example_name
+from converter.outputs.examples import Pair, Report, object_name, render_examples, select_objects
+from converter.pose.geometry import MODES, Mode
 from converter.pose.options import PoseOptions
 from converter.read.source import RELEASE_SPLITS, SPLIT_ALIASES, SPLITS, InvalidLog, Source
 
@@ -50,9 +51,13 @@ class Job:
         if self.mode not in MODES:
             raise ValueError(f"unknown mode {self.mode!r}; expected one of {', '.join(MODES)}")
 
-    def stamp(self) -> bytes:
-        settings = {"mode": self.mode, **self.options.values()}
-        del settings["categories"]  # which photos are written, not what their files hold
+    def stamp(self, source: str) -> bytes:
+        """The settings and `source`, the digest of what the source holds, as stamped in OUT.
+
+        Categories are left out: they choose which photos are written, not what their files hold.
+        """
+        settings = {"mode": self.mode, **self.options.values(), "source": source}
+        del settings["categories"]
         return (json.dumps(settings, indent=2, sort_keys=True) + "\n").encode()
 
 
@@ -105,7 +110,7 @@ def run_task(source: Source, out: Path, job: Job, task: Task) -> tuple[Report, l
     names = []
     for category, image_id in task.pairs:
         kept = select_objects(source, category, image_id, job.options, report)
-        photo_names = [example_name(image_id, record["index"]) for record in kept]
+        photo_names = [object_name(source, category, image_id, record["index"]) for record in kept]
         names.extend(photo_names)
         paths = [path for name in photo_names for path in _paths(out, task, name)]
         if all(path.exists() for path in paths):
@@ -164,15 +169,31 @@ def _results(
             yield report, names
 
 
-def _check_stamp(out: Path, job: Job) -> None:
-    """Refuse an OUT made with other settings, so its old files are never taken for new ones."""
+def _check_stamp(out: Path, job: Job, source: Source) -> None:
+    """Refuse an OUT made with other settings or from another source, so its old files are
+    never taken for new ones."""
     stamp = out / STAMP
-    if stamp.exists() and stamp.read_bytes() != job.stamp():
+    fingerprint = source.store.fingerprint()
+    wanted = job.stamp(fingerprint)
+    if stamp.exists() and stamp.read_bytes() != wanted:
+        if _stamped_source(stamp) != fingerprint:
+            raise OutputMismatch(
+                f"{out} holds output made from another source than {source.label} ({stamp}); "
+                "use an empty folder, or rerun with the source it was made from"
+            )
         raise OutputMismatch(
             f"{out} holds output made with other settings ({stamp}); "
             "use an empty folder, or rerun with the settings stamped there"
         )
-    write_atomic(stamp, job.stamp())
+    write_atomic(stamp, wanted)
+
+
+def _stamped_source(stamp: Path) -> str | None:
+    """The source digest a stamp holds; None for a stamp written before digests, or unreadable."""
+    try:
+        return json.loads(stamp.read_bytes()).get("source")
+    except (ValueError, AttributeError):
+        return None
 
 
 def _split_names(splits: Iterable[str]) -> list[str]:
@@ -197,7 +218,7 @@ def preprocess(
     out = Path(out)
     job = Job(mode, options or PoseOptions())
     tasks = _tasks(source, _split_names(splits), job.options.categories)
-    _check_stamp(out, job)
+    _check_stamp(out, job, source)
     report = Report()
     names: list[str] = []
     photos = sum(len(task.pairs) for task in tasks)

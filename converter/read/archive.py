@@ -6,10 +6,12 @@ offset, so a remote archive costs a few range requests per member instead of a d
 
 from __future__ import annotations
 
+import hashlib
 import lzma
 import os
 import zipfile
 import zlib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -41,6 +43,8 @@ class Store(Protocol):
 
     def position(self, name: str) -> int: ...
 
+    def fingerprint(self) -> str: ...
+
 
 class FolderStore:
     """An unpacked release; member names are posix paths relative to the folder."""
@@ -63,6 +67,10 @@ class FolderStore:
 
     def position(self, name: str) -> int:
         return 0
+
+    def fingerprint(self) -> str:
+        """A digest of every file's name and size: cheap, and changed by any file added or cut."""
+        return _digest((name, (self.root / name).stat().st_size) for name in self.names())
 
 
 class ZipStore:
@@ -90,6 +98,12 @@ class ZipStore:
     def position(self, name: str) -> int:
         return self._infos[name].header_offset
 
+    def fingerprint(self) -> str:
+        """A digest of every member's name, size and CRC, from the central directory alone."""
+        return _digest(
+            (name, info.file_size, info.CRC) for name, info in sorted(self._infos.items())
+        )
+
     def read(self, name: str) -> bytes:
         info = self._infos.get(name)
         if info is None:
@@ -102,6 +116,13 @@ class ZipStore:
             return read_member(self._zip, info)
         except ZIP_ERRORS as error:
             raise DataError(name, f"corrupt or truncated zip member ({error})") from None
+
+
+def _digest(entries: Iterable[tuple[object, ...]]) -> str:
+    digest = hashlib.sha256()
+    for entry in entries:
+        digest.update(repr(entry).encode())
+    return digest.hexdigest()
 
 
 def _member_end(info: zipfile.ZipInfo) -> int:

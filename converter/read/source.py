@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 import warnings
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -20,6 +20,7 @@ from converter.core.errors import DataError, SourceError
 from converter.core.release import DEFAULT_SOURCE
 from converter.read.archive import FolderStore, Store, ZipStore
 from converter.read.records import parse_objects
+from converter.read.remote import open_remote
 from converter.read.safe_npz import load_npz_array
 
 SPLITS = ("train", "validation")
@@ -120,6 +121,7 @@ class Source:
         self.layout = detect_layout(names, label)
         self._photos = self._index_photos(names)
         self._names = set(names)
+        self.shared_image_ids = _shared_image_ids(self._photos)
         if self.layout.kind == "flat":
             warnings.warn(
                 f"{label} has the older flat layout without split lists: every image is put in "
@@ -228,6 +230,12 @@ class Source:
         return self.store.read(member)
 
 
+def _shared_image_ids(photos: dict[str, dict[str, str]]) -> frozenset[str]:
+    """Image ids whose photo more than one category holds: their example names need the category."""
+    counts = Counter(image_id for ids in photos.values() for image_id in ids)
+    return frozenset(image_id for image_id, count in counts.items() if count > 1)
+
+
 def open_source(
     location: str | os.PathLike[str] | None = None,
     token: str | bool | None = None,
@@ -240,8 +248,6 @@ def open_source(
 
 def _open_store(location: str, token: str | bool | None) -> Store:
     if re.match(r"^(hf|https?)://", location):
-        from converter.read.remote import open_remote  # fsspec is loaded for remote sources only
-
         return ZipStore(open_remote(location, token), location)
     path = Path(location).expanduser()
     if path.is_dir():

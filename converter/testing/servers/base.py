@@ -35,6 +35,7 @@ class Request:
     path: str
     status: int
     body_bytes: int
+    authorization: str | None = None
 
 
 class Traffic:
@@ -84,7 +85,7 @@ def _matches(method: str, path: str, want_method: str | None, want_path: str | N
 class Fault:
     """A misbehaviour armed for the next `remaining` requests that match method and path."""
 
-    kind: str  # "drop", "error" or "slow"
+    kind: str  # "drop", "error", "slow" or "hang"
     remaining: int
     method: str | None
     path: str | None
@@ -136,6 +137,10 @@ class Faults:
     ) -> None:
         """Wait `delay` seconds before answering."""
         self._arm(Fault("slow", count, method, path, delay=delay))
+
+    def hang(self, count: int = 1, *, method: str | None = None, path: str | None = None) -> None:
+        """Never answer (until the server closes): a peer that accepted and then went silent."""
+        self._arm(Fault("hang", count, method, path))
 
     @property
     def pending(self) -> int:
@@ -229,6 +234,11 @@ class LoopbackHandler(BaseHTTPRequestHandler):
         self.fault = self.server.owner.faults.take(self.command, self.url_path)
         if self.fault is not None:
             time.sleep(self.fault.delay)
+        if self.fault is not None and self.fault.kind == "hang":
+            self.server.owner.closing.wait()
+            self._record(0, 0)
+            self._hang_up()
+            return
         if self.fault is not None and self.fault.kind == "error":
             self.respond_json(self.fault.status, {"error": "Injected fault"})
             return
@@ -308,7 +318,8 @@ class LoopbackHandler(BaseHTTPRequestHandler):
         return sent
 
     def _record(self, status: int, sent: int) -> None:
-        request = Request(self.command, self.url_path, status, sent)
+        authorization = self.headers.get("Authorization")
+        request = Request(self.command, self.url_path, status, sent, authorization)
         self.server.owner.traffic.record(request)
 
     def _hang_up(self) -> None:
@@ -354,6 +365,7 @@ class LoopbackServer:
     def __init__(self) -> None:
         self.traffic = Traffic()
         self.faults = Faults()
+        self.closing = threading.Event()  # set when closing: releases the requests left hanging
         self._httpd = _Server(self.handler, self)
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -371,6 +383,7 @@ class LoopbackServer:
         self.faults.clear()
 
     def close(self) -> None:
+        self.closing.set()
         self._httpd.shutdown()
         for connection in list(self._httpd.connections):
             _shut(connection)
