@@ -263,15 +263,22 @@ def _add_export(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "export",
         help="write configurations as Parquet shards with a dataset card",
-        description="Write OUT/<config>/<split>-NNNNN-of-NNNNN.parquet and OUT/README.md, ready "
-        "for `load_dataset(OUT, config)` and for `imagenet3d push`. Rerun over the same OUT to "
-        "finish an interrupted export; finished configurations are kept.",
+        description="Write OUT/<config>/<split>-NNNNN-of-NNNNN.parquet, each configuration's "
+        "options and source in OUT/<config>/export.json, and the card OUT/README.md, ready for "
+        "`load_dataset(OUT, config)` and for `imagenet3d push`. Rerun over the same OUT to "
+        "finish an interrupted export; configurations built with the same options and source "
+        "are kept. A split without examples is left out (datasets cannot load it).",
     )
     _source_arguments(parser)
     parser.add_argument("out", help="the output folder")
     parser.add_argument("--config", choices=(*CONFIGS, "all"), default="all", help="default all")
     parser.add_argument(
         "--max-shard-size", default="500MB", help="shard size bound (default 500MB)"
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="rebuild configurations of OUT made with other options or from another source",
     )
     _num_proc_argument(parser)
     _pose_arguments(parser)
@@ -288,13 +295,15 @@ def _run_export(args: argparse.Namespace) -> int:
         token=args.token,
     )
     configs = CONFIGS if args.config == "all" else (args.config,)
-    infos = export(args.source, Path(args.out), configs, options)
+    source = _open(args)
+    infos = export(source, Path(args.out), configs, options, overwrite=args.overwrite)
     for config, info in infos.items():
         counts = ", ".join(
             f"{split} {split_info.num_examples}" for split, split_info in info.splits.items()
         )
         print(f"{config}: {counts} examples")
     print(f"card: {Path(args.out) / 'README.md'}")
+    _report_invalid(source)
     return 0
 
 
@@ -302,8 +311,10 @@ def _add_push(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "push",
         help="upload an export folder to a Hub dataset repository",
-        description="Upload an export folder with huggingface_hub (resumable; unchanged files are "
-        "skipped, so pushing an unchanged folder creates no commit).",
+        description="Check that FOLDER is a complete export, then upload its shards and a card "
+        "naming the repository in one commit (unchanged files are skipped, so pushing an "
+        "unchanged folder creates no commit). No loading script is uploaded: the Parquet loads "
+        "with plain datasets, 3.x and 4+ alike.",
     )
     parser.add_argument("folder", help="a folder written by `imagenet3d export`")
     parser.add_argument("--repo-id", required=True, help="e.g. ccvl/ImageNet3D")
@@ -311,11 +322,6 @@ def _add_push(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--private", action="store_true", help="create the repository private")
     parser.add_argument("--revision", help="branch to push to (created if missing)")
     parser.add_argument("--create-pr", action="store_true", help="open a pull request instead")
-    parser.add_argument(
-        "--with-script",
-        action="store_true",
-        help="also upload imagenet3d.py as <repo name>.py, for datasets 3.x",
-    )
     parser.set_defaults(run=_run_push)
 
 
@@ -329,7 +335,6 @@ def _run_push(args: argparse.Namespace) -> int:
         private=args.private or None,
         revision=args.revision,
         create_pr=args.create_pr,
-        with_script=args.with_script,
     )
     print(info.pr_url or info.commit_url)
     return 0

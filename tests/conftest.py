@@ -7,9 +7,8 @@ from tests.server_fixtures import file_server, hf_token, hub  # noqa: F401
 
 # isort: split
 
-import subprocess
-import sys
 import zipfile
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ import pytest
 from converter.outputs.export import export
 from converter.read.source import Source, open_source
 from converter.sample import write_sample
+from tests.clean_env import clean_python
 
 
 @pytest.fixture(scope="session")
@@ -51,19 +51,12 @@ def exported(sample_zip: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
 
 
 @pytest.fixture(scope="session")
-def legacy_python() -> Path:
-    """A Python with `datasets` 3.6, the last release that runs loading scripts, and this project.
+def datasets3_python() -> Path:
+    """A Python with `datasets` 3.6 (the last release that runs loading scripts) and Pillow only."""
+    return clean_python("3.6.0")
 
-    Built once beside the checkout (about half a minute) and reused by later runs.
-    """
-    root = Path(__file__).resolve().parent.parent
-    env = root / ".venv-datasets36"
-    python = env / "bin" / "python"
-    ready = env / "installed"
-    if not ready.exists():
-        subprocess.run([sys.executable, "-m", "venv", "--clear", env], check=True)
-        subprocess.run(
-            [python, "-m", "pip", "install", "-q", "datasets==3.6.0", "-e", root], check=True
-        )
-        ready.touch()
-    return python
+
+@pytest.fixture(scope="session")
+def datasets_python() -> Path:
+    """A Python with this environment's `datasets` (5.x) and Pillow only, not this project."""
+    return clean_python(version("datasets"))

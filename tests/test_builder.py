@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import os
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ from converter.outputs.schema import CONFIGS, features_for
 from converter.pose.options import PoseOptions
 from converter.read.source import SPLITS, open_source
 from imagenet3d import ImageNet3D
+from tests.clean_env import ROOT, load_names, run_clean
 
 SCRIPT = Path(__file__).resolve().parent.parent / "imagenet3d.py"
 
@@ -100,29 +101,23 @@ def test_a_source_with_other_categories_declares_its_own(
     assert labels == open_source(sample_zip).categories()
 
 
-def test_datasets_3_6_knows_the_features_before_preparing(legacy_python: Path) -> None:
+def test_datasets_3_6_knows_the_features_before_preparing(
+    datasets3_python: Path, tmp_path: Path
+) -> None:
     script = (
         "import datasets, sys; "
         "builder = datasets.load_dataset_builder(sys.argv[1], 'pose3d', trust_remote_code=True); "
         "print(builder.info.features['category'].names, builder.info.version)"
     )
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_DATASETS_CACHE": str(tmp_path)}
     result = subprocess.run(
-        [legacy_python, "-c", script, str(SCRIPT)], capture_output=True, text=True, check=True
-    )
-    assert result.stdout.splitlines()[-1] == f"{list(RELEASE_CATEGORIES)} 1.0.0"
-
-
-def legacy_load(
-    python: Path, path: str, config: str, data_dir: str = "-", token: str = "-"
-) -> dict:
-    """Example names per split that `datasets` 3.6 loads, plain ("False") and streamed ("True")."""
-    result = subprocess.run(
-        [python, Path(__file__).parent / "legacy_load.py", path, config, data_dir, token],
+        [datasets3_python, "-P", "-c", script, str(SCRIPT)],
         capture_output=True,
         text=True,
+        env=env,
         check=True,
     )
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    assert result.stdout.splitlines()[-1] == f"{list(RELEASE_CATEGORIES)} 1.0.0"
 
 
 def example_names(sample_zip: Path, config: str, split: str) -> list[str]:
@@ -131,10 +126,23 @@ def example_names(sample_zip: Path, config: str, split: str) -> list[str]:
 
 @pytest.mark.parametrize("config", ["raw", "pose3d"])
 def test_datasets_3_6_runs_the_loading_script(
-    config: str, sample_zip: Path, legacy_python: Path
+    config: str, sample_zip: Path, datasets3_python: Path
 ) -> None:
-    loaded = legacy_load(legacy_python, str(SCRIPT), config, str(sample_zip))
+    """Users of 3.x who installed this project run the script from its checkout."""
+    script = (datasets3_python, str(SCRIPT), config)
+    loaded = load_names(*script, "load", str(sample_zip), project=True)
+    streamed = load_names(*script, "stream", str(sample_zip), project=True)
     for split in SPLITS:
         expected = example_names(sample_zip, config, split)
-        assert loaded["False"][split] == expected
-        assert sorted(loaded["True"][split]) == sorted(expected)
+        assert loaded[split] == expected
+        assert sorted(streamed[split]) == sorted(expected)
+
+
+def test_datasets_3_6_without_the_project_names_the_package_to_install(
+    datasets3_python: Path,
+) -> None:
+    """The script's `# From:` hint: 3.x asks for `imagenet3d-hf`, never the unrelated `converter`."""
+    failed = run_clean(datasets3_python, str(SCRIPT), "raw", "load")
+    assert failed.returncode != 0
+    assert "pip install imagenet3d-hf" in failed.stderr
+    assert "pip install converter" not in failed.stderr

@@ -1,25 +1,50 @@
-"""Exported Parquet loads with plain `datasets`, equals the builder, and survives interruption."""
+"""Exported Parquet loads with plain `datasets`, equals the builder, says how it was built, and
+survives interruption, reruns and a second export into the same folder."""
 
 from __future__ import annotations
 
+import json
+import shutil
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import datasets
 import pytest
+from filelock import FileLock
 
-from converter.outputs.export import export
+from converter.cli import main
+from converter.outputs.export import ExportOptions, export
+from converter.outputs.export_folder import LOCK, STAMP, NotAnExport, leftovers
+from converter.outputs.preprocess import OutputMismatch
 from converter.outputs.schema import CONFIGS
+from converter.pose.options import PoseOptions
 from converter.read.source import SPLITS
-from tests.edits import folder_files
+from converter.sample import open_release
+from tests.edits import edited, folder_files, members
 from tests.test_builder import converter_rows, stored_rows
 
 
-def test_the_layout_is_one_folder_of_shards_per_config(exported: Path) -> None:
+def card(out: Path) -> str:
+    return (out / "README.md").read_text()
+
+
+def export_command(*arguments: str) -> list[str]:
+    return [sys.executable, "-m", "converter", "export", *arguments]
+
+
+def broken_annotation(sample_zip: Path, tmp_path: Path) -> tuple[Path, str]:
+    """The sample with one annotation file that is not an npz at all."""
+    member = members(sample_zip, ".npz")[0]
+    return edited(sample_zip, tmp_path / "broken.zip", {member: b"not an npz"}), member
+
+
+def test_the_layout_is_one_folder_of_shards_and_a_stamp_per_config(exported: Path) -> None:
     shards = [f"{config}/{split}-00000-of-00001.parquet" for config in CONFIGS for split in SPLITS]
-    assert sorted(folder_files(exported)) == sorted(["README.md", *shards])
+    stamps = [f"{config}/{STAMP}" for config in CONFIGS]
+    assert sorted(folder_files(exported)) == sorted([LOCK, "README.md", *shards, *stamps])
 
 
 @pytest.mark.parametrize("config", CONFIGS)
@@ -36,10 +61,31 @@ def test_raw_is_the_default_config(exported: Path) -> None:
 
 
 def test_the_card_documents_counts_fields_and_citation(exported: Path) -> None:
-    card = (exported / "README.md").read_text()
-    assert "license: cc-by-nc-4.0" in card and "ma2024imagenet3d" in card
-    assert "- `resize_rate`:" in card and "- `objects`:" in card
-    assert "num_examples" in card and "extra_gated_prompt" in card
+    text = card(exported)
+    assert "license: cc-by-nc-4.0" in text and "ma2024imagenet3d" in text
+    assert "- `resize_rate`:" in text and "- `objects`:" in text
+    assert "num_examples" in text and "extra_gated_prompt" in text
+
+
+def test_the_card_states_this_exports_figures_and_options(exported: Path) -> None:
+    """Case 5 of issue 12: the 4-category sample's card says 4 categories, not the release's 200."""
+    this_export = card(exported).split("## This export")[1].split("## Loading")[0]
+    assert "Objects of 4 categories: aeroplane, bicycle, car, chair." in this_export
+    assert "200" not in this_export
+    assert "Examples: train 32, validation 12." in this_export  # raw: photos per split
+    assert "canvas 640 x 800; target distance 4.0" in this_export
+    assert "statuses status_good, status_partially, status_barely; JPEG quality 75" in this_export
+    assert "Built from `imagenet3d_v1.zip`" in this_export
+
+
+def test_a_category_subset_is_what_the_card_counts(sample_zip: Path, tmp_path: Path) -> None:
+    options = ExportOptions(pose=PoseOptions(categories=("chair", "car")))
+    infos = export(sample_zip, tmp_path / "out", ["pose3d"], options)
+    this_export = card(tmp_path / "out").split("## Loading")[0]
+    assert "Objects of 2 categories: car, chair." in this_export
+    assert "categories: car, chair;" in this_export
+    counts = infos["pose3d"].splits
+    assert f"Examples: train {counts['train'].num_examples}, validation" in this_export
 
 
 def test_the_same_input_gives_byte_identical_shards(
@@ -49,12 +95,104 @@ def test_the_same_input_gives_byte_identical_shards(
     assert folder_files(tmp_path / "again") == folder_files(exported)
 
 
+def test_a_rerun_with_other_options_refuses_then_rebuilds_with_overwrite(
+    exported: Path, sample_zip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Case 2 of issue 12: the card never claims a canvas the Parquet images do not have."""
+    out = tmp_path / "out"
+    shutil.copytree(exported, out)
+    command = ["export", str(sample_zip), str(out), "--config", "pose3d"]
+    assert main([*command, "--height", "320", "--width", "400"]) == 1
+    assert capsys.readouterr().err == (
+        f"imagenet3d export: {out}/pose3d was exported with other options or from another "
+        "source (canvas differ); rerun with --overwrite to rebuild it, or choose another "
+        "output folder\n"
+    )
+    assert card(out) == card(exported)
+    smaller = ExportOptions(pose=PoseOptions(height=320, width=400))
+    export(sample_zip, out, ["pose3d"], smaller, overwrite=True)
+    assert "canvas 320 x 400" in card(out) and "centre of a 320 x 400 canvas" in card(out)
+    assert datasets.load_dataset(str(out), "pose3d", split="train")[0]["image"].size == (400, 320)
+    assert (
+        folder_files(out)["raw/train-00000-of-00001.parquet"]
+        == folder_files(exported)["raw/train-00000-of-00001.parquet"]
+    )
+
+
+def test_another_source_is_refused_and_the_same_one_elsewhere_is_kept(
+    exported: Path, sample_zip: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    shutil.copytree(exported, out)
+    export(shutil.copy(sample_zip, tmp_path / "moved.zip"), out, ["raw"])
+    assert folder_files(out) == folder_files(exported)
+    other, _ = broken_annotation(sample_zip, tmp_path)
+    with pytest.raises(OutputMismatch, match="source differ"):
+        export(open_release(other, on_invalid="skip"), out, ["raw"])
+
+
+def test_a_folder_that_is_not_an_export_is_refused_in_one_line(
+    sample_zip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Case 3 of issue 12: `mixed/raw/` written by something else."""
+    (tmp_path / "mixed" / "raw").mkdir(parents=True)
+    (tmp_path / "mixed" / "raw" / "notes.txt").write_text("mine\n")
+    assert main(["export", str(sample_zip), str(tmp_path / "mixed"), "--config", "raw"]) == 1
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "mixed/raw is not a configuration written by" in error
+    assert (tmp_path / "mixed" / "raw" / "notes.txt").read_text() == "mine\n"
+    with pytest.raises(NotAnExport):
+        export(sample_zip, tmp_path / "mixed", ["pose3d"], overwrite=True)
+
+
+def test_on_invalid_skip_is_honoured_and_reported(
+    sample_zip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken, member = broken_annotation(sample_zip, tmp_path)
+    command = ["export", str(broken), str(tmp_path / "out"), "--config", "raw"]
+    assert main(command) == 1
+    error = capsys.readouterr().err  # progress bars, then the one line
+    assert error.splitlines()[-1].startswith(f"imagenet3d export: {member}: not a readable npz")
+    assert "Traceback" not in error
+    assert main([*command, "--on-invalid", "skip"]) == 0
+    assert f"1 invalid records skipped, first: {member}" in capsys.readouterr().err
+    assert datasets.load_dataset(str(tmp_path / "out"), "raw", split="train").num_rows == 32
+
+
+def test_a_split_without_photos_is_left_out_and_the_rest_loads(
+    sample_zip: Path, tmp_path: Path
+) -> None:
+    with zipfile.ZipFile(sample_zip) as archive:
+        lists = [name for name in archive.namelist() if name.endswith("_val.txt")]
+    no_validation = edited(sample_zip, tmp_path / "noval.zip", dict.fromkeys(lists, b""))
+    export(no_validation, tmp_path / "out", ["raw"])
+    loaded = datasets.load_dataset(str(tmp_path / "out"), "raw")
+    assert list(loaded) == ["train"] and loaded["train"].num_rows == 32
+    assert "validation" not in card(tmp_path / "out")
+
+
+def test_leftovers_of_a_crash_are_cleared_by_the_next_run(
+    exported: Path, sample_zip: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    shutil.copytree(exported, out)
+    (out / ".partial-raw" / "prepared").mkdir(parents=True)
+    (out / ".README.md.0123abcd.partial").write_text("half a card")
+    (out / "pose3d" / ".export.json.89abcdef.partial").write_text("half a stamp")
+    export(sample_zip, out)
+    assert leftovers(out) == []
+    assert folder_files(out) == folder_files(exported)
+
+
 def test_an_interrupted_export_leaves_nothing_complete_looking_and_a_rerun_finishes(
     exported: Path, sample_zip: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "out"
-    command = [sys.executable, "-m", "converter", "export", str(sample_zip), str(out)]
-    run = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    run = subprocess.Popen(
+        export_command(str(sample_zip), str(out)),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 120
     while not (out / ".partial-pose3d").exists() and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -63,3 +201,40 @@ def test_an_interrupted_export_leaves_nothing_complete_looking_and_a_rerun_finis
     assert not (out / "pose3d").exists() and not (out / "README.md").exists()
     export(sample_zip, out)
     assert folder_files(out) == folder_files(exported)
+
+
+def test_a_second_export_into_the_same_folder_waits_for_the_first(
+    exported: Path, sample_zip: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    with FileLock(out / LOCK):
+        second = subprocess.Popen(
+            export_command(str(sample_zip), str(out), "--config", "raw"),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert second.stderr is not None
+        assert (
+            second.stderr.readline()
+            == f"{out}: another export is writing here; waiting for it to finish\n"
+        )
+        assert not (out / "raw").exists()
+    assert second.wait(timeout=120) == 0
+    stamp = json.loads((out / "raw" / STAMP).read_text())
+    assert stamp["shards"] == json.loads((exported / "raw" / STAMP).read_text())["shards"]
+
+
+def test_two_exports_started_together_both_finish_with_one_result(
+    exported: Path, sample_zip: Path, tmp_path: Path
+) -> None:
+    """The race of issue 13: two runs into one OUT, each whole or waiting, never failing."""
+    out = tmp_path / "out"
+    command = export_command(str(sample_zip), str(out), "--config", "raw")
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    runs = [subprocess.Popen(command, **quiet) for _ in range(2)]
+    assert [run.wait(timeout=120) for run in runs] == [0, 0]
+    assert leftovers(out) == []
+    raw = "raw/train-00000-of-00001.parquet"
+    assert folder_files(out)[raw] == folder_files(exported)[raw]

@@ -1,18 +1,26 @@
-"""Export, push to the (loopback) Hub, and load back with no remote code: the maintainers' round trip."""
+"""Export, push to the (loopback) Hub, load back with nothing but `datasets`: the maintainers' round
+trip, and every way a push is refused before it touches the network."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import datasets
 import pytest
 
-from converter.core.release import ARCHIVE_NAME, REPO_ID
-from converter.outputs.hub import push, script_name
+from converter.cli import main
+from converter.outputs.export_folder import NotAnExport
+from converter.outputs.hub import PushError, push, script_name
 from converter.outputs.schema import CONFIGS
 from converter.read.source import SPLITS
 from converter.testing.servers.hub import Hub
-from tests.test_builder import converter_rows, example_names, legacy_load, stored_rows
+from tests.clean_env import load_names
+from tests.test_builder import converter_rows, example_names, stored_rows
 
 REPO = "ccvl/ImageNet3D-processed"
 
@@ -38,45 +46,127 @@ def test_every_config_streams_from_the_hub(config: str, pushed: Hub, sample_zip:
     assert stored_rows(streamed) == converter_rows(sample_zip, config, "validation")
 
 
-def test_pushing_an_unchanged_folder_creates_no_commit(
-    pushed: Hub, exported: Path, hf_token: str
+@pytest.mark.parametrize("python", ["datasets_python", "datasets3_python"])
+def test_a_fresh_environment_with_only_datasets_loads_the_push(
+    python: str, pushed: Hub, sample_zip: Path, request: pytest.FixtureRequest
 ) -> None:
-    before = pushed.commits(REPO)
-    push(exported, REPO, token=hf_token)
-    assert pushed.commits(REPO) == before
-
-
-def test_datasets_3_reads_the_pushed_parquet_without_any_script(
-    pushed: Hub, sample_zip: Path, hf_token: str, legacy_python: Path
-) -> None:
-    """Users still on datasets 3.x need neither the script nor remote code: the card is enough."""
-    loaded = legacy_load(legacy_python, REPO, "pose6d", token=hf_token)
+    """On datasets 5.x and 3.6, neither with this project installed: the card is enough."""
+    clean = request.getfixturevalue(python)
+    loaded = load_names(clean, REPO, "pose3d", "load")
+    streamed = load_names(clean, REPO, "raw", "stream")
     for split in SPLITS:
-        assert loaded["False"][split] == example_names(sample_zip, "pose6d", split)
-        assert loaded["True"][split] == example_names(sample_zip, "pose6d", split)
+        assert loaded[split] == example_names(sample_zip, "pose3d", split)
+        assert streamed[split] == example_names(sample_zip, "raw", split)
 
 
-def test_the_script_goes_along_for_datasets_3(pushed: Hub, exported: Path, hf_token: str) -> None:
-    push(exported, REPO, token=hf_token, with_script=True)
-    script = pushed.read(REPO, script_name(REPO))
-    assert script == (Path(__file__).parent.parent / "imagenet3d.py").read_bytes()
-    assert script_name(REPO) == "ImageNet3D-processed.py"
-
-
-def test_a_pull_request_leaves_main_alone(pushed: Hub, exported: Path, hf_token: str) -> None:
-    (exported / "NOTE.md").write_text("proposed change\n")
-    try:
-        info = push(exported, REPO, token=hf_token, create_pr=True)
-    finally:
-        (exported / "NOTE.md").unlink()
-    assert info.pr_url
-    assert "NOTE.md" not in pushed.commits(REPO)[0].files
-
-
-def test_datasets_3_streams_the_zip_through_the_pushed_script(
-    hub: Hub, exported: Path, sample_zip: Path, hf_token: str, legacy_python: Path
+def test_one_push_is_one_commit_and_an_unchanged_folder_adds_none(
+    hub: Hub, exported: Path, hf_token: str
 ) -> None:
-    hub.new_repo(REPO_ID, files={ARCHIVE_NAME: sample_zip}, gated=True)
-    push(exported, REPO_ID, token=hf_token, with_script=True)
-    loaded = legacy_load(legacy_python, REPO_ID, "pose3d", token=hf_token)
-    assert loaded["True"]["validation"] == example_names(sample_zip, "pose3d", "validation")
+    push(exported, REPO, token=hf_token)
+    commits = hub.commits(REPO)
+    assert [commit.title for commit in commits] == ["Upload ImageNet3D export", "initial commit"]
+    push(exported, REPO, token=hf_token)
+    assert hub.commits(REPO) == commits
+
+
+def test_the_pushed_card_names_the_repository_and_no_script_goes_along(
+    pushed: Hub, exported: Path
+) -> None:
+    card = pushed.read(REPO, "README.md").decode()
+    assert f'load_dataset("{REPO}", "raw", split="train")' in card
+    files = set(pushed.commits(REPO)[0].files)
+    assert not any(path.endswith(".py") for path in files)
+    assert not any(path.endswith("export.json") for path in files)  # stamps hold local paths
+
+
+def test_a_script_of_an_earlier_push_and_stale_shards_are_deleted(
+    hub: Hub, exported: Path, hf_token: str
+) -> None:
+    """Case 1 of issue 12: `<repo name>.py` at the root makes datasets 4+ refuse the whole repo."""
+    repo = "me/in3d"
+    stale = {
+        script_name(repo): b"# an old loading script\n",
+        "raw/train-00001-of-00002.parquet": b"",
+    }
+    hub.new_repo(repo, files=stale)
+    with pytest.raises(RuntimeError, match="Dataset scripts are no longer supported"):
+        datasets.load_dataset(repo, "raw")
+    push(exported, repo, token=hf_token)
+    files = set(hub.commits(repo)[0].files)
+    assert not files & set(stale)
+    assert datasets.load_dataset(repo, "raw", split="validation").num_rows == 12
+
+
+def test_a_pull_request_leaves_main_alone(hub: Hub, exported: Path, hf_token: str) -> None:
+    hub.new_repo(REPO)
+    info = push(exported, REPO, token=hf_token, create_pr=True)
+    assert info.pr_url
+    assert set(hub.commits(REPO)[0].files) == {".gitattributes"}
+    assert "README.md" in hub.commits(REPO, "refs/pr/1")[0].files
+
+
+def refused(folder: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    """The one line `push` prints for a folder it will not upload."""
+    assert main(["push", str(folder), "--repo-id", "me/oops"]) == 1
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1
+    return error
+
+
+def test_push_refuses_what_is_not_a_complete_export_before_any_request(
+    hub: Hub, exported: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Case 4 of issue 12: no repository is created, nothing is uploaded."""
+    assert "no such export folder" in refused(tmp_path / "nonexistent", capsys)
+    (tmp_path / "notrelease").mkdir()
+    (tmp_path / "notrelease" / "notes.txt").write_text("mine\n")
+    assert "is not an export folder (no README.md)" in refused(tmp_path / "notrelease", capsys)
+    interrupted = shutil.copytree(exported, tmp_path / "interrupted")
+    (interrupted / ".partial-pose3d").mkdir()
+    assert "leftovers of an interrupted or running export" in refused(interrupted, capsys)
+    shutil.rmtree(interrupted / ".partial-pose3d")
+    shutil.rmtree(interrupted / "pose6d")
+    assert "but the folder holds raw, pose3d;" in refused(interrupted, capsys)
+    assert hub.repos == {} and hub.traffic.requests == []
+
+
+def test_a_missing_token_is_one_line_naming_the_repository(
+    hub: Hub, exported: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["push", str(exported), "--repo-id", REPO]) == 1
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1
+    assert error.startswith(f"imagenet3d push: {REPO}: the Hub answered 401")
+    assert "hf auth login" in error
+
+
+def test_a_hub_error_is_a_push_error_naming_the_repository(
+    hub: Hub, exported: Path, hf_token: str
+) -> None:
+    hub.faults.error(count=100, status=500, path="/commit/")
+    with pytest.raises(PushError, match=f"^{REPO}: the Hub answered 500"):
+        push(exported, REPO, token=hf_token)
+
+
+def test_no_network_is_one_line_and_a_non_zero_exit(exported: Path) -> None:
+    """Case 4 of issue 12: a Hub nobody listens at, in a process of its own."""
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        endpoint = f"http://127.0.0.1:{closed.getsockname()[1]}"
+    env = {**os.environ, "HF_ENDPOINT": endpoint, "HF_TOKEN": "hf_any"}
+    command = [sys.executable, "-m", "converter", "push", str(exported), "--repo-id", REPO]
+    result = subprocess.run(command, capture_output=True, text=True, env=env)
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"imagenet3d push: {REPO}: cannot reach the Hub at {endpoint} "
+        "(ConnectError: [Errno 111] Connection refused)\n"
+    )
+
+
+def test_push_refuses_a_folder_an_export_is_writing(exported: Path, tmp_path: Path) -> None:
+    from filelock import FileLock
+
+    from converter.outputs.export_folder import LOCK
+
+    with FileLock(exported / LOCK), pytest.raises(NotAnExport, match="another `imagenet3d export`"):
+        push(exported, REPO)

@@ -53,7 +53,13 @@ FIELDS = (
         "the photo (raw, RGB) or the H x W RGB canvas (pose3d, pose6d)",
         (RAW, POSE),
     ),
-    Field("name", "string", "`<image_id>_<k>`, k the object's index as two digits", (POSE,)),
+    Field(
+        "name",
+        "string",
+        "`<image_id>_<k>`, k the object's index as two digits (`<category>_<image_id>_<k>` "
+        "for a photo that several categories hold)",
+        (POSE,),
+    ),
     Field("image_id", "string", "ImageNet image id, e.g. `n02818832_13`", (RAW, POSE)),
     Field(
         "object_index", "int32", "position of the object in the photo's annotation array", (POSE,)
@@ -62,7 +68,7 @@ FIELDS = (
     Field(
         "category",
         "label",
-        "one of the 200 rigid categories (ClassLabel over the source's categories, sorted)",
+        "the object's category, a ClassLabel over the source's categories (sorted)",
         (RAW, OBJECT, POSE),
         release_key="class",
     ),

@@ -17,7 +17,7 @@ from converter.core.release import CITATION, DESCRIPTION, HOMEPAGE, LICENSE, REL
 from converter.outputs.examples import Pair, iter_pose_examples, iter_raw_examples
 from converter.outputs.schema import CONFIGS, config_doc, features_for
 from converter.pose.options import PoseOptions
-from converter.read.source import SPLITS, Source
+from converter.read.source import SPLITS, InvalidLog, OnInvalid, Source
 from converter.sample import open_release
 
 VERSION = datasets.Version("1.0.0")
@@ -25,7 +25,10 @@ VERSION = datasets.Version("1.0.0")
 
 @dataclass
 class ImageNet3DConfig(datasets.BuilderConfig, PoseOptions):
-    """A configuration (`raw`, `pose3d`, `pose6d`) with the pose options as its keywords."""
+    """A configuration (`raw`, `pose3d`, `pose6d`): the pose options, and what to do with an
+    invalid record (`on_invalid`), as its keywords."""
+
+    on_invalid: OnInvalid = "raise"
 
     def __post_init__(self) -> None:
         datasets.BuilderConfig.__post_init__(self)
@@ -67,8 +70,17 @@ class ImageNet3D(datasets.GeneratorBasedBuilder):
             citation=CITATION,
         )
 
+    @property
+    def invalid(self) -> InvalidLog:
+        """Records skipped (`on_invalid="skip"`) while this process generated examples."""
+        source = getattr(self, "_source", None)
+        return source.invalid if source is not None else InvalidLog()
+
     def _open(self, dl_manager: datasets.DownloadManager) -> Source:
-        return open_release(self.config.data_dir or None, dl_manager.download_config.token)
+        self._source = open_release(
+            self.config.data_dir or None, dl_manager.download_config.token, self.config.on_invalid
+        )
+        return self._source
 
     def _split_generators(
         self, dl_manager: datasets.DownloadManager

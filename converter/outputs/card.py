@@ -1,17 +1,31 @@
-"""The dataset card of an export: YAML the Hub and `datasets` read, and a body people read."""
+"""The dataset card of an export, written from the export folder alone.
+
+The YAML front matter is what the Hub and `datasets` read (configurations, their files and
+features, license, gating); the body is what people read. Every figure about the export
+(categories, examples per split, canvas, quality, statuses, source) is read from the shards
+and the stamps beside them, so the card describes exactly the data next to it.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import datasets
 from datasets.info import DatasetInfosDict
 from datasets.utils.metadata import MetadataConfigs
-from huggingface_hub import DatasetCardData
+from huggingface_hub import DatasetCard, DatasetCardData
 
 from converter.core.fields import FIELD_DOCS
 from converter.core.files import write_atomic
 from converter.core.release import CITATION, DESCRIPTION, HOMEPAGE, LICENSE, PRETTY_NAME, REPO_ID
+from converter.outputs.export_folder import (
+    CARD,
+    NotAnExport,
+    categories_present,
+    folder_info,
+    stamped_configs,
+)
 from converter.outputs.schema import config_doc
 from converter.pose.options import PoseOptions
 
@@ -33,13 +47,14 @@ def card_data(infos: dict[str, datasets.DatasetInfo]) -> DatasetCardData:
             "I agree to use this dataset for non-commercial research only": "checkbox"
         },
     )
+    default = "raw" if "raw" in infos else next(iter(infos), None)
     MetadataConfigs(
         {
             config: {
                 "data_files": [
                     {"split": split, "path": f"{config}/{split}-*.parquet"} for split in info.splits
                 ],
-                **({"default": True} if config == "raw" else {}),
+                **({"default": True} if config == default else {}),
             }
             for config, info in infos.items()
         }
@@ -48,42 +63,82 @@ def card_data(infos: dict[str, datasets.DatasetInfo]) -> DatasetCardData:
     return data
 
 
-def card_body(infos: dict[str, datasets.DatasetInfo], canvas: PoseOptions) -> str:
-    """What each configuration holds, every field, how to load it, and how to cite it."""
-    configs = "\n".join(
-        f"- `{config}`: {config_doc(config, canvas)}; "
-        + ", ".join(
-            f"{split} {split_info.num_examples}" for split, split_info in info.splits.items()
-        )
-        + " examples."
-        for config, info in infos.items()
+def _options(stamp: dict[str, Any]) -> str:
+    """How a configuration was built, in words."""
+    parts = ["categories: " + (", ".join(stamp["categories"]) if stamp["categories"] else "all")]
+    if "canvas" in stamp:
+        canvas = stamp["canvas"]
+        parts += [
+            f"canvas {canvas['height']} x {canvas['width']}",
+            f"target distance {canvas['target_distance']}",
+            f"statuses {', '.join(canvas['statuses'])}",
+            f"JPEG quality {stamp['quality']}",
+        ]
+    return "; ".join(parts)
+
+
+def _source(stamp: dict[str, Any]) -> str:
+    """The source in words: its name, size when known, and the start of its content digest."""
+    named = stamp["source_name"]
+    size = f", {named['size']:,} bytes" if "size" in named else ""
+    return f"`{named['name']}` ({stamp['source'][:12]}{size})"
+
+
+def _canvas(stamp: dict[str, Any]) -> PoseOptions:
+    """The canvas a stamp records (the default one for configurations without a canvas)."""
+    return PoseOptions(**stamp.get("canvas", {}))
+
+
+def _configuration(config: str, info: datasets.DatasetInfo, stamp: dict[str, Any]) -> str:
+    counts = ", ".join(f"{split.name} {split.num_examples:,}" for split in info.splits.values())
+    return (
+        f"- `{config}`: {config_doc(config, _canvas(stamp))}. Examples: {counts}. "
+        f"Built from {_source(stamp)} with {_options(stamp)}."
     )
+
+
+def card_body(
+    infos: dict[str, datasets.DatasetInfo],
+    stamps: dict[str, dict[str, Any]],
+    categories: list[str],
+    repo_id: str = REPO_ID,
+) -> str:
+    """What this export holds and how it was built, every field, how to load it, how to cite it."""
+    configs = "\n".join(_configuration(name, info, stamps[name]) for name, info in infos.items())
     fields = sorted({name for info in infos.values() for name in _field_names(info.features)})
     field_lines = "\n".join(f"- `{name}`: {FIELD_DOCS[name]}" for name in fields)
+    first, *others = infos
+    second = others[0] if others else first
     return f"""# {PRETTY_NAME}
 
-{DESCRIPTION}
+## This export
 
-Homepage: {HOMEPAGE}
-
-## Configurations
+Objects of {len(categories)} categories: {", ".join(categories)}.
 
 {configs}
+
+Built by {stamps[first]["exporter"]}.
 
 ## Loading
 
 ```python
 from datasets import load_dataset
 
-raw = load_dataset("{REPO_ID}", "raw", split="train")
-pose3d = load_dataset("{REPO_ID}", "pose3d", split="validation", streaming=True)
+{first} = load_dataset("{repo_id}", "{first}", split="train")
+{second} = load_dataset("{repo_id}", "{second}", split="train", streaming=True)
 ```
+
+Nothing but `datasets` is needed: the configurations are Parquet files, no loading script.
 
 ## Fields
 
 {field_lines}
 
 Missing annotation values are null, never made-up numbers.
+
+## The full release
+
+{DESCRIPTION} Homepage: {HOMEPAGE}
 
 ## License
 
@@ -105,10 +160,42 @@ def _field_names(features: datasets.Features) -> list[str]:
     return names
 
 
-def write_card(
-    out: Path, infos: dict[str, datasets.DatasetInfo], canvas: PoseOptions | None = None
-) -> Path:
+def card_text(out: Path, repo_id: str = REPO_ID) -> tuple[str, dict[str, datasets.DatasetInfo]]:
+    """The card of export folder `out` for repository `repo_id`, and the configurations it lists.
+
+    A configuration without any example is left out: `datasets` cannot load an empty split.
+    """
+    stamps = {config: stamp for config, stamp in stamped_configs(out).items() if stamp["shards"]}
+    if not stamps:
+        raise NotAnExport(f"{out} holds no configuration with any example")
+    infos = {config: folder_info(out / config, stamp) for config, stamp in stamps.items()}
+    categories = sorted(
+        {
+            name
+            for config, info in infos.items()
+            for name in categories_present(out / config, stamps[config], info)
+        }
+    )
+    body = card_body(infos, stamps, categories, repo_id)
+    return f"---\n{card_data(infos).to_yaml()}\n---\n\n{body}", infos
+
+
+def write_card(out: Path) -> dict[str, datasets.DatasetInfo]:
     """`out/README.md`, replaced in one step so a reader never sees half a card."""
-    body = card_body(infos, canvas or PoseOptions())
-    text = f"---\n{card_data(infos).to_yaml()}\n---\n\n{body}"
-    return write_atomic(out / "README.md", text.encode("utf-8"))
+    text, infos = card_text(out)
+    write_atomic(out / CARD, text.encode("utf-8"))
+    return infos
+
+
+def listed_configs(out: Path) -> list[str]:
+    """The configurations the card of `out` lists, or NotAnExport when there is no such card."""
+    path = out / CARD
+    if not path.is_file():
+        raise NotAnExport(
+            f"{out} is not an export folder (no {CARD}); write one with `imagenet3d export`"
+        )
+    try:
+        configs = DatasetCard.load(path).data.get("configs") or []
+        return [entry["config_name"] for entry in configs]
+    except (OSError, ValueError, TypeError, KeyError) as error:
+        raise NotAnExport(f"{path}: not the card of an export ({error})") from None
