@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from converter.core.errors import DataError, SourceError
+from converter.read.archive import MAX_MEMBERS
 from converter.read.source import SPLITS, Source, open_source
 from tests.edits import edited, members
 
@@ -254,3 +255,35 @@ def test_cad_indices_are_the_categorys_own_meshes(sample_zip: Path, tmp_path: Pa
     source = open_source(edited(sample_zip, tmp_path / "cad.zip", odd))
     assert source.cad_indices("car") == open_source(sample_zip).cad_indices("car") == [1, 2]
     assert all(source.cad_bytes("car", index) for index in source.cad_indices("car"))
+
+
+def declaring_members(data: bytes, count: int) -> bytes:
+    """The zip `data` (no comment) whose end records declare `count` members, in the zip64
+    record a real archive of over 65,535 members carries."""
+    end = len(data) - 22
+    directory_size = data[end + 12 : end + 16]
+    directory_offset = data[end + 16 : end + 20]
+    record = b"PK\x06\x06" + (44).to_bytes(8, "little") + b"\x2d\x00\x2d\x00" + bytes(8)
+    record += count.to_bytes(8, "little") * 2
+    record += int.from_bytes(directory_size, "little").to_bytes(8, "little")
+    record += int.from_bytes(directory_offset, "little").to_bytes(8, "little")
+    locator = b"PK\x06\x07" + bytes(4) + end.to_bytes(8, "little") + (1).to_bytes(4, "little")
+    final = data[end : end + 8] + b"\xff\xff\xff\xff" + data[end + 12 :]
+    return data[:end] + record + locator + final
+
+
+def test_an_archive_declaring_millions_of_members_is_refused_before_parsing(
+    sample_zip: Path, tmp_path: Path
+) -> None:
+    """zipfile would parse every entry at once, about 800 bytes of memory each."""
+    path = tmp_path / "many.zip"
+    path.write_bytes(declaring_members(sample_zip.read_bytes(), 10_000_000))
+    tracemalloc.start()
+    with pytest.raises(SourceError, match=f"declares 10000000 members.*limit {MAX_MEMBERS}"):
+        open_source(path)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 1 << 20
+    honest = tmp_path / "honest.zip"
+    honest.write_bytes(declaring_members(sample_zip.read_bytes(), len(members(sample_zip, ""))))
+    assert open_source(honest).categories() == open_source(sample_zip).categories()

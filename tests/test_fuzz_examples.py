@@ -18,7 +18,7 @@ from converter.core.errors import DataError
 from converter.outputs.examples import iter_pose_examples, iter_raw_examples
 from converter.pose.geometry import Mode
 from converter.pose.options import PoseOptions
-from converter.read.archive import Store
+from converter.read.archive import MAX_MEMBER_BYTES, Store
 from converter.read.source import OnInvalid, Source, open_source
 from tests.edits import release_npz
 
@@ -42,8 +42,8 @@ class Patched:
     def names(self) -> list[str]:
         return self.store.names()
 
-    def read(self, name: str) -> bytes:
-        return self.changes[name] if name in self.changes else self.store.read(name)
+    def read(self, name: str, limit: int = MAX_MEMBER_BYTES) -> bytes:
+        return self.changes[name] if name in self.changes else self.store.read(name, limit)
 
     def position(self, name: str) -> int:
         return self.store.position(name)

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from converter.core.errors import DataError
-from converter.read.mesh import Mesh, read_off, write_off
+from converter.read.mesh import MAX_MESH_BYTES, Mesh, read_off, write_off
 
 FUZZ = settings(max_examples=200, deadline=None, derandomize=True, database=None)
 MEMBER = "imagenet3d_v1/CAD/chair/03.off"
@@ -106,3 +106,15 @@ def test_trailing_lines_are_refused(tail: bytes) -> None:
 )
 def test_underscores_in_numbers_are_refused(data: bytes) -> None:
     assert read_or_refuse(data) is None
+
+
+def test_a_file_larger_than_any_mesh_is_refused_before_it_is_decoded() -> None:
+    with pytest.raises(DataError, match=f"too large \\(limit {MAX_MESH_BYTES}\\)"):
+        read_off(b"OFF\n0 0 0\n" + b" " * MAX_MESH_BYTES, MEMBER)
+
+
+@pytest.mark.parametrize("value", ["1e400", "-1e999"])
+def test_a_number_beyond_float_range_names_its_line(value: str) -> None:
+    data = f"OFF\n2 0 0\n0 0 0\n\n0 {value} 0\n".encode()
+    with pytest.raises(DataError, match="line 5: expected a vertex of 3 finite numbers"):
+        read_off(data, MEMBER)

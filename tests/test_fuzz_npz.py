@@ -440,3 +440,76 @@ def test_text_beyond_unicode_is_refused(code: int) -> None:
     plain = npy_bytes(np.array(["ab"], dtype=text)).replace(text_with_code(ord("a")), data)
     for npz in (pickled_npz(as_scalar), pickled_npz(as_array), npz_of_npy(plain)):
         assert_refused(npz)
+
+
+def shared(levels: int, pair: Any) -> Any:
+    """A value that pickles in a few bytes a level but holds 2**levels parts once unfolded."""
+    value: Any = []
+    for _ in range(levels):
+        value = pair(value)
+    return value
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        shared(30, lambda inner: [inner, inner]),
+        shared(30, lambda inner: (inner, inner)),
+        shared(30, lambda inner: {"a": inner, "b": inner}),
+        shared(30, lambda inner: np.array([inner, inner, None], dtype=object)),
+        ["x" * 1000] * 2000,
+        [np.zeros(1000)] * 200,
+    ],
+    ids=["list", "tuple", "dict", "array", "text", "numbers"],
+)
+def test_shared_parts_are_counted_each_time_they_appear(value: Any) -> None:
+    data = pickle.dumps(value, protocol=3)
+    assert len(data) < 20_000
+    with pytest.raises(pickle.UnpicklingError, match="shared parts counted each time"):
+        _unpickle(data)
+
+
+def test_parts_shared_within_the_budget_load() -> None:
+    value = [[{"a": "x" * 10}] * 10] * 1000
+    assert same(_unpickle(pickle.dumps(value, protocol=3)), value)
+
+
+def array_built_after_it_was_placed() -> bytes:
+    """An object array's pickle, with the empty array put in a list between its making and
+    its BUILD."""
+    whole = pickle.dumps(np.array([None], dtype=object), protocol=3)[:-1]
+    made = whole.index(pickle.REDUCE) + 1
+    put, rest = whole[made : made + 2], whole[made + 2 :]
+    assert put[:1] == pickle.BINPUT
+    get = pickle.BINGET + put[1:]
+    return whole[:made] + put + pickle.EMPTY_LIST + get + pickle.APPEND + get + rest
+
+
+PLACED = pickle.MEMOIZE + pickle.EMPTY_LIST + pickle.BINGET + b"\0" + pickle.APPEND
+GET = pickle.BINGET + b"\0"
+GROWN_LATER = {
+    "list": pickle.EMPTY_LIST + PLACED + GET + pickle.NONE + pickle.APPEND,
+    "dict": pickle.EMPTY_DICT
+    + PLACED
+    + GET
+    + pickle.SHORT_BINUNICODE
+    + b"\1a"
+    + pickle.NONE
+    + pickle.SETITEM,
+    "itself": pickle.EMPTY_LIST + pickle.MEMOIZE + GET + pickle.APPEND,
+    "array": array_built_after_it_was_placed(),
+}
+
+
+@pytest.mark.parametrize("stream", GROWN_LATER.values(), ids=GROWN_LATER.keys())
+def test_a_container_changed_after_it_was_placed_is_refused(stream: bytes) -> None:
+    """Adding to a container already inside another would let its weight lie."""
+    with pytest.raises(pickle.UnpicklingError, match="placed in"):
+        _unpickle(stream + pickle.STOP)
+
+
+@pytest.mark.parametrize("key", [1, 2.5, None, True, b"a", (1,), np.float64(1)], ids=repr)
+def test_dict_keys_other_than_text_are_refused(key: Any) -> None:
+    with pytest.raises(pickle.UnpicklingError, match="dict key of type"):
+        _unpickle(pickle.dumps({key: 1}, protocol=3))
+    assert same(_unpickle(pickle.dumps({np.str_("a"): 1}, protocol=3)), {np.str_("a"): 1})

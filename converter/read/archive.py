@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import lzma
 import os
+import stat
 import zipfile
 import zlib
 from collections.abc import Iterable
@@ -17,8 +18,16 @@ from typing import BinaryIO, Protocol
 
 from converter.core.errors import DataError, SourceError
 
+# The bound on any member, whatever its kind; Source reads each kind with a tighter one.
 MAX_MEMBER_BYTES = 1 << 30
+# The release has under 200,000 members (photos, annotation files, lists, meshes). zipfile parses
+# every entry of the central directory at once, about 800 bytes of memory each with our index
+# of them: 500,000 keeps that under 400 MB.
+MAX_MEMBERS = 500_000
 MAX_COMPRESSION_RATIO = 200
+# Opening a FIFO for reading waits for a writer; without blocking it opens at once, and is then
+# refused as not a regular file. (Windows has neither FIFOs nor the flag.)
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
 LOCAL_HEADER_SIZE = 30
 # What zipfile raises on a damaged archive or member. RuntimeError, which it raises for an
 # encrypted member, is left out: a refused remote read is one (AccessError) and must reach the
@@ -39,7 +48,7 @@ class Store(Protocol):
 
     def names(self) -> list[str]: ...
 
-    def read(self, name: str) -> bytes: ...
+    def read(self, name: str, limit: int = MAX_MEMBER_BYTES) -> bytes: ...
 
     def position(self, name: str) -> int: ...
 
@@ -47,10 +56,16 @@ class Store(Protocol):
 
 
 class FolderStore:
-    """An unpacked release; member names are posix paths relative to the folder."""
+    """An unpacked release; member names are posix paths relative to the folder.
+
+    A member is read only if it is a regular file inside the folder once links are followed
+    (a link to a file elsewhere, a FIFO or a device is refused), and only up to the limit a zip
+    member of its kind has.
+    """
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._real_root = os.path.realpath(root)
 
     def names(self) -> list[str]:
         found = []
@@ -59,11 +74,23 @@ class FolderStore:
             found.extend((relative / name).as_posix() for name in files)
         return sorted(found)
 
-    def read(self, name: str) -> bytes:
+    def read(self, name: str, limit: int = MAX_MEMBER_BYTES) -> bytes:
+        path = os.path.realpath(self.root / name)
+        if os.path.commonpath([self._real_root, path]) != self._real_root:
+            raise DataError(name, f"is a link to {path}, outside {self.root}")
         try:
-            return (self.root / name).read_bytes()
+            descriptor = os.open(path, _OPEN_FLAGS)
         except OSError as error:
             raise DataError(name, f"cannot be read ({error.strerror or error})") from None
+        with os.fdopen(descriptor, "rb") as file:
+            status = os.fstat(descriptor)
+            if not stat.S_ISREG(status.st_mode):
+                raise DataError(name, "is not a regular file")
+            _check_size(name, status.st_size, limit)
+            # One byte more than the size shows a file that grew since; no more than the limit.
+            data = file.read(min(status.st_size, limit) + 1)
+        _check_size(name, len(data), limit)
+        return data
 
     def position(self, name: str) -> int:
         return 0
@@ -84,7 +111,15 @@ class ZipStore:
         self.label = label
         self._file = file
         try:
+            members = _declared_members(file)
+            if members > MAX_MEMBERS:
+                raise SourceError(
+                    f"{label}: declares {members} members, more than any release (limit "
+                    f"{MAX_MEMBERS})"
+                )
             self._zip = zipfile.ZipFile(file)
+        except SourceError:
+            raise
         except ZIP_ERRORS as error:
             raise SourceError(
                 f"{label}: not a readable zip archive ({error}); "
@@ -104,11 +139,11 @@ class ZipStore:
             (name, info.file_size, info.CRC) for name, info in sorted(self._infos.items())
         )
 
-    def read(self, name: str) -> bytes:
+    def read(self, name: str, limit: int = MAX_MEMBER_BYTES) -> bytes:
         info = self._infos.get(name)
         if info is None:
             raise DataError(name, f"not in {self.label}")
-        check_member(info, name)
+        check_member(info, name, limit)
         prefetch = getattr(self._file, "prefetch", None)
         if prefetch is not None:
             prefetch(info.header_offset, _member_end(info))
@@ -123,6 +158,13 @@ def _digest(entries: Iterable[tuple[object, ...]]) -> str:
     for entry in entries:
         digest.update(repr(entry).encode())
     return digest.hexdigest()
+
+
+def _declared_members(file: BinaryIO) -> int:
+    """The member count the zip's end record declares, read before zipfile parses every entry,
+    by zipfile's own reader of that record (zip64 too); 0 without one, which zipfile reports."""
+    end = zipfile._EndRecData(file)
+    return 0 if end is None else end[zipfile._ECD_ENTRIES_TOTAL]
 
 
 def _member_end(info: zipfile.ZipInfo) -> int:
@@ -141,6 +183,11 @@ def read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
         return member.read(info.file_size)
 
 
+def _check_size(name: str, size: int, limit: int) -> None:
+    if size > limit:
+        raise DataError(name, f"size {size} bytes is too large (limit {limit})")
+
+
 def check_member(
     info: zipfile.ZipInfo, member: str, limit: int = MAX_MEMBER_BYTES, key: str | None = None
 ) -> None:
@@ -150,7 +197,8 @@ def check_member(
     if max(info.file_size, info.compress_size) > limit:
         raise DataError(
             member,
-            f"declared size {info.file_size} bytes ({info.compress_size} compressed) is too large",
+            f"declared size {info.file_size} bytes ({info.compress_size} compressed) is too large "
+            f"(limit {limit})",
             key=key,
         )
     if info.file_size > max(info.compress_size, 1) * MAX_COMPRESSION_RATIO + 65536:

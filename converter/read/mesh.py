@@ -1,4 +1,4 @@
-"""Triangle meshes in the OFF format the release uses for its CAD models (SPEC section 5).
+"""Triangle meshes in the OFF format of the release's CAD models (docs/format.md, 'CAD meshes').
 
 The reader is strict on purpose: a mesh that is silently repaired would draw a wrong
 silhouette, so every deviation from the format is reported with its line number.
@@ -6,7 +6,11 @@ silhouette, so every deviation from the format is reported with its line number.
 
 from __future__ import annotations
 
+import io
+import itertools
 import re
+from array import array
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -31,100 +35,104 @@ class CadSource(Protocol):
     def cad_member(self, category: str, cad_index: int) -> str: ...
 
 
+# The largest CAD file read. A mesh for drawing a silhouette has thousands of vertices, some
+# hundreds of kilobytes of text; 16 MiB holds about 150,000 vertices of 16-decimal numbers with
+# their faces, and parses in seconds at worst (a bound on time as much as on memory).
+MAX_MESH_BYTES = 16 << 20
+
+_WHOLE = r"[+-]?\d+"
+# An OFF decimal number: unlike `float`, no `1_0`, `nan` or `infinity`; no two ways to match
+# one text, so a long token cannot make the expression backtrack.
+_REAL = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
+_COUNTS = re.compile(rf"({_WHOLE})\s+({_WHOLE})\s+({_WHOLE})")
+_VERTEX = re.compile(rf"({_REAL})\s+({_REAL})\s+({_REAL})")
+_FACE = re.compile(rf"({_WHOLE})\s+({_WHOLE})\s+({_WHOLE})\s+({_WHOLE})")
+
+
 def read_off(data: bytes, member: str) -> Mesh:
-    """Parse an OFF file; `member` names it in errors."""
+    """Parse an OFF file; `member` names it in errors.
+
+    The counts are checked against the number of lines before any is parsed; lines are then
+    parsed one at a time into arrays of those sizes, so a file is never held split in pieces.
+    """
+    if len(data) > MAX_MESH_BYTES:
+        raise DataError(member, f"size {len(data)} bytes is too large (limit {MAX_MESH_BYTES})")
     try:
         text = data.decode("ascii")
     except UnicodeDecodeError as error:
         raise DataError(member, f"not an ASCII OFF file (byte {error.start})") from None
-    lines = [
-        (number, line.split())
-        for number, line in enumerate(text.splitlines(), start=1)
-        if line.strip()
-    ]
-    if not lines or lines[0][1] != ["OFF"]:
+    lines = _lines(text)
+    if next(lines, (0, ""))[1] != "OFF":
         raise DataError(member, "first line must be exactly 'OFF'")
-    if len(lines) < 2:
+    counts = next(lines, None)
+    if counts is None:
         raise DataError(member, "counts line missing after 'OFF'")
-    n_vertices, n_faces = _counts(lines[1], member)
-    body = lines[2:]
-    if len(body) != n_vertices + n_faces:
+    n_vertices, n_faces = _counts(*counts, member)
+    found = sum(1 for _ in lines)
+    if found != n_vertices + n_faces:
         raise DataError(
             member,
             f"declares {n_vertices} vertices and {n_faces} faces "
-            f"({n_vertices + n_faces} lines) but has {len(body)} lines after the counts",
+            f"({n_vertices + n_faces} lines) but has {found} lines after the counts",
         )
-    vertices = _vertices(body[:n_vertices], member)
-    faces = _faces(body[n_vertices:], n_vertices, member)
+    body = itertools.islice(_lines(text), 2, None)
+    vertices = _vertices(itertools.islice(body, n_vertices), n_vertices, member)
+    faces = _faces(body, n_faces, n_vertices, member)
     return Mesh(vertices, faces)
 
 
-_WHOLE = re.compile(r"[+-]?\d+")
-_REAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+def _lines(text: str) -> Iterator[tuple[int, str]]:
+    """The number and text of each line that is not blank, one line at a time."""
+    for number, line in enumerate(io.StringIO(text, newline=None), start=1):
+        if not line.isspace():
+            yield number, line.strip()
 
 
-def _whole(token: str) -> int:
-    """An OFF integer; Python's `int` would also take forms like `1_0` that OFF does not have."""
-    if not _WHOLE.fullmatch(token):
-        raise ValueError(token)
-    return int(token)
+def _refused(member: str, number: int, expected: str, line: str) -> DataError:
+    return DataError(
+        member, f"line {number}: expected {expected}, got {described(' '.join(line.split()))}"
+    )
 
 
-def _real(token: str) -> float:
-    """An OFF decimal number; `float` would also take `1_0`, `nan` or `infinity`."""
-    if not _REAL.fullmatch(token):
-        raise ValueError(token)
-    return float(token)
-
-
-def _counts(line: tuple[int, list[str]], member: str) -> tuple[int, int]:
-    number, tokens = line
-    try:
-        counts = [_whole(token) for token in tokens]
-    except ValueError:
-        counts = []
-    if len(counts) != 3 or min(counts) < 0:
-        raise DataError(
-            member,
-            f"line {number}: expected 'n_vertices n_faces n_edges', got {described(' '.join(tokens))}",
-        )
+def _counts(number: int, line: str, member: str) -> tuple[int, int]:
+    match = _COUNTS.fullmatch(line)
+    counts = [int(count) for count in match.groups()] if match else []
+    if not counts or min(counts) < 0:
+        raise _refused(member, number, "'n_vertices n_faces n_edges'", line)
     return counts[0], counts[1]
 
 
-def _vertices(lines: list[tuple[int, list[str]]], member: str) -> np.ndarray:
-    rows = []
-    for number, tokens in lines:
-        try:
-            row = [_real(token) for token in tokens]
-        except ValueError:
-            row = []
-        if len(row) != 3 or not all(np.isfinite(row)):
-            raise DataError(
-                member,
-                f"line {number}: expected a vertex of 3 finite numbers, got {described(' '.join(tokens))}",
-            )
-        rows.append(row)
-    return np.array(rows, dtype=np.float64).reshape(len(rows), 3)
+def _vertices(lines: Iterable[tuple[int, str]], count: int, member: str) -> np.ndarray:
+    values, numbers = array("d"), array("q")
+    for number, line in lines:
+        match = _VERTEX.fullmatch(line)
+        if not match:
+            raise _refused(member, number, "a vertex of 3 finite numbers", line)
+        values.extend(map(float, match.groups()))
+        numbers.append(number)
+    rows = np.frombuffer(values, dtype=np.float64).reshape(count, 3)
+    finite = np.isfinite(rows).all(axis=1)
+    if not finite.all():
+        number = numbers[int(finite.argmin())]
+        raise DataError(member, f"line {number}: expected a vertex of 3 finite numbers")
+    return rows
 
 
-def _faces(lines: list[tuple[int, list[str]]], n_vertices: int, member: str) -> np.ndarray:
-    rows = []
-    for number, tokens in lines:
-        try:
-            row = [_whole(token) for token in tokens]
-        except ValueError:
-            row = []
-        if len(row) != 4 or row[0] != 3:
+def _faces(
+    lines: Iterable[tuple[int, str]], count: int, n_vertices: int, member: str
+) -> np.ndarray:
+    values = array("q")
+    for number, line in lines:
+        match = _FACE.fullmatch(line)
+        corners, *row = map(int, match.groups()) if match else (0,)
+        if corners != 3:
+            raise _refused(member, number, "a triangle '3 i j k'", line)
+        if not (0 <= row[0] < n_vertices and 0 <= row[1] < n_vertices and 0 <= row[2] < n_vertices):
             raise DataError(
-                member,
-                f"line {number}: expected a triangle '3 i j k', got {described(' '.join(tokens))}",
+                member, f"line {number}: vertex index out of range 0..{n_vertices - 1}: {row}"
             )
-        if not all(0 <= index < n_vertices for index in row[1:]):
-            raise DataError(
-                member, f"line {number}: vertex index out of range 0..{n_vertices - 1}: {row[1:]}"
-            )
-        rows.append(row[1:])
-    return np.array(rows, dtype=np.int64).reshape(len(rows), 3)
+        values.extend(row)
+    return np.frombuffer(values, dtype=np.int64).reshape(count, 3)
 
 
 def write_off(mesh: Mesh) -> bytes:

@@ -7,7 +7,11 @@ numpy's array, scalar and dtype constructors only. Python's own unpickler is not
 with a restricted lookup: it applies item assignment and `__setstate__` to whatever object a
 stream names, and numpy's `ndarray.__setstate__` and `dtype.__setstate__` crash the
 interpreter on some malformed states. Here every numpy value is checked first, then built
-through numpy's ordinary calls.
+through numpy's ordinary calls (docs/format.md, 'Annotation files').
+
+What is cheap to write may be costly to use: a kilobyte of pickle can share one list a billion
+times over, or fill a dict with keys of one hash. The machine weighs what it builds as it builds
+it and refuses, early, anything far beyond a real annotation file (the bounds below).
 """
 
 from __future__ import annotations
@@ -30,9 +34,20 @@ from converter.core.errors import DataError, described
 from converter.read.archive import ZIP_ERRORS, check_member, read_member
 
 ARRAY_KEY = "annotations"
-# An annotation array holds the few objects of one photo: kilobytes. Far larger is refused
-# before it is inflated.
-MAX_ARRAY_BYTES = 16 << 20
+# An annotation file holds the few objects of one photo: one to three kilobytes in the sample,
+# about 800 bytes an object. 1 MiB would hold over a thousand objects; larger is refused before
+# it is inflated. The size bounds the total work of a file: the opcodes it makes the machine run
+# (a second at most) and the objects they make (under 100 MB, an empty dict a byte).
+MAX_ANNOTATION_BYTES = 1 << 20
+# What the machine may build, counted as the items of every container plus the characters of
+# every text and the bytes of every array, a shared part counted each time it appears: what
+# converting the result (to arrays, to JSON) costs. An object weighs about 250; sharing lets a
+# kilobyte of pickle describe 2**30 items, which this refuses long before.
+MAX_WEIGHT = 1 << 20
+# An object has about 17 keys. Keys are text, whose hashes Python salts per process, so a file
+# cannot choose keys that collide (numbers hash to themselves: 120,000 multiples of 2**61 - 1
+# fill one slot and cost minutes); the bound keeps even unlucky dicts small.
+MAX_DICT_KEYS = 256
 
 _HEADER_READERS = {
     (1, 0): np.lib.format.read_array_header_1_0,
@@ -49,8 +64,11 @@ _UTF32 = {
     "=": "utf-32-le" if sys.byteorder == "little" else "utf-32-be",
 }
 
-# The dict keys a pickle may use (numpy scalars too): plain values whose hash cannot recurse.
-_KEY_TYPES = (str, int, float, bool, bytes, type(None))
+# The dict keys a pickle may use: text, whose hash cannot recurse nor be made to collide.
+_KEY_TYPES = (str, np.str_)
+# What `_Budget` weighs by length, and the containers it weighs by their content.
+_TEXTS = (str, bytes)
+_CONTAINERS = (list, dict, tuple, np.ndarray)
 # What a malformed stream makes the machine raise: a truncated or undecodable argument, a
 # stack or memo that lacks what an opcode takes, a call with wrong arguments.
 _MALFORMED = (pickle.UnpicklingError, ValueError, TypeError, IndexError, KeyError, EOFError)
@@ -218,16 +236,99 @@ def _added_to(stack: list[Any], kind: type) -> Any:
 
 
 def _key(key: Any) -> Any:
-    """A dict key of the plain kinds numpy's pickles hold. Hashing anything else can recurse
-    without bound (a tuple nested a million deep) and overflow the C stack, which no
-    exception catches."""
-    if type(key) not in _KEY_TYPES and not isinstance(key, np.generic):
+    """A dict key of the kind the release uses: text. Hashing a structure can recurse without
+    bound (a tuple nested a million deep) and overflow the C stack, which no exception catches;
+    numbers can be chosen to collide."""
+    if type(key) not in _KEY_TYPES:
         raise pickle.UnpicklingError(f"dict key of type {type(key).__name__}")
     return key
 
 
 def _pairs(items: list[Any]) -> dict[Any, Any]:
+    if len(items) > 2 * MAX_DICT_KEYS:
+        raise pickle.UnpicklingError(f"a dict with more than {MAX_DICT_KEYS} keys")
     return dict(zip(map(_key, items[::2]), items[1::2], strict=True))
+
+
+class _Budget:
+    """The weight of what the machine builds (see MAX_WEIGHT), counted through shared parts.
+
+    A container placed into another is sealed: adding to it later is refused, so each weight,
+    taken when a container grows, stays true. Real pickles build every container whole before
+    using it; only a structure that contains itself does otherwise, and the release has none.
+    Tuples, which cannot change, are weighed only when placed: most are a numpy constructor's
+    arguments, used once, and weighing each as it is made would slow the loader by a third.
+    """
+
+    def __init__(self) -> None:
+        self.weights: dict[int, int] = {}
+        self.sealed: set[int] = set()
+        # Every weighed container stays alive, so no other object takes its id meanwhile.
+        self.kept: list[Any] = []
+
+    def made(self, container: Any, items: list[Any] | tuple[Any, ...]) -> Any:
+        """`container`, just made of `items`, weighed."""
+        self._weigh(container, 0, items)
+        return container
+
+    def grow(self, container: Any, items: list[Any] | tuple[Any, ...]) -> None:
+        """Let `items` be added to `container`, which must still be open."""
+        key = id(container)
+        if key in map(id, items):
+            raise pickle.UnpicklingError(f"a {type(container).__name__} placed in itself")
+        if key in self.sealed:
+            raise pickle.UnpicklingError(
+                f"a {type(container).__name__} changed after it was placed in another"
+            )
+        self._weigh(container, self.weights.get(key, 0), items)
+
+    def _weigh(self, container: Any, weight: int, items: list[Any] | tuple[Any, ...]) -> None:
+        weight += len(items)
+        for item in items:
+            if isinstance(item, _TEXTS):
+                weight += len(item)
+            elif isinstance(item, _CONTAINERS):
+                weight += self.placed(item)
+        if weight > MAX_WEIGHT:
+            raise pickle.UnpicklingError(
+                f"builds more than {MAX_WEIGHT} items and characters (shared parts counted "
+                "each time they appear)"
+            )
+        key = id(container)
+        if key not in self.weights:
+            self.kept.append(container)
+        self.weights[key] = weight
+
+    def placed(self, item: Any) -> int:
+        """A container's weight, now that it is placed in another (or returned) and so sealed."""
+        key = id(item)
+        self.sealed.add(key)
+        if type(item) is tuple and key not in self.weights:
+            self._weigh_tuple(item)
+        return self.weights.get(key, 0)
+
+    def _weigh_tuple(self, root: tuple[Any, ...]) -> None:
+        """Weigh a tuple after the tuples inside it, without recursion: they may nest a
+        million deep."""
+        pending = [root]
+        while pending:
+            top = pending[-1]
+            inner = [item for item in top if type(item) is tuple and id(item) not in self.weights]
+            if inner:
+                pending.extend(inner)
+                continue
+            pending.pop()
+            if id(top) not in self.weights:
+                self._weigh(top, 0, top)
+
+
+def _add_pairs(budget: _Budget, target: dict[Any, Any], items: list[Any]) -> None:
+    """SETITEM(S): the key and value pairs `items` added to an open dict."""
+    pairs = _pairs(items)
+    if len(target) + len(pairs) > MAX_DICT_KEYS:
+        raise pickle.UnpicklingError(f"a dict with more than {MAX_DICT_KEYS} keys")
+    budget.grow(target, items)
+    target.update(pairs)
 
 
 def _signed(chunk: bytes) -> int:
@@ -320,6 +421,7 @@ def _unpickle(data: bytes) -> Any:
     """
     stack: list[Any] = []
     push = stack.append
+    budget = _Budget()
     marks: list[int] = []
     memo: dict[int, Any] = {}
     pos, end = 0, len(data)
@@ -366,11 +468,13 @@ def _unpickle(data: bytes) -> Any:
         elif code == _MARK:
             marks.append(len(stack))
         elif code == _TUPLE:
-            start = marks.pop()
-            stack[start:] = [tuple(stack[start:])]
+            push(tuple(_since_mark(stack, marks)))
         elif code == _BUILD:
             state = stack.pop()
             _build(stack[-1], state)
+            if isinstance(stack[-1], np.ndarray):
+                # Weighed by its data (the state is checked by now): its items, or its bytes.
+                budget.grow(stack[-1], state[-1:])
         elif code in _FIXED:
             size, decode = _FIXED[code]
             start, pos = pos, pos + size
@@ -390,21 +494,26 @@ def _unpickle(data: bytes) -> Any:
         elif code in _EMPTY:
             push(_EMPTY[code]())
         elif code == _SETITEMS:
-            items = _pairs(_since_mark(stack, marks))
-            _added_to(stack, dict).update(items)
+            items = _since_mark(stack, marks)
+            _add_pairs(budget, _added_to(stack, dict), items)
         elif code == _SETITEM:
-            value, key = stack.pop(), stack.pop()
-            _added_to(stack, dict)[_key(key)] = value
+            items = stack[-2:]
+            del stack[-2:]
+            _add_pairs(budget, _added_to(stack, dict), items)
         elif code == _APPENDS:
             items = _since_mark(stack, marks)
-            _added_to(stack, list).extend(items)
+            budget.grow(_added_to(stack, list), items)
+            stack[-1].extend(items)
         elif code == _APPEND:
-            value = stack.pop()
-            _added_to(stack, list).append(value)
+            items = [stack.pop()]
+            budget.grow(_added_to(stack, list), items)
+            stack[-1].append(items[0])
         elif code == _LIST:
-            push(_since_mark(stack, marks))
+            items = _since_mark(stack, marks)
+            push(budget.made(items, items))
         elif code == _DICT:
-            push(_pairs(_since_mark(stack, marks)))
+            items = _since_mark(stack, marks)
+            push(budget.made(_pairs(items), items))
         elif code in _SKIPPED:
             pos += _SKIPPED[code]
         elif code in _PUTS:
@@ -421,7 +530,9 @@ def _unpickle(data: bytes) -> Any:
             name, pos = _line(data, pos)
             push(_global(module.decode("utf-8"), name.decode("utf-8")))
         elif code == _STOP:
-            return stack.pop()
+            result = stack.pop()
+            budget.placed(result)
+            return result
         else:
             raise pickle.UnpicklingError(f"opcode {_NAMES.get(code, hex(code))} is not allowed")
     raise pickle.UnpicklingError("pickle data ends before its STOP opcode")
@@ -462,11 +573,19 @@ def _read_npy(data: bytes) -> np.ndarray:
 
 
 def load_npz_array(data: bytes, member: str, key: str = ARRAY_KEY) -> np.ndarray:
-    """The array `key` of an `.npz` given as bytes; any problem is a DataError naming `member`."""
+    """The array `key` of an `.npz` given as bytes; any problem is a DataError naming `member`.
+
+    The file's size bounds what opening it costs: a zip directory of many empty entries is
+    parsed whole, about 100 bytes of it an entry.
+    """
+    if len(data) > MAX_ANNOTATION_BYTES:
+        raise DataError(
+            member, f"size {len(data)} bytes is too large (limit {MAX_ANNOTATION_BYTES})"
+        )
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as npz:
             info = npz.getinfo(f"{key}.npy")
-            check_member(info, member, MAX_ARRAY_BYTES, key)
+            check_member(info, member, MAX_ANNOTATION_BYTES, key)
             payload = read_member(npz, info)
     except KeyError:
         raise DataError(member, "no such array in the npz", key=key) from None

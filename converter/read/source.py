@@ -16,12 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from converter.core.errors import DataError, SourceError
+from converter.core.errors import DataError, SourceError, described
 from converter.core.release import DEFAULT_SOURCE
 from converter.read.archive import FolderStore, Store, ZipStore
+from converter.read.mesh import MAX_MESH_BYTES
 from converter.read.records import parse_objects
 from converter.read.remote import open_remote
-from converter.read.safe_npz import load_npz_array
+from converter.read.safe_npz import MAX_ANNOTATION_BYTES, load_npz_array
 
 SPLITS = ("train", "validation")
 # The release's own word for each split, in its list files and the public tool's folders.
@@ -36,6 +37,32 @@ _V1_PHOTO = re.compile(
     rf"(?:{'|'.join(re.escape(suffix) for suffix in PHOTO_SUFFIXES)})$"
 )
 _FLAT_NPZ = re.compile(r"^(?P<prefix>(?:[^/]+/)?)(?P<category>[^/]+)/(?P<id>[^/]+)\.npz$")
+
+# The largest member of each kind that is read (annotation files and meshes: see their
+# readers). ImageNet's photos are JPEGs of at most a few thousand pixels a side, megabytes;
+# 128 MiB is far beyond any. A split list has one id of about 16 bytes a line, for a category
+# of some hundreds to thousands of photos; 1 MiB holds 60,000.
+MAX_PHOTO_BYTES = 128 << 20
+MAX_LIST_BYTES = 1 << 20
+# Categories and image ids become file and folder names of the outputs (visualize writes
+# OUT/<category>/<image id>.png), so each must be one plain name on every system: not empty,
+# not `.`, `..` or hidden, no separator, no character Windows refuses, no control character.
+MAX_NAME_LENGTH = 128
+_UNSAFE_CHARACTER = re.compile(r'[/\\<>:"|?*\x00-\x1f\x7f]')
+
+
+def unsafe_name(name: str, kind: str = "image id") -> str | None:
+    """Why `name`, a category or image id, cannot be a file name in the outputs, or None."""
+    unsafe = _UNSAFE_CHARACTER.search(name)
+    if not name or len(name) > MAX_NAME_LENGTH:
+        why = f"it has {len(name)} characters, not 1 to {MAX_NAME_LENGTH}"
+    elif name.startswith("."):
+        why = "it starts with '.'"
+    elif unsafe:
+        why = f"it holds {unsafe.group()!r}"
+    else:
+        return None
+    return f"the {kind} {described(name)} cannot be a file name: {why}"
 
 
 @dataclass
@@ -135,6 +162,8 @@ class Source:
         return (open_source, (location, token, self.on_invalid))
 
     def _index_photos(self, names: list[str]) -> dict[str, dict[str, str]]:
+        """Photos by category and image id; one whose category or id is not a plain file name
+        is refused here, where names enter the program, before any output path is made."""
         photos: dict[str, dict[str, str]] = defaultdict(dict)
         for name in names:
             folder, _, file = name.rpartition("/")
@@ -142,7 +171,12 @@ class Source:
             if f"{dot}{suffix}" not in PHOTO_SUFFIXES:
                 continue
             category = folder.rpartition("/")[2]
-            if f"{folder}/" == self.layout.photo_folder(category):
+            if f"{folder}/" != self.layout.photo_folder(category):
+                continue
+            problem = unsafe_name(category, "category") or unsafe_name(stem)
+            if problem:
+                self.tolerate(DataError(name, problem))
+            else:
                 photos[category][stem] = name
         return dict(photos)
 
@@ -172,11 +206,15 @@ class Source:
         if member not in self._names:
             return []
         try:
-            lines = self.store.read(member).decode("utf-8").split()
+            lines = self.store.read(member, MAX_LIST_BYTES).decode("utf-8").split()
         except UnicodeDecodeError:
             raise DataError(member, "split list is not UTF-8 text") from None
         photos = self._photos[category]
-        missing = [image_id for image_id in lines if image_id not in photos]
+        absent = [(image_id, unsafe_name(image_id)) for image_id in lines if image_id not in photos]
+        refused = [problem for _, problem in absent if problem]
+        if refused:
+            self.tolerate(DataError(member, f"{len(refused)} lines refused, first: {refused[0]}"))
+        missing = [image_id for image_id, problem in absent if not problem]
         if missing:
             self.tolerate(
                 DataError(member, f"lists {len(missing)} images with no photo, first {missing[0]}")
@@ -190,7 +228,7 @@ class Source:
             raise DataError(f"{category}/{image_id}", f"no such photo in {self.label}") from None
 
     def photo_bytes(self, category: str, image_id: str) -> bytes:
-        return self.store.read(self.photo_member(category, image_id))
+        return self.store.read(self.photo_member(category, image_id), MAX_PHOTO_BYTES)
 
     def position(self, category: str, image_id: str) -> int:
         """Where the photo sits in the container: reading in this order keeps remote reads close."""
@@ -202,7 +240,7 @@ class Source:
         if member not in self._names:
             return []
         try:
-            array = load_npz_array(self.store.read(member), member)
+            array = load_npz_array(self.store.read(member, MAX_ANNOTATION_BYTES), member)
             return parse_objects(array, category, member, self.tolerate)
         except DataError as error:
             self.tolerate(error)
@@ -227,7 +265,7 @@ class Source:
         member = self.cad_member(category, cad_index)
         if member not in self._names:
             raise DataError(member, f"no CAD mesh {cad_index} for {category} in {self.label}")
-        return self.store.read(member)
+        return self.store.read(member, MAX_MESH_BYTES)
 
 
 def _shared_image_ids(photos: dict[str, dict[str, str]]) -> frozenset[str]:

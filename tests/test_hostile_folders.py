@@ -1,0 +1,76 @@
+"""A hostile unpacked release: only regular files inside the folder are read, each within the
+size limit of its kind, and nothing hangs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from converter.core.errors import DataError
+from converter.read.safe_npz import MAX_ANNOTATION_BYTES
+from converter.read.source import MAX_PHOTO_BYTES, open_source
+from tests.hostile import first_error_bounded
+
+
+@pytest.fixture
+def folder(sample_dir: Path, tmp_path: Path) -> Path:
+    """A copy of the unpacked sample that the test may change."""
+    return Path(shutil.copytree(sample_dir, tmp_path / "release"))
+
+
+def first_file(folder: Path, kind: str, suffix: str) -> tuple[Path, str]:
+    """The first file of a kind (`images`, `annotations`) and its member name."""
+    path = sorted((folder / "imagenet3d_v1" / kind).rglob(f"*{suffix}"))[0]
+    return path, path.relative_to(folder).as_posix()
+
+
+def test_a_fifo_is_refused_without_waiting_for_a_writer(folder: Path) -> None:
+    path, member = first_file(folder, "annotations", ".npz")
+    path.unlink()
+    os.mkfifo(path)
+    assert first_error_bounded(folder) == f"{member}: is not a regular file"
+
+
+def test_a_link_to_a_device_is_refused_unread(folder: Path) -> None:
+    path, member = first_file(folder, "images", ".JPEG")
+    path.unlink()
+    path.symlink_to("/dev/zero")
+    assert first_error_bounded(folder) == f"{member}: is a link to /dev/zero, outside {folder}"
+
+
+@pytest.mark.parametrize(
+    ("kind", "suffix", "limit"),
+    [("annotations", ".npz", MAX_ANNOTATION_BYTES), ("images", ".JPEG", MAX_PHOTO_BYTES)],
+)
+def test_a_sparse_file_of_gigabytes_is_refused_unread(
+    kind: str, suffix: str, limit: int, folder: Path
+) -> None:
+    path, member = first_file(folder, kind, suffix)
+    os.truncate(path, 3 << 30)
+    message = first_error_bounded(folder)
+    assert message == f"{member}: size {3 << 30} bytes is too large (limit {limit})"
+
+
+def test_a_link_out_of_the_folder_is_never_followed(folder: Path, tmp_path: Path) -> None:
+    """The outside file's bytes must not end up in any output."""
+    secret = tmp_path / "secret.JPEG"
+    secret.write_bytes(b"not for the dataset")
+    path, member = first_file(folder, "images", ".JPEG")
+    path.unlink()
+    path.symlink_to(secret)
+    category, image_id = path.parent.name, path.stem
+    with pytest.raises(DataError, match="outside") as caught:
+        open_source(folder).photo_bytes(category, image_id)
+    assert caught.value.member == member
+
+
+def test_a_link_within_the_folder_is_read(folder: Path) -> None:
+    path, _ = first_file(folder, "images", ".JPEG")
+    other = sorted(path.parent.glob("*.JPEG"))[1]
+    path.unlink()
+    path.symlink_to(os.path.relpath(other, path.parent))
+    source = open_source(folder)
+    assert source.photo_bytes(path.parent.name, path.stem) == other.read_bytes()
