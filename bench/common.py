@@ -20,7 +20,7 @@ def sample_archive() -> Path:
 
 
 def workload_archive(photos: int) -> Path:
-    """A SPEC 7 workload of `photos` photos (seed 0), generated once."""
+    """A workload of `photos` photos shaped like the release (seed 0), generated once."""
     path = CACHE / f"workload-v{SAMPLE_VERSION}-{photos}-seed0.zip"
     if not path.exists():
         write_workload(path, photos, seed=0)

@@ -48,7 +48,7 @@ def row(label: str, config: str, procs: int, figures: dict[str, float]) -> str:
 
 def report(photos: int) -> None:
     sizes = {f"{n}x": workload_archive(n * photos) for n in (1, 4, 16)}
-    print(f"workloads of 1x = {photos} photos, 4x and 16x that (SPEC 7 shape)")
+    print(f"workloads of 1x = {photos} photos, 4x and 16x that, shaped like the release")
     header = (
         f"{'archive':<14} {'config':<7} {'procs':>5} {'examples':>8} {'seconds':>8} "
         f"{'examples/s':>10} {'peak MiB':>9} {'+work MiB':>9} {'worker MiB':>11}"

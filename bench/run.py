@@ -14,7 +14,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS = {
-    "Preprocessing (pose3d / pose6d) against the naive public-tool way": ["bench.preprocess"],
+    "`imagenet3d preprocess` against the public tool's algorithm, whole commands": [
+        "bench.preprocess"
+    ],
     "Parquet export: throughput, memory at 1x, 4x and 16x, two processes": ["bench.export"],
     "Streaming from the loopback Hub against downloading the archive": ["bench.streaming"],
     "Start-up: imagenet3d --help against importing numpy and Pillow": ["bench.startup"],

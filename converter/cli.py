@@ -22,6 +22,7 @@ from converter.core.fields import CONFIGS
 from converter.core.progress import SWITCH
 from converter.core.release import DEFAULT_SOURCE
 from converter.look.draw import STYLES, legend
+from converter.outputs.preprocess import LAYOUTS
 from converter.pose.geometry import MODES
 from converter.pose.options import PoseOptions
 from converter.read.remote import MIRROR_HEADERS
@@ -241,6 +242,13 @@ def _add_preprocess(commands: argparse._SubParsersAction) -> None:
         default=list(SPLITS),
         help="default: both",
     )
+    parser.add_argument(
+        "--layout",
+        choices=LAYOUTS,
+        default="public",
+        help="public: images/<category>_<split>/... as the public tool writes; experiment: "
+        "<split>/images/<category>/... as the authors' experiment code reads (default public)",
+    )
     _num_proc_argument(parser)
     _pose_arguments(parser)
     parser.set_defaults(run=_run_preprocess)
@@ -252,7 +260,13 @@ def _run_preprocess(args: argparse.Namespace) -> int:
     options = _pose_options(args)
     source = _open(args)
     report = preprocess(
-        source, args.out, args.mode, options, splits=args.splits, num_proc=args.num_proc
+        source,
+        args.out,
+        args.mode,
+        options,
+        splits=args.splits,
+        num_proc=args.num_proc,
+        layout=args.layout,
     )
     print(report.summary())
     _report_invalid(source)

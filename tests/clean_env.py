@@ -1,7 +1,9 @@
-"""Pythons with nothing but `datasets` and Pillow, as a user who never installed this project has.
+"""Pythons with nothing but `datasets`, Pillow and OpenCV (the project's one dependency that
+`datasets` does not bring), as a user who never installed this project has.
 
 Each is built once beside the checkout (pip installs from its cache, half a minute) and reused
-by later runs; a marker file written last tells a finished environment from a broken one.
+by later runs; a marker file written last, naming the packages, tells a finished environment
+from a broken or outdated one.
 """
 
 from __future__ import annotations
@@ -23,11 +25,15 @@ def clean_python(datasets_version: str) -> Path:
     env = ROOT / f".venv-datasets-{datasets_version}"
     python = env / "bin" / "python"
     ready = env / "installed"
-    if not ready.exists():
+    packages = [
+        f"datasets=={datasets_version}",
+        f"pillow=={version('pillow')}",
+        f"opencv-python-headless=={version('opencv-python-headless')}",
+    ]
+    if not ready.exists() or ready.read_text() != " ".join(packages):
         subprocess.run([sys.executable, "-m", "venv", "--clear", env], check=True)
-        packages = [f"datasets=={datasets_version}", f"pillow=={version('pillow')}"]
         subprocess.run([python, "-m", "pip", "install", "-q", *packages], check=True)
-        ready.touch()
+        ready.write_text(" ".join(packages))
     return python
 
 

@@ -153,7 +153,7 @@ def test_the_canvas_shows_the_photo_exactly_where_spec_puts_it(
     options = PoseOptions(height=canvas_h, width=canvas_w)
     image = open_photo(flat_photo(width, height, fmt), MEMBER)
     place = placement(mode, record(px, py, distance), image.size, options)
-    canvas = render(decode_photo(image, MEMBER, [place.resized]), place, options)
+    canvas = render(decode_photo(image, MEMBER), place, options)
     assert canvas.size == (canvas_w, canvas_h) and canvas.mode == "RGB"
     dx, dy = canvas_shift(place, options)
     inside = np.zeros((canvas_h, canvas_w), dtype=bool)

@@ -1,4 +1,4 @@
-"""Imports run down the layers only: read the `import` statements of every module and check them."""
+"""Imports run down the layers only; benchmarks use no test code. Read from the import statements."""
 
 from __future__ import annotations
 
@@ -46,3 +46,8 @@ def test_a_module_imports_only_its_layer_and_those_below(path: Path) -> None:
     if own is not None:
         allowed = LAYERS[: LAYERS.index(own) + 1]
         assert {layer(name) for name in names} <= {*allowed, None}
+
+
+def test_benchmarks_import_nothing_from_the_tests() -> None:
+    for path in (ROOT / "bench").glob("*.py"):
+        assert not any(name.split(".")[0] == "tests" for name in imported(path)), path.name

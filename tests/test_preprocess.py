@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,26 +16,38 @@ from PIL import Image
 import converter.outputs.preprocess
 from converter.cli import main
 from converter.outputs.examples import Report, iter_pose_examples, iter_raw_examples
-from converter.outputs.preprocess import OutputMismatch, preprocess
+from converter.outputs.preprocess import (
+    OutputMismatch,
+    annotation_arrays,
+    preprocess,
+    release_types,
+)
 from converter.outputs.schema import pose_features
-from converter.pose.canvas import encode_jpeg
-from converter.pose.geometry import Mode, skip_reason
+from converter.pose.canvas import decode_photo, encode_jpeg, open_photo, render
+from converter.pose.geometry import Mode, placement, skip_reason
 from converter.pose.options import PoseOptions
 from converter.read.source import SPLITS, Source
+from converter.sample import sample_cases
 from tests.edits import folder_files
-from tests.test_canvas import TOLERANCE, mean_difference, reference_canvas, reference_fields
+from tests.test_canvas import assert_close, reference_canvas, reference_fields
 
 DEFAULTS = PoseOptions()
-
-
-def jpeg_round_trip(image: Image.Image) -> Image.Image:
-    """The reference canvas saved as the examples' canvases are."""
-    return Image.open(io.BytesIO(encode_jpeg(image, DEFAULTS.jpeg_quality)))
+ROOT = Path(__file__).resolve().parent.parent
+# Keys our annotation files add to the public tool's (docs/format.md lists them).
+EXTRA_KEYS = {
+    "image_id",
+    "object_index",
+    "object_status",
+    "dense",
+    "height_original",
+    "width_original",
+}
 
 
 @pytest.mark.parametrize("mode", ["pose3d", "pose6d"])
 def test_every_sample_object_matches_the_slow_reference(source: Source, mode: Mode) -> None:
-    """Numbers equal SPEC 4 literally; pixels equal the reference saved the same way, or nearly."""
+    """Numbers equal the formulas literally; each canvas, before JPEG encoding, equals the public
+    algorithm's within the tolerance, and is what the example's JPEG encodes."""
     report = Report()
     examples = [
         example
@@ -46,10 +61,13 @@ def test_every_sample_object_matches_the_slow_reference(source: Source, mode: Mo
         size = (example["width_original"], example["height_original"])
         fields = reference_fields(mode, item, size, DEFAULTS)
         assert {key: example[key] for key in fields} == fields
-        canvas = Image.open(io.BytesIO(example["image"]["bytes"]))
-        assert (canvas.format, canvas.mode, canvas.size) == ("JPEG", "RGB", (800, 640))
-        reference = reference_canvas(source.photo_bytes(category, image_id), mode, item, DEFAULTS)
-        assert mean_difference(canvas, jpeg_round_trip(reference)) <= TOLERANCE
+        data = source.photo_bytes(category, image_id)
+        image = open_photo(data, image_id)
+        canvas = render(
+            decode_photo(image, image_id), placement(mode, item, size, DEFAULTS), DEFAULTS
+        )
+        assert_close(canvas, reference_canvas(data, mode, item, DEFAULTS))
+        assert example["image"]["bytes"] == encode_jpeg(canvas, DEFAULTS.jpeg_quality)
 
 
 def test_report_counts_every_object_once(source: Source) -> None:
@@ -118,10 +136,6 @@ def test_folder_has_the_public_tools_layout(source: Source, finished: tuple[Path
     out, report = finished
     category = source.categories()[0]
     names = (out / "lists" / f"{category}_val" / "mesh01.txt").read_text().split()
-    examples = iter_pose_examples(
-        source, "validation", "pose3d", PoseOptions(categories=(category,))
-    )
-    assert names == [example["name"] for example in examples]
     files = folder_files(out)
     assert sum(path.endswith(".JPEG") for path in files) == report.kept
     assert sum(path.endswith(".npz") for path in files) == report.kept
@@ -135,6 +149,79 @@ def test_folder_has_the_public_tools_layout(source: Source, finished: tuple[Path
             assert npz[key].shape == ()
     image = Image.open(out / "images" / f"{category}_val" / f"{names[0]}.JPEG")
     assert image.size == (800, 640)
+
+
+def public_tool(source: Path, out: Path, mode: Mode) -> Path:
+    """The public tool's algorithm (bench/public_tool.py) run on an unpacked release."""
+    script = ROOT / "bench" / "public_tool.py"
+    subprocess.run([sys.executable, script, source, out, "--mode", mode], check=True)
+    return out
+
+
+def test_lists_and_annotation_types_equal_the_public_tools(
+    sample_dir: Path, finished: tuple[Path, Report], tmp_path: Path
+) -> None:
+    """Same lists byte for byte (the release lists' order), same files, and in every annotation
+    the public tool's keys with its types, plus our documented extra keys (those of them the
+    object has). Shapes too, except where the release stores one number as a size-1 array: that
+    is written as the number (a 0-d array)."""
+    out, _ = finished
+    theirs = folder_files(public_tool(sample_dir / "imagenet3d_v1", tmp_path, "pose3d"))
+    ours = folder_files(out)
+    lists = {path: data for path, data in theirs.items() if path.startswith("lists/")}
+    assert lists == {path: data for path, data in ours.items() if path.startswith("lists/")}
+    assert set(theirs) == set(ours) - {"preprocess.json"}
+    size_one = {
+        f"{case.image_id}_{case.index:02d}.npz"
+        for case in sample_cases(seed=0)
+        if case.name.startswith("size-1 arrays")
+    }
+    for path in (path for path in theirs if path.endswith(".npz")):
+        with np.load(io.BytesIO(theirs[path])) as public, np.load(io.BytesIO(ours[path])) as mine:
+            assert set(public) <= set(mine) <= set(public) | EXTRA_KEYS
+            assert {key: mine[key].dtype for key in public} == {
+                key: public[key].dtype for key in public
+            }
+            if path.rpartition("/")[2] not in size_one:
+                assert {key: mine[key].shape for key in public} == {
+                    key: public[key].shape for key in public
+                }
+
+
+def test_values_copied_from_the_release_keep_its_types() -> None:
+    """A float `viewport` or `cad_index` in the release is float in the npz, as np.savez of the
+    release's value gives it; an integer stays an integer."""
+    example = {"viewport": 3000, "cad_index": 2, "azimuth": 0.5, "px_original": 10.0}
+    release = {"viewport": 3000.0, "cad_index": np.int32(2), "azimuth": 0.5, "px": np.float32(10)}
+    arrays = annotation_arrays(example, release_types(release))
+    assert {key: array.dtype for key, array in arrays.items()} == {
+        "viewport": np.float64,
+        "cad_index": np.int32,
+        "azimuth": np.float64,
+        "px_original": np.float32,
+    }
+    assert arrays["viewport"] == 3000.0 and arrays["cad_index"] == 2
+
+
+def test_experiment_layout_reads_as_the_experiment_code_reads_it(
+    source: Source, tmp_path: Path
+) -> None:
+    """The authors' experiment loader: categories are the folders of <split>/images, names the
+    lines of <split>/lists/<category>/mesh01.txt, files <split>/{images,annotations}/<category>/."""
+    report = preprocess(source, tmp_path, "pose3d", progress=False, layout="experiment")
+    read = 0
+    for split in ("train", "val"):
+        images = tmp_path / split / "images"
+        for category in sorted(os.listdir(images)):
+            listed = tmp_path / split / "lists" / category / "mesh01.txt"
+            for name in listed.read_text().strip().split("\n"):
+                image = Image.open(images / category / f"{name}.JPEG").convert("RGB")
+                npz = tmp_path / split / "annotations" / category / f"{name}.npz"
+                values = dict(np.load(npz, allow_pickle=True))
+                pose = [float(values[key]) for key in ("azimuth", "elevation", "theta", "distance")]
+                assert image.size == (800, 640) and pose[3] == DEFAULTS.target_distance
+                read += 1
+    assert read == report.kept
 
 
 def test_annotation_arrays_hold_the_example_values(
@@ -248,3 +335,12 @@ def test_a_rerun_with_other_categories_adds_them(source: Source, tmp_path: Path)
         f"{first}_val",
         f"{second}_val",
     ]
+
+
+def test_command_line_writes_the_experiment_layout(sample_zip: Path, tmp_path: Path) -> None:
+    argv = ["preprocess", str(sample_zip), str(tmp_path), "--mode", "pose3d", "--splits", "val"]
+    assert main([*argv, "--categories", "car", "--layout", "experiment"]) == 0
+    names = (tmp_path / "val" / "lists" / "car" / "mesh01.txt").read_text().split("\n")
+    assert sorted(path.stem for path in (tmp_path / "val" / "images" / "car").iterdir()) == sorted(
+        names
+    )

@@ -26,8 +26,9 @@ def replaced_on_success(path: Path) -> Iterator[Path]:
     try:
         yield temporary
         os.replace(temporary, path)
-    finally:
+    except BaseException:
         temporary.unlink(missing_ok=True)
+        raise
 
 
 def write_atomic(path: Path, data: bytes) -> Path:

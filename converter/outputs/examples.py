@@ -17,7 +17,14 @@ from typing import Any
 from PIL import ExifTags, Image
 
 from converter.core.errors import DataError
-from converter.pose.canvas import decode_photo, encode_jpeg, open_photo, render
+from converter.pose.canvas import (
+    check_decodes,
+    decode_photo,
+    decode_rgb,
+    encode_jpeg,
+    open_photo,
+    render,
+)
 from converter.pose.geometry import (
     Mode,
     Placement,
@@ -115,7 +122,7 @@ def render_examples(
         size = image.size
         check_photo_size(size, kept, member)
         places = [placement(mode, record, size, options) for record in kept]
-        photo = decode_photo(image, member, [place.resized for place in places])
+        photo = decode_photo(image, member)
     except DataError as error:
         source.tolerate(error)
         return
@@ -175,12 +182,12 @@ def raw_image(data: bytes, member: str, image_id: str) -> tuple[dict[str, Any], 
     image = open_photo(data, member)
     if image.format == "JPEG" and image.mode == "RGB" and _shown_as_stored(image):
         size = image.size
-        decode_photo(image, member, [(1, 1)])  # the smallest decode still reads the whole stream
+        check_decodes(image, member)
         return {"path": f"{image_id}.JPEG", "bytes": data}, size
-    photo = decode_photo(image, member)
+    rgb = decode_rgb(image, member)
     buffer = io.BytesIO()
-    photo.image.save(buffer, format="PNG")
-    return {"path": f"{image_id}.png", "bytes": buffer.getvalue()}, photo.size
+    rgb.save(buffer, format="PNG")
+    return {"path": f"{image_id}.png", "bytes": buffer.getvalue()}, rgb.size
 
 
 def _shown_as_stored(image: Image.Image) -> bool:

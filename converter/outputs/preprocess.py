@@ -1,8 +1,11 @@
 """The public tool's output folder, written so that a crash never leaves a wrong file behind.
 
-Layout (SPEC 4): `images/<category>_<split>/<name>.JPEG`, `annotations/<category>_<split>/
-<name>.npz` (plain arrays, no pickle needed) and `lists/<category>_<split>/mesh01.txt`, with
-`<split>` `train` or `val`. Every file goes to a temporary name first and is renamed into
+Layout (docs/format.md, 'The public tool's folder'): `images/<category>_<split>/<name>.JPEG`,
+`annotations/<category>_<split>/<name>.npz` (plain arrays, no pickle needed) and
+`lists/<category>_<split>/mesh01.txt`, with `<split>` `train` or `val`; or the authors'
+experiment code's layout, `<split>/{images,annotations,lists}/<category>/`. Lists keep the order
+of the release's split lists, and the annotation values the public tool copies keep the types
+the release stores them in. Every file goes to a temporary name first and is renamed into
 place; a category's list is written after all its examples. The run's settings and a digest of
 its source are stamped in `preprocess.json`, so a rerun over the same folder skips the photos
 already done and produces the same bytes, while a rerun with other settings or from another
@@ -11,6 +14,7 @@ source is refused instead of mixing outputs.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import multiprocessing
@@ -18,10 +22,8 @@ import os
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from itertools import groupby
-from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -34,6 +36,25 @@ from converter.read.source import RELEASE_SPLITS, SPLIT_ALIASES, SPLITS, Invalid
 
 STAMP = "preprocess.json"
 PHOTOS_PER_TASK = 32
+FolderLayout = Literal["public", "experiment"]
+LAYOUTS: tuple[FolderLayout, ...] = ("public", "experiment")
+# zlib's fastest level: a 6.8 kB annotation file becomes 4.9 kB (level 6: 4.9 kB, no smaller).
+NPZ_COMPRESSION = 1
+# Values the public tool copies from the release through np.savez, so their npz type is the
+# release's: our key -> the release's key.
+COPIED_KEYS = {
+    "azimuth": "azimuth",
+    "elevation": "elevation",
+    "theta": "theta",
+    "focal": "focal",
+    "viewport": "viewport",
+    "cad_index": "cad_index",
+    "bbox_original": "bbox",
+    "principal_original": "principal",
+    "px_original": "px",
+    "py_original": "py",
+    "distance_original": "distance",
+}
 
 
 class OutputMismatch(FileExistsError):
@@ -46,18 +67,24 @@ class Job:
 
     mode: Mode
     options: PoseOptions
+    layout: FolderLayout = "public"
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ValueError(f"unknown mode {self.mode!r}; expected one of {', '.join(MODES)}")
+        if self.layout not in LAYOUTS:
+            raise ValueError(
+                f"unknown layout {self.layout!r}; expected one of {', '.join(LAYOUTS)}"
+            )
 
     def stamp(self, source: str) -> bytes:
         """The settings and `source`, the digest of what the source holds, as stamped in OUT.
 
         Categories are left out: they choose which photos are written, not what their files hold.
         """
-        settings = {"mode": self.mode, **self.options.values(), "source": source}
+        settings = {"mode": self.mode, "layout": self.layout, **self.options.values()}
         del settings["categories"]
+        settings["source"] = source
         return (json.dumps(settings, indent=2, sort_keys=True) + "\n").encode()
 
 
@@ -70,68 +97,103 @@ class Task:
     pairs: tuple[Pair, ...]
 
     @property
-    def folder(self) -> str:
-        return f"{self.category}_{RELEASE_SPLITS[self.split]}"
+    def listing(self) -> tuple[str, str]:
+        """The list file this task's names go to: its split and category."""
+        return self.split, self.category
+
+    def folder(self, out: Path, kind: str, layout: FolderLayout) -> Path:
+        """Where this task's `kind` (images, annotations or lists) go in `layout`."""
+        split = RELEASE_SPLITS[self.split]
+        if layout == "experiment":
+            return out / split / kind / self.category
+        return out / kind / f"{self.category}_{split}"
 
 
 def plain_npz(arrays: dict[str, np.ndarray]) -> bytes:
-    """An `.npz` with fixed timestamps (np.savez stamps the clock), so reruns give equal bytes."""
+    """A compressed `.npz` (as `np.savez_compressed` writes) with fixed timestamps, so reruns give
+    equal bytes; compressed, our files with their extra keys stay smaller than the public tool's.
+
+    Every file holds the same keys, so each `.npy` header is made once per type and shape: half
+    the time of `np.lib.format.write_array` per member, for the same bytes.
+    """
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         for key, array in arrays.items():
-            with archive.open(zipfile.ZipInfo(f"{key}.npy", ZIP_TIME), "w") as member:
-                np.lib.format.write_array(member, array, allow_pickle=False)
+            if array.dtype.hasobject:
+                raise ValueError(f"{key}: {array.dtype} is not a plain array")
+            member = _npy_header(array.dtype, array.shape) + array.tobytes()
+            info = zipfile.ZipInfo(f"{key}.npy", ZIP_TIME)
+            archive.writestr(info, member, zipfile.ZIP_DEFLATED, NPZ_COMPRESSION)
     return buffer.getvalue()
 
 
-def annotation_arrays(example: dict[str, Any]) -> dict[str, np.ndarray]:
-    """The example's fields as plain arrays; the category is `class` as the public tool names it.
+@functools.lru_cache(maxsize=1024)
+def _npy_header(dtype: np.dtype, shape: tuple[int, ...]) -> bytes:
+    header = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": shape}
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buffer, header)
+    return buffer.getvalue()
+
+
+def release_types(raw: Any) -> dict[str, np.dtype]:
+    """The numeric types the release stores the copied values in (a float `viewport`, say)."""
+    if not isinstance(raw, dict):
+        return {}
+    found = {key: np.asarray(raw.get(release_key)) for key, release_key in COPIED_KEYS.items()}
+    return {key: array.dtype for key, array in found.items() if array.dtype.kind in "iuf"}
+
+
+def annotation_arrays(
+    example: dict[str, Any], types: dict[str, np.dtype] | None = None
+) -> dict[str, np.ndarray]:
+    """The example's fields as plain arrays; the category is `class` as the public tool names it,
+    and a value the public tool copies from the release keeps the release's type (`types`).
 
     A missing value has no array: the npz format has no null, and a made-up number would lie.
     """
+    types = types or {}
     renamed = {("class" if key == "category" else key): value for key, value in example.items()}
     return {
-        key: np.asarray(value)
+        key: np.asarray(value, dtype=types.get(key))
         for key, value in renamed.items()
         if key != "image" and value is not None
     }
-
-
-def _paths(out: Path, task: Task, name: str) -> tuple[Path, Path]:
-    return (
-        out / "images" / task.folder / f"{name}.JPEG",
-        out / "annotations" / task.folder / f"{name}.npz",
-    )
 
 
 def run_task(source: Source, out: Path, job: Job, task: Task) -> tuple[Report, list[str]]:
     """Write the examples of a task's photos, skipping photos whose files are all there."""
     report = Report()
     names = []
+    images = task.folder(out, "images", job.layout)
+    annotations = task.folder(out, "annotations", job.layout)
     for category, image_id in task.pairs:
         kept = select_objects(source, category, image_id, job.options, report)
         photo_names = [object_name(source, category, image_id, record["index"]) for record in kept]
         names.extend(photo_names)
-        paths = [path for name in photo_names for path in _paths(out, task, name)]
+        paths = [images / f"{name}.JPEG" for name in photo_names]
+        paths += [annotations / f"{name}.npz" for name in photo_names]
         if all(path.exists() for path in paths):
             continue
+        raw = source.annotation_array(category, image_id) if kept else None
         examples = render_examples(source, category, image_id, kept, job.mode, job.options)
         for example in examples:
-            image_path, annotation_path = _paths(out, task, example["name"])
-            write_atomic(image_path, example["image"]["bytes"])
-            write_atomic(annotation_path, plain_npz(annotation_arrays(example)))
+            types = release_types(raw[example["object_index"]])
+            write_atomic(images / f"{example['name']}.JPEG", example["image"]["bytes"])
+            write_atomic(
+                annotations / f"{example['name']}.npz",
+                plain_npz(annotation_arrays(example, types)),
+            )
     return report, names
 
 
 def _tasks(source: Source, splits: Sequence[str], categories: Sequence[str] | None) -> list[Task]:
-    """Every (split, category) cut into slices, in the order their lists are written."""
+    """Every (split, category) cut into slices, in the order their lists are written; a
+    category's photos in its split list's order, as the public tool takes them."""
     tasks = []
     for split in splits:
         chosen = source.categories() if categories is None else sorted(set(categories))
-        pairs = source.image_ids(split, list(chosen))
-        by_category = {key: tuple(group) for key, group in groupby(pairs, key=itemgetter(0))}
         for category in chosen:
-            mine = by_category.get(category, ())
+            mine = tuple(source.listed_ids(split, category))
             starts = range(0, len(mine), PHOTOS_PER_TASK) if mine else [0]
             tasks.extend(Task(split, category, mine[i : i + PHOTOS_PER_TASK]) for i in starts)
     return tasks
@@ -213,10 +275,12 @@ def preprocess(
     splits: Iterable[str] = SPLITS,
     num_proc: int = 1,
     progress: bool = True,
+    layout: FolderLayout = "public",
 ) -> Report:
-    """Write the public tool's folder for `mode` into `out`; rerun it to finish a broken run."""
+    """Write the public tool's folder for `mode` into `out` (or the experiment code's, by
+    `layout`); rerun it to finish a broken run."""
     out = Path(out)
-    job = Job(mode, options or PoseOptions())
+    job = Job(mode, options or PoseOptions(), layout)
     tasks = _tasks(source, _split_names(splits), job.options.categories)
     _check_stamp(out, job, source)
     report = Report()
@@ -231,8 +295,9 @@ def preprocess(
             names.extend(task_names)
             bar.update(len(tasks[index].pairs))
             bar.set_postfix(kept=report.kept, refresh=False)
-            if index + 1 == len(tasks) or tasks[index + 1].folder != tasks[index].folder:
-                lines = "".join(f"{name}\n" for name in names)
-                write_atomic(out / "lists" / tasks[index].folder / "mesh01.txt", lines.encode())
+            task = tasks[index]
+            if index + 1 == len(tasks) or tasks[index + 1].listing != task.listing:
+                lists = task.folder(out, "lists", layout)
+                write_atomic(lists / "mesh01.txt", "\n".join(names).encode())
                 names = []
     return report

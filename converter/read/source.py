@@ -149,6 +149,8 @@ class Source:
         self._photos = self._index_photos(names)
         self._names = set(names)
         self.shared_image_ids = _shared_image_ids(self._photos)
+        # The last annotation array read: writers ask for a photo's records, then its array.
+        self._last_array: tuple[str, Any] = ("", None)
         if self.layout.kind == "flat":
             warnings.warn(
                 f"{label} has the older flat layout without split lists: every image is put in "
@@ -192,6 +194,14 @@ class Source:
             pairs = [(c, i) for c in chosen for i in self._photos[c]] if split == "train" else []
             return sorted(pairs)
         return sorted(pair for category in chosen for pair in self._listed(category, split))
+
+    def listed_ids(self, split: str, category: str) -> list[tuple[str, str]]:
+        """The (category, image_id) pairs of one category's split in its list file's order (the
+        order the public tool writes its lists in); sorted in the flat layout, which has none."""
+        if self.layout.kind == "flat":
+            return self.image_ids(split, [category])
+        self._chosen([category])
+        return self._listed(category, split)
 
     def _chosen(self, categories: list[str] | None) -> list[str]:
         if categories is None:
@@ -237,14 +247,25 @@ class Source:
     def objects(self, category: str, image_id: str) -> list[dict[str, Any]]:
         """The checked object records of one photo (an empty list for a photo without objects)."""
         member = self.layout.annotation(category, image_id)
-        if member not in self._names:
-            return []
         try:
-            array = load_npz_array(self.store.read(member, MAX_ANNOTATION_BYTES), member)
-            return parse_objects(array, category, member, self.tolerate)
+            array = self.annotation_array(category, image_id)
+            return [] if array is None else parse_objects(array, category, member, self.tolerate)
         except DataError as error:
             self.tolerate(error)
             return []
+
+    def annotation_array(self, category: str, image_id: str) -> Any:
+        """The photo's annotation array as stored, loaded safely; None when it has no file.
+
+        For writers that copy the release's value types, as the public tool does.
+        """
+        member = self.layout.annotation(category, image_id)
+        if member not in self._names:
+            return None
+        if self._last_array[0] != member:
+            data = self.store.read(member, MAX_ANNOTATION_BYTES)
+            self._last_array = (member, load_npz_array(data, member))
+        return self._last_array[1]
 
     def tolerate(self, error: DataError) -> None:
         """Raise a data error, or note it and go on when the source was opened to skip them."""
