@@ -6,8 +6,10 @@ import json
 import zipfile
 from pathlib import Path
 
+import datasets
+
 from converter.core.fields import FIELD_DOCS, FIELDS, RECORD_KEYS, RELEASE_KEYS
-from converter.outputs.schema import pose_features, raw_features
+from converter.outputs.schema import feature_of, pose_features, raw_features
 from converter.read.safe_npz import load_npz_array
 from converter.read.source import Source
 
@@ -64,3 +66,12 @@ def test_configs_say_where_a_field_appears() -> None:
     assert by_name["bbox"].configs == ("raw", "pose3d", "pose6d")
     assert by_name["ignore"].configs == ("raw",)
     assert by_name["resize_rate"].configs == ("pose3d", "pose6d")
+
+
+def test_list_types_nest_outermost_first() -> None:
+    matrix = feature_of("float64[3][3]", [])
+    triples = feature_of("int32[][3]", [])
+    assert matrix == datasets.Sequence(
+        datasets.Sequence(datasets.Value("float64"), length=3), length=3
+    )
+    assert triples == datasets.Sequence(datasets.Sequence(datasets.Value("int32"), length=3))

@@ -4,12 +4,13 @@ The record parser's keys (`RECORD_KEYS`), the release keys it reads (`RELEASE_KE
 `datasets.Features` of each configuration (`converter.outputs.schema`) and the dataset card's
 field list (`FIELD_DOCS`) are all read from `FIELDS`. Types are words, not `datasets` objects,
 so that reading this table imports nothing heavy: `float64`, `int32`, `string`, `bool`, `image`,
-`label` (a ClassLabel over the categories), `objects` (raw's list of object records), and
-`<type>[n]` for a fixed-length list.
+`label` (a ClassLabel over the categories), `objects` (raw's list of object records), and lists
+written outermost first: `float64[4]` is four numbers, `float64[3][3]` a 3 x 3 matrix,
+`float32[][3]` any number of triples.
 
-The configurations are `CONFIGS`. Where a field appears: `RAW` is a column of `raw` (one example per photo), `OBJECT` a key of
-each record in raw's `objects` (and of every parsed record), `POSE` a column of `pose3d` and
-`pose6d` (one example per kept object, on the canvas).
+The configurations are `CONFIGS`. Where a field appears: `RAW` is a column of `raw` (one example
+per photo), `OBJECT` a key of each record in raw's `objects` (and of every parsed record), `POSE`
+a column of `pose3d` and `pose6d` (one example per kept object, on the canvas).
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ def config_doc(config: str, canvas: PoseOptions) -> str:
     }[config]
 
 
-def _feature(kind: str, categories: Sequence[str]) -> datasets.features.FeatureType:
+def feature_of(kind: str, categories: Sequence[str]) -> datasets.features.FeatureType:
     """The `datasets` feature of one type word of the field table."""
     if kind == "image":
         return datasets.Image()
@@ -39,14 +39,15 @@ def _feature(kind: str, categories: Sequence[str]) -> datasets.features.FeatureT
         return datasets.ClassLabel(names=sorted(categories))
     if kind == "objects":
         return [_features(OBJECT, categories)]
-    value, _, length = kind.partition("[")
-    if length:
-        return datasets.Sequence(datasets.Value(value), length=int(length.rstrip("]")))
-    return datasets.Value(kind)
+    value, *lengths = kind.replace("]", "").split("[")
+    feature: datasets.features.FeatureType = datasets.Value(value)
+    for length in reversed(lengths):  # the outermost list is written first
+        feature = datasets.Sequence(feature, length=int(length) if length else -1)
+    return feature
 
 
 def _features(place: str, categories: Sequence[str]) -> dict[str, datasets.features.FeatureType]:
-    return {field.name: _feature(field.kind, categories) for field in fields_in(place)}
+    return {field.name: feature_of(field.kind, categories) for field in fields_in(place)}
 
 
 def raw_features(categories: Sequence[str]) -> datasets.Features:
