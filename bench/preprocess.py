@@ -28,8 +28,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.common import CACHE, ROOT, in_fresh_process, workload_archive
-from converter.pose.canvas import DEFAULT_QUALITY, decode_photo, encode_jpeg, open_photo, render
-from converter.pose.geometry import MODES, CanvasOptions, Mode, placement, skip_reason
+from converter.pose.canvas import decode_photo, encode_jpeg, open_photo, render
+from converter.pose.geometry import MODES, Mode, placement, skip_reason
+from converter.pose.options import PoseOptions
 from converter.read.source import SPLITS, open_source
 
 TARGET_OVER_PUBLIC = 2.0  # at least this many times faster per object
@@ -135,7 +136,7 @@ def floor(release: Path, mode: Mode) -> dict[str, float]:
     their canvas, so each distinct placement is resampled and encoded once.
     """
     source = open_source(release)
-    options = CanvasOptions()
+    options = PoseOptions()
     work = []
     for split in SPLITS:
         for category, image_id in source.image_ids(split):
@@ -151,7 +152,7 @@ def floor(release: Path, mode: Mode) -> dict[str, float]:
         places = {placement(mode, record, image.size, options) for record in kept}
         photo = decode_photo(image, "photo")
         for place in places:
-            encode_jpeg(render(photo, place, options), DEFAULT_QUALITY)
+            encode_jpeg(render(photo, place, options), options.jpeg_quality)
     cpu, wall = time.process_time() - cpu_start, time.perf_counter() - wall_start
     return {"objects": objects, "wall": wall, "cpu": cpu}
 

@@ -19,6 +19,7 @@ BENCHMARKS = {
     ],
     "Parquet export: throughput, memory at 1x, 4x and 16x, two processes": ["bench.export"],
     "Streaming from the loopback Hub against downloading the archive": ["bench.streaming"],
+    "Start-up: imagenet3d --help against importing numpy and Pillow": ["bench.startup"],
 }
 
 

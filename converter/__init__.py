@@ -27,6 +27,7 @@ _PUBLIC = {
     "write_sample": "converter.sample",
     "ImageNet3D": "converter.outputs.builder",
     "ImageNet3DConfig": "converter.outputs.builder",
+    "PoseOptions": "converter.pose.options",
     "preprocess": "converter.outputs.preprocess",
     "export": "converter.outputs.export",
     "push": "converter.outputs.hub",

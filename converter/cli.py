@@ -1,25 +1,37 @@
-"""The `imagenet3d` command line: one subcommand per job, each a thin call into the library."""
+"""The `imagenet3d` command line: one subcommand per job, each a thin call into the library.
+
+Each command imports what it needs when it runs, so that `--help` and the commands that build
+no `datasets` objects (`sample`, `inspect`, `preprocess`, `visualize`, `evaluate`) start
+without loading `datasets`, pandas, pyarrow or fsspec.
+"""
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
+from dataclasses import fields
 from pathlib import Path
 
+from converter import __version__
 from converter.core.errors import AccessError, NetworkError
+from converter.core.fields import CONFIGS, IMAGE_CONFIGS
+from converter.core.progress import SWITCH
 from converter.core.release import DEFAULT_SOURCE
-from converter.look.draw import STYLES
+from converter.look.draw import STYLES, legend
 from converter.outputs.preprocess import LAYOUTS
-from converter.outputs.schema import CONFIGS, IMAGE_CONFIGS
-from converter.pose.canvas import DEFAULT_QUALITY
-from converter.pose.geometry import DEFAULT_STATUSES, MODES, CanvasOptions
-from converter.read.records import STATUSES
+from converter.pose.geometry import MODES
+from converter.pose.options import PoseOptions
 from converter.read.remote import MIRROR_HEADERS
 from converter.read.source import SPLIT_ALIASES, SPLITS, Source
-from converter.sample import open_release
+
+logger = logging.getLogger("converter")
+SOURCE_HELP = (
+    "folder, .zip, https:// or hf:// URL, or 'sample': the built-in generated archive, unless a "
+    f"file or folder named sample is here, which is read instead; the release is {DEFAULT_SOURCE}"
+)
 
 TOKEN_HELP = (
     "Hub token for the gated release (default: your login); sent only to the Hub, never to "
@@ -28,12 +40,12 @@ TOKEN_HELP = (
 
 
 def _source_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "source",
-        help=f"folder, .zip, https:// or hf:// URL, or 'sample' (the built-in generated archive); "
-        f"the release is {DEFAULT_SOURCE}",
-    )
+    parser.add_argument("source", help=SOURCE_HELP)
     parser.add_argument("--token", help=TOKEN_HELP)
+    _on_invalid_argument(parser)
+
+
+def _on_invalid_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--on-invalid",
         choices=("raise", "skip"),
@@ -43,7 +55,11 @@ def _source_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _open(args: argparse.Namespace) -> Source:
-    return open_release(args.source, token=args.token, on_invalid=args.on_invalid)
+    from converter.sample import open_release
+
+    source = open_release(args.source, token=args.token, on_invalid=args.on_invalid)
+    logger.debug("reading %s (%s layout)", source.label, source.layout.kind)
+    return source
 
 
 def _report_invalid(source: Source) -> None:
@@ -97,7 +113,7 @@ def _add_visualize(commands: argparse._SubParsersAction) -> None:
         description="Write one overlay PNG per chosen example and one contact sheet per category "
         "under OUT; the same seed chooses the same examples. SOURCE may also be a folder written "
         "by `export` or the Hub dataset it was pushed to (owner/name): rows and CAD meshes are "
-        "then read from its Parquet, and the overlays are the same as from the release.",
+        f"then read from its Parquet, and the overlays are the same as from the release. {legend()}",
     )
     _source_arguments(parser)
     parser.add_argument("out", help="folder for the PNGs")
@@ -138,10 +154,11 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
         "overall and per category. Examples without a prediction count as wrong.",
     )
     parser.add_argument("predictions", help="the JSON-lines predictions file")
-    parser.add_argument("--source", help=f"where the annotations are (default {DEFAULT_SOURCE})")
+    parser.add_argument("--source", help=f"where the annotations are: {SOURCE_HELP}")
     parser.add_argument("--token", help=TOKEN_HELP)
     parser.add_argument("--split", choices=SPLITS, default="validation", help="default validation")
     parser.add_argument("--json", metavar="OUT.json", help="also write the figures as JSON")
+    _on_invalid_argument(parser)
     parser.set_defaults(run=_run_evaluate)
 
 
@@ -154,58 +171,61 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         write_report,
     )
 
-    report = evaluate(
-        read_predictions(args.predictions),
-        ground_truth(open_release(args.source, token=args.token), args.split),
-    )
+    source = _open(args)
+    report = evaluate(read_predictions(args.predictions), ground_truth(source, args.split))
     print("\n".join(format_report(report)))
     if args.json:
         write_report(report, args.json)
+    _report_invalid(source)
     return 0
 
 
-def _canvas_arguments(parser: argparse.ArgumentParser) -> None:
-    """The pose configurations' options, named as the builder's config keywords."""
-    defaults = CanvasOptions()
-    parser.add_argument(
-        "--height",
-        type=int,
-        default=defaults.height,
-        help=f"canvas height (default {defaults.height})",
+def option_flag(name: str) -> str:
+    """The command-line flag of a `PoseOptions` field: `jpeg_quality` is `--jpeg-quality`."""
+    return "--" + name.replace("_", "-")
+
+
+def _shown(default: object) -> str:
+    return " ".join(default) if isinstance(default, tuple) else str(default)
+
+
+def _pose_arguments(parser: argparse.ArgumentParser) -> None:
+    """One flag per field of `PoseOptions`, the builder config's keywords, with its defaults."""
+    group = parser.add_argument_group("pose options (pose3d and pose6d)")
+    for option in fields(PoseOptions):
+        meta = option.metadata
+        shown = "" if option.default is None else f" (default {_shown(option.default)})"
+        group.add_argument(
+            option_flag(option.name),
+            dest=option.name,
+            type=str if "nargs" in meta else type(option.default),
+            nargs=meta.get("nargs"),
+            choices=meta.get("choices"),
+            metavar=meta.get("metavar"),
+            default=option.default,
+            help=meta["help"] + shown,
+        )
+
+
+def _pose_options(args: argparse.Namespace) -> PoseOptions:
+    """The options the flags name, checked by `PoseOptions` (a bad value is one line)."""
+    return PoseOptions(
+        **{option.name: getattr(args, option.name) for option in fields(PoseOptions)}
     )
-    parser.add_argument(
-        "--width", type=int, default=defaults.width, help=f"canvas width (default {defaults.width})"
-    )
-    parser.add_argument(
-        "--target-distance",
-        type=float,
-        default=defaults.target_distance,
-        help=f"pose3d distance (default {defaults.target_distance})",
-    )
-    parser.add_argument(
-        "--statuses", nargs="+", choices=STATUSES, default=DEFAULT_STATUSES, help="kept statuses"
-    )
-    parser.add_argument("--categories", nargs="+", help="default: every category")
+
+
+def _num_proc_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--num-proc", type=int, default=1, help="worker processes (default 1)")
-    parser.add_argument(
-        "--quality",
-        type=int,
-        default=DEFAULT_QUALITY,
-        help=f"JPEG quality (default {DEFAULT_QUALITY})",
-    )
-
-
-def _canvas(args: argparse.Namespace) -> CanvasOptions:
-    return CanvasOptions(args.height, args.width, args.target_distance, tuple(args.statuses))
 
 
 def _add_preprocess(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "preprocess",
         help="write the public tool's pose3d/pose6d folder",
-        description="Put every kept object on an H x W canvas (SPEC 4) and write images/, "
-        "annotations/ and lists/ under OUT as the public preprocessing does. Rerun over the same "
-        "OUT to finish an interrupted run; finished photos are skipped.",
+        description="Put every kept object on an H x W canvas (docs/format.md, 'The pose3d and "
+        "pose6d geometry') and write images/, annotations/ and lists/ under OUT as the public "
+        "preprocessing does. Rerun over the same OUT to finish an interrupted run (finished "
+        "photos are skipped) or to add other categories.",
     )
     _source_arguments(parser)
     parser.add_argument("out", help="the output folder")
@@ -216,7 +236,11 @@ def _add_preprocess(commands: argparse._SubParsersAction) -> None:
         help="pose3d (object-centric) or pose6d (whole photo)",
     )
     parser.add_argument(
-        "--splits", nargs="+", choices=(*SPLITS, *SPLIT_ALIASES), default=list(SPLITS)
+        "--splits",
+        nargs="+",
+        choices=(*SPLITS, *SPLIT_ALIASES),
+        default=list(SPLITS),
+        help="default: both",
     )
     parser.add_argument(
         "--layout",
@@ -225,23 +249,23 @@ def _add_preprocess(commands: argparse._SubParsersAction) -> None:
         help="public: images/<category>_<split>/... as the public tool writes; experiment: "
         "<split>/images/<category>/... as the authors' experiment code reads (default public)",
     )
-    _canvas_arguments(parser)
+    _num_proc_argument(parser)
+    _pose_arguments(parser)
     parser.set_defaults(run=_run_preprocess)
 
 
 def _run_preprocess(args: argparse.Namespace) -> int:
     from converter.outputs.preprocess import preprocess
 
+    options = _pose_options(args)
     source = _open(args)
     report = preprocess(
         source,
         args.out,
         args.mode,
-        _canvas(args),
-        args.splits,
-        args.categories,
-        args.num_proc,
-        args.quality,
+        options,
+        splits=args.splits,
+        num_proc=args.num_proc,
         layout=args.layout,
     )
     print(report.summary())
@@ -270,7 +294,8 @@ def _add_export(commands: argparse._SubParsersAction) -> None:
         action="store_true",
         help="rebuild configurations of OUT made with other options or from another source",
     )
-    _canvas_arguments(parser)
+    _num_proc_argument(parser)
+    _pose_arguments(parser)
     parser.set_defaults(run=_run_export)
 
 
@@ -278,11 +303,7 @@ def _run_export(args: argparse.Namespace) -> int:
     from converter.outputs.export import ExportOptions, export
 
     options = ExportOptions(
-        config_kwargs={
-            **asdict(_canvas(args)),
-            "categories": tuple(args.categories) if args.categories else None,
-            "jpeg_quality": args.quality,
-        },
+        pose=_pose_options(args),
         max_shard_size=args.max_shard_size,
         num_proc=args.num_proc if args.num_proc > 1 else None,
         token=args.token,
@@ -344,16 +365,49 @@ COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
 ]
 
 
+EPILOG = (
+    f"Progress bars follow the switch of `datasets`: {SWITCH}=1 hides them. -q and -v set how "
+    "much this tool tells on stderr; `datasets` and `huggingface_hub` follow their own "
+    "DATASETS_VERBOSITY and HF_HUB_VERBOSITY."
+)
+LEVELS = {-1: logging.WARNING, 0: logging.INFO, 1: logging.DEBUG}
+
+
+def _verbosity_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "-q", "--quiet", dest="verbosity", action="store_const", const=-1, help="warnings only"
+    )
+    group.add_argument(
+        "-v", "--verbose", dest="verbosity", action="count", help="also debug messages"
+    )
+    parser.set_defaults(verbosity=0)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Each `_add_<command>` declares its arguments and sets `run`, the function that does it."""
     parser = argparse.ArgumentParser(
         prog="imagenet3d",
         description="Read, convert, check and publish the ImageNet3D release.",
+        epilog=EPILOG,
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in COMMANDS:
         add(commands)
+    for command in commands.choices.values():
+        command.epilog = EPILOG
+        _verbosity_arguments(command)
     return parser
+
+
+def _configure_logging(verbosity: int) -> None:
+    """This tool's messages to stderr: what is read and built (default), or less, or more."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger.handlers = [handler]
+    logger.propagate = False
+    logger.setLevel(LEVELS[max(-1, min(verbosity, 1))])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -363,6 +417,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     (`imagenet3d inspect ... | head`) ends the run quietly, as it would any Unix tool.
     """
     args = build_parser().parse_args(argv)
+    _configure_logging(args.verbosity)
     try:
         return args.run(args)
     except KeyboardInterrupt:

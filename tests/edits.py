@@ -32,7 +32,7 @@ def replace_member(archive: Path, out: Path, name: str, data: bytes) -> Path:
     return edited(archive, out, {name: data})
 
 
-def npz_bytes(annotations: object) -> bytes:
+def release_npz(annotations: object) -> bytes:
     """An annotation file as the release writes it: an object array saved with np.savez."""
     buffer = io.BytesIO()
     np.savez(buffer, annotations=annotations)

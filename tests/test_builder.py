@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import datasets
 import pytest
 
+from converter.core.release import RELEASE_CATEGORIES
+from converter.outputs import builder as builder_module
 from converter.outputs.examples import iter_pose_examples, iter_raw_examples
-from converter.outputs.schema import IMAGE_CONFIGS, features_for
-from converter.pose.geometry import CanvasOptions
+from converter.outputs.schema import CONFIGS, IMAGE_CONFIGS, features_for
+from converter.pose.options import PoseOptions
 from converter.read.source import SPLITS, open_source
 from imagenet3d import ImageNet3D
-from tests.clean_env import load_names, run_clean
+from tests.clean_env import ROOT, load_names, run_clean
 
 SCRIPT = Path(__file__).resolve().parent.parent / "imagenet3d.py"
 
@@ -25,7 +29,7 @@ def converter_rows(source_path: Path, config: str, split: str) -> list[dict[str,
     examples = (
         iter_raw_examples(source, split)
         if config == "raw"
-        else iter_pose_examples(source, split, config, CanvasOptions())
+        else iter_pose_examples(source, split, config, PoseOptions())
     )
     return [features.encode_example(example) for example in examples]
 
@@ -77,6 +81,43 @@ def test_config_keywords_reach_the_canvas(sample_zip: Path, tmp_path: Path) -> N
     assert rows[0]["image"].size == (77, 101)
     assert set(rows["category"]) == {rows.features["category"].str2int("car")}
     assert rows.features["category"].num_classes == len(open_source(sample_zip).categories())
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_features_are_declared_before_any_source_is_opened(config: str, tmp_path: Path) -> None:
+    builder = ImageNet3D(config_name=config, cache_dir=str(tmp_path))
+    assert builder.info.features == features_for(config, RELEASE_CATEGORIES)
+    assert Path(builder.cache_dir).relative_to(tmp_path).parts == ("imagenet3d", config, "1.0.0")
+
+
+def test_a_source_with_other_categories_declares_its_own(
+    sample_zip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(builder_module, "RELEASE_CATEGORIES", ("car", "zebra"))
+    builder = ImageNet3D(config_name="raw", data_dir=str(sample_zip), cache_dir=str(tmp_path))
+    assert builder.info.features["category"].names == ["car", "zebra"]
+    builder.download_and_prepare()
+    labels = builder.as_dataset("train").features["category"].names
+    assert labels == open_source(sample_zip).categories()
+
+
+def test_datasets_3_6_knows_the_features_before_preparing(
+    datasets3_python: Path, tmp_path: Path
+) -> None:
+    script = (
+        "import datasets, sys; "
+        "builder = datasets.load_dataset_builder(sys.argv[1], 'pose3d', trust_remote_code=True); "
+        "print(builder.info.features['category'].names, builder.info.version)"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_DATASETS_CACHE": str(tmp_path)}
+    result = subprocess.run(
+        [datasets3_python, "-P", "-c", script, str(SCRIPT)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    assert result.stdout.splitlines()[-1] == f"{list(RELEASE_CATEGORIES)} 1.0.0"
 
 
 def example_names(sample_zip: Path, config: str, split: str) -> list[str]:

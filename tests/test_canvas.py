@@ -17,7 +17,8 @@ from PIL import Image
 
 from converter.core.errors import DataError
 from converter.pose.canvas import decode_photo, open_photo, render, resize_window
-from converter.pose.geometry import CanvasOptions, Mode, placement, pose_fields
+from converter.pose.geometry import Mode, placement, pose_fields
+from converter.pose.options import PoseOptions
 from tests.test_geometry import record
 
 # Canvases may differ from the public algorithm's, before JPEG encoding, by this much (levels).
@@ -25,7 +26,7 @@ MEAN_TOLERANCE, MAX_TOLERANCE = 0.5, 8
 
 
 def reference_numbers(
-    mode: Mode, record: dict[str, Any], size: tuple[int, int], options: CanvasOptions
+    mode: Mode, record: dict[str, Any], size: tuple[int, int], options: PoseOptions
 ) -> tuple[float, int, int, tuple[int, int]]:
     """Scale s, centre point (cx, cy) and resized size, as docs/format.md writes them."""
     w, h = size
@@ -39,7 +40,7 @@ def reference_numbers(
 
 
 def reference_example(
-    data: bytes, mode: Mode, record: dict[str, Any], options: CanvasOptions
+    data: bytes, mode: Mode, record: dict[str, Any], options: PoseOptions
 ) -> tuple[Image.Image, dict[str, Any]]:
     """One object the public tool's way: decode the photo, then its canvas and new numbers."""
     photo = Image.open(io.BytesIO(data)).convert("RGB")
@@ -49,13 +50,13 @@ def reference_example(
 
 
 def reference_canvas(
-    data: bytes, mode: Mode, record: dict[str, Any], options: CanvasOptions
+    data: bytes, mode: Mode, record: dict[str, Any], options: PoseOptions
 ) -> Image.Image:
     return reference_example(data, mode, record, options)[0]
 
 
 def cut_canvas(
-    photo: Image.Image, mode: Mode, record: dict[str, Any], options: CanvasOptions
+    photo: Image.Image, mode: Mode, record: dict[str, Any], options: PoseOptions
 ) -> Image.Image:
     """Resize the whole photo with OpenCV's bicubic, pad with black, cut the canvas out."""
     _, cx, cy, size = reference_numbers(mode, record, photo.size, options)
@@ -71,7 +72,7 @@ def cut_canvas(
 
 
 def reference_fields(
-    mode: Mode, record: dict[str, Any], size: tuple[int, int], options: CanvasOptions
+    mode: Mode, record: dict[str, Any], size: tuple[int, int], options: PoseOptions
 ) -> dict[str, Any]:
     """The new numbers of one object, as docs/format.md writes them."""
     s, cx, cy, (rw, rh) = reference_numbers(mode, record, size, options)
@@ -138,7 +139,7 @@ def posed(px: float, py: float, distance: float) -> dict[str, Any]:
 
 
 def fast_canvases(
-    data: bytes, mode: Mode, records: list[dict[str, Any]], options: CanvasOptions
+    data: bytes, mode: Mode, records: list[dict[str, Any]], options: PoseOptions
 ) -> list[Image.Image]:
     """All objects of one photo from a single decode."""
     image = open_photo(data, "photo.JPEG")
@@ -146,7 +147,7 @@ def fast_canvases(
     return [render(photo, placement(mode, item, image.size, options), options) for item in records]
 
 
-DEFAULTS = CanvasOptions()
+DEFAULTS = PoseOptions()
 CASES = {
     "centred, doubled": ((500, 375), "pose3d", posed(250, 187.5, 8.0), DEFAULTS),
     "scale above 4": ((500, 375), "pose3d", posed(120.3, 300.7, 18.5), DEFAULTS),
@@ -157,12 +158,12 @@ CASES = {
     "outside the photo": ((500, 375), "pose3d", posed(-400.0, 100.0, 8.0), DEFAULTS),
     "scale below 0.5": ((1800, 1350), "pose3d", posed(900.0, 500.0, 1.2), DEFAULTS),
     "shrunk 8 times": ((2400, 1600), "pose3d", posed(1000.0, 900.0, 0.5), DEFAULTS),
-    "odd canvas": ((500, 375), "pose3d", posed(251.7, 180.2, 5.3), CanvasOptions(333, 517)),
-    "one-pixel canvas": ((500, 375), "pose3d", posed(250.0, 187.0, 4.0), CanvasOptions(1, 1)),
+    "odd canvas": ((500, 375), "pose3d", posed(251.7, 180.2, 5.3), PoseOptions(333, 517)),
+    "one-pixel canvas": ((500, 375), "pose3d", posed(250.0, 187.0, 4.0), PoseOptions(1, 1)),
     "pose6d landscape": ((500, 375), "pose6d", posed(250.0, 187.5, 6.0), DEFAULTS),
     "pose6d portrait": ((333, 500), "pose6d", posed(100.0, 400.0, 6.0), DEFAULTS),
     "pose6d large": ((2000, 1500), "pose6d", posed(900.0, 700.0, 6.0), DEFAULTS),
-    "pose6d odd canvas": ((1001, 667), "pose6d", posed(500.0, 300.0, 6.0), CanvasOptions(479, 641)),
+    "pose6d odd canvas": ((1001, 667), "pose6d", posed(500.0, 300.0, 6.0), PoseOptions(479, 641)),
 }
 
 

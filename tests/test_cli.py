@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import argparse
+import os
 import shutil
+import subprocess
+import sys
 import zipfile
+from dataclasses import fields
 from pathlib import Path
 
+import datasets
 import pytest
 
-from converter.cli import build_parser, main
+import converter
+from converter.cli import build_parser, main, option_flag
+from converter.look.draw import legend
+from converter.outputs.builder import ImageNet3D, ImageNet3DConfig
+from converter.pose.options import PoseOptions
 from converter.testing.servers.fileserver import FileServer
 from tests.edits import replace_member
 
@@ -76,3 +86,100 @@ def test_every_command_explains_itself(command: str, capsys: pytest.CaptureFixtu
         build_parser().parse_args([command, "--help"])
     assert done.value.code == 0
     assert len(capsys.readouterr().out.splitlines()) > 5
+
+
+def command_parser(command: str) -> argparse.ArgumentParser:
+    """The parser of one subcommand, as `imagenet3d COMMAND --help` shows it."""
+    (commands,) = (
+        action
+        for action in build_parser()._actions
+        if isinstance(action, argparse._SubParsersAction)
+    )
+    return commands.choices[command]
+
+
+@pytest.mark.parametrize("command", ["preprocess", "export"])
+def test_pose_flags_are_the_builder_config_keywords(command: str) -> None:
+    """Each builder keyword is a flag of the same name and default: `jpeg_quality`, --jpeg-quality."""
+    builder_keywords = {option.name for option in fields(datasets.BuilderConfig)}
+    keywords = [o.name for o in fields(ImageNet3DConfig) if o.name not in builder_keywords]
+    flags = {action.dest: action for action in command_parser(command)._actions}
+    defaults = ImageNet3DConfig()
+    assert {option.name for option in fields(PoseOptions)} <= set(keywords)
+    for keyword in keywords:
+        assert flags[keyword].option_strings == ["--" + keyword.replace("_", "-")]
+        assert flags[keyword].default == getattr(defaults, keyword)
+
+
+@pytest.mark.parametrize("quality", ["0", "101"])
+def test_a_jpeg_quality_outside_1_to_100_is_one_line(
+    quality: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["preprocess", "sample", str(tmp_path), "--mode", "pose3d", "--jpeg-quality", quality]
+    assert main(argv) == 1
+    assert capsys.readouterr().err == (
+        f"imagenet3d preprocess: jpeg_quality must be within 1..100, got {quality}\n"
+    )
+    assert not any(tmp_path.iterdir())
+
+
+def test_the_builder_refuses_the_same_jpeg_quality(sample_zip: Path) -> None:
+    with pytest.raises(ValueError, match=r"jpeg_quality must be within 1\.\.100, got 0"):
+        ImageNet3D(config_name="pose3d", data_dir=str(sample_zip), jpeg_quality=0)
+
+
+def test_evaluate_skips_invalid_records_when_asked(
+    sample_zip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    predictions = tmp_path / "predictions.jsonl"
+    predictions.write_text("")
+    argv = ["evaluate", str(predictions), "--source", str(sample_zip), "--on-invalid", "skip"]
+    assert main(argv) == 0
+    assert "overall" in capsys.readouterr().out
+
+
+def imagenet3d(
+    *argv: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The installed `imagenet3d` command, run as a user runs it, in its own process."""
+    command = Path(sys.executable).with_name("imagenet3d")
+    return subprocess.run(
+        [command, *argv], capture_output=True, text=True, env=env, cwd=cwd, check=True
+    )
+
+
+def test_version() -> None:
+    assert imagenet3d("--version").stdout == f"imagenet3d {converter.__version__}\n"
+
+
+def test_progress_bars_follow_the_datasets_switch(sample_zip: Path, tmp_path: Path) -> None:
+    argv = ["preprocess", str(sample_zip), "--mode", "pose6d", "--splits", "val"]
+    shown = imagenet3d(*argv[:2], str(tmp_path / "shown"), *argv[2:])
+    assert "pose6d: 100%" in shown.stderr
+    env = {**os.environ, "HF_DATASETS_DISABLE_PROGRESS_BARS": "1"}
+    hidden = imagenet3d(*argv[:2], str(tmp_path / "hidden"), *argv[2:], env=env)
+    assert "%" not in hidden.stderr
+    assert hidden.stdout == shown.stdout
+
+
+def test_quiet_and_verbose_set_what_is_told(
+    sample_zip: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["inspect", str(sample_zip), "-v"]) == 0
+    assert f"reading {sample_zip} (v1 layout)" in capsys.readouterr().err
+    assert main(["inspect", str(sample_zip), "-q"]) == 0
+    assert "reading" not in capsys.readouterr().err
+
+
+def test_visualize_help_says_what_the_colours_mean(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["visualize", "--help"])
+    assert "bluish green status_good" in " ".join(capsys.readouterr().out.split())
+
+
+def test_the_readme_names_every_option_and_colour_as_the_tool_does() -> None:
+    readme = " ".join((Path(__file__).parent.parent / "README.md").read_text().split())
+    for option in fields(PoseOptions):
+        assert f"`{option.name}`" in readme
+        assert f"`{option_flag(option.name)}`" in readme
+    assert legend() in readme

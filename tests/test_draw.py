@@ -18,7 +18,7 @@ from converter.look.draw import (
 )
 from converter.outputs.examples import iter_pose_examples, iter_raw_examples
 from converter.outputs.schema import pose_features, raw_features
-from converter.pose.geometry import CanvasOptions
+from converter.pose.options import PoseOptions
 from converter.read.mesh import Mesh
 
 TETRAHEDRON = Mesh(
@@ -92,7 +92,7 @@ def test_unknown_style_is_refused():
 
 
 def test_pose3d_puts_the_cad_origin_at_the_canvas_centre(source):
-    options = CanvasOptions()
+    options = PoseOptions()
     origin = Mesh(np.zeros((1, 3)), np.zeros((0, 3), dtype=np.int64))
     examples = list(iter_pose_examples(source, "train", "pose3d", options))
     assert examples
@@ -113,7 +113,7 @@ def test_raw_overlay_draws_every_posed_object_inside_its_box(source):
 
 @pytest.mark.parametrize("mode", ["pose3d", "pose6d"])
 def test_pose_overlay_draws_the_object_on_its_canvas(source, mode):
-    options = CanvasOptions()
+    options = PoseOptions()
     example = next(iter_pose_examples(source, "validation", mode, options))
     canvas = as_image(example["image"]).convert("RGB")
     drawn = overlay(example, source)
@@ -125,7 +125,7 @@ def test_pose_overlay_draws_the_object_on_its_canvas(source, mode):
 def test_rows_of_a_loaded_dataset_draw_like_the_examples(source):
     categories = source.categories()
     raw = next(iter_raw_examples(source, "train"))
-    pose = next(iter_pose_examples(source, "train", "pose6d", CanvasOptions()))
+    pose = next(iter_pose_examples(source, "train", "pose6d", PoseOptions()))
     for example, features in ((raw, raw_features(categories)), (pose, pose_features(categories))):
         row = datasets.Dataset.from_list([example], features=features)[0]
         assert isinstance(row["image"], Image.Image) and isinstance(row["category"], int)
@@ -134,7 +134,7 @@ def test_rows_of_a_loaded_dataset_draw_like_the_examples(source):
 
 
 def test_class_indices_need_their_names(source):
-    pose = next(iter_pose_examples(source, "train", "pose3d", CanvasOptions()))
+    pose = next(iter_pose_examples(source, "train", "pose3d", PoseOptions()))
     row = {**pose, "category": 0}
     with pytest.raises(ValueError, match="categories="):
         overlay(row)

@@ -20,6 +20,7 @@ from converter.outputs.export import ExportOptions, export
 from converter.outputs.export_folder import LOCK, STAMP, NotAnExport, leftovers
 from converter.outputs.preprocess import OutputMismatch
 from converter.outputs.schema import CAD_CONFIG, CONFIGS, IMAGE_CONFIGS
+from converter.pose.options import PoseOptions
 from converter.read.source import SPLITS
 from converter.sample import open_release
 from tests.edits import edited, folder_files, members
@@ -81,7 +82,7 @@ def test_the_card_states_this_exports_figures_and_options(exported: Path) -> Non
 
 
 def test_a_category_subset_is_what_the_card_counts(sample_zip: Path, tmp_path: Path) -> None:
-    options = ExportOptions(config_kwargs={"categories": ("chair", "car")})
+    options = ExportOptions(pose=PoseOptions(categories=("chair", "car")))
     infos = export(sample_zip, tmp_path / "out", ["pose3d"], options)
     this_export = card(tmp_path / "out").split("## Loading")[0]
     assert "Objects of 2 categories: car, chair." in this_export
@@ -111,7 +112,7 @@ def test_a_rerun_with_other_options_refuses_then_rebuilds_with_overwrite(
         "output folder\n"
     )
     assert card(out) == card(exported)
-    smaller = ExportOptions(config_kwargs={"height": 320, "width": 400})
+    smaller = ExportOptions(pose=PoseOptions(height=320, width=400))
     export(sample_zip, out, ["pose3d"], smaller, overwrite=True)
     assert "canvas 320 x 400" in card(out) and "centre of a 320 x 400 canvas" in card(out)
     assert datasets.load_dataset(str(out), "pose3d", split="train")[0]["image"].size == (400, 320)

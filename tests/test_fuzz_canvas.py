@@ -1,5 +1,6 @@
-"""Random photos, objects and canvases: the SPEC 4 numbers keep their invariants and the canvas
-is exactly H x W, black where the photo does not reach and the photo where it does."""
+"""Random photos, objects and canvases: the numbers of docs/format.md, 'The pose3d and pose6d
+geometry', keep their invariants and the canvas is exactly H x W, black where the photo does not
+reach and the photo where it does."""
 
 from __future__ import annotations
 
@@ -8,14 +9,12 @@ import math
 from typing import Any
 
 import numpy as np
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
 from converter.pose.canvas import decode_photo, open_photo, render
 from converter.pose.geometry import (
-    CanvasOptions,
     Mode,
     canvas_shift,
     cropping_params,
@@ -23,6 +22,7 @@ from converter.pose.geometry import (
     placement,
     pose_fields,
 )
+from converter.pose.options import PoseOptions
 
 FUZZ = settings(max_examples=200, deadline=None, derandomize=True, database=None)
 MEMBER = "imagenet3d_v1/images/car/n02958343_3.JPEG"
@@ -73,7 +73,7 @@ def test_pose_fields_keep_spec_invariants(
     py: float,
     distance: float,
 ) -> None:
-    options = CanvasOptions(height=canvas_h, width=canvas_w)
+    options = PoseOptions(height=canvas_h, width=canvas_w)
     item = record(px, py, distance)
     place = placement(mode, item, (width, height), options)
     fields = pose_fields(mode, item, place, options)
@@ -98,26 +98,27 @@ def test_pose_fields_keep_spec_invariants(
     top, bottom, left, right = padding[:4]
     crop_top, crop_bottom, crop_left, crop_right = cropping[:4]
     assert (crop_left - left, crop_top - top) == (-dx, -dy)
-    # SPEC 4 as written measures the bottom and right cuts from cy and cx, not from cy + top and
+    # The public tool's values measure the bottom and right cuts from cy and cx, not from cy + top and
     # cx + left, so the cut is short by the top and left padding (and by one on an odd side).
     assert resized_h + top + bottom - crop_top - crop_bottom == canvas_h // 2 * 2 - top
     assert resized_w + left + right - crop_left - crop_right == canvas_w // 2 * 2 - left
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SPEC 4's cropping bottom, max(hp - cy - H//2, 0), ignores the top padding (likewise "
-    "right/left), so the padded photo minus the cut is 2*(H//2) - top tall, not H; geometry.py "
-    "follows SPEC as written: a SPEC question for the lead",
-)
-def test_padding_then_cropping_leaves_exactly_the_canvas() -> None:
-    """An object near the top of a 500 x 375 photo at distance 4 (scale 1), default canvas."""
-    options = CanvasOptions()
+def test_cropping_values_are_the_public_tools_and_the_canvas_starts_at_their_top_left() -> None:
+    """An object near the top of a 500 x 375 photo at distance 4 (scale 1), default canvas.
+
+    The bottom cut is measured from cy, not cy + top (docs/format.md, 'The pose3d and pose6d
+    geometry'), so padded photo minus the cuts is 370 rows, not 640; the canvas is still the
+    H x W window starting at the cut's top left, which the padded photo always holds.
+    """
+    options = PoseOptions()
     place = placement("pose3d", record(100.0, 50.0, 4.0), (500, 375), options)
     top, bottom, left, right, _, _ = padding_params(place, options)
     crop_top, crop_bottom, crop_left, crop_right, _, _ = cropping_params(place, options)
-    assert place.resized[1] + top + bottom - crop_top - crop_bottom == options.height
-    assert place.resized[0] + left + right - crop_left - crop_right == options.width
+    padded_w, padded_h = place.resized[0] + left + right, place.resized[1] + top + bottom
+    assert padded_h - crop_top - crop_bottom == options.height - top == 370
+    assert padded_w - crop_left - crop_right == options.width - left
+    assert crop_top + options.height <= padded_h and crop_left + options.width <= padded_w
 
 
 def flat_photo(width: int, height: int, fmt: str) -> bytes:
@@ -150,7 +151,7 @@ def test_the_canvas_shows_the_photo_exactly_where_spec_puts_it(
     fmt: str,
 ) -> None:
     """A flat-coloured photo: that colour on the resized photo's window, black elsewhere."""
-    options = CanvasOptions(height=canvas_h, width=canvas_w)
+    options = PoseOptions(height=canvas_h, width=canvas_w)
     image = open_photo(flat_photo(width, height, fmt), MEMBER)
     place = placement(mode, record(px, py, distance), image.size, options)
     canvas = render(decode_photo(image, MEMBER), place, options)

@@ -16,10 +16,11 @@ from PIL import ExifTags, Image
 
 from converter.core.errors import DataError
 from converter.outputs.examples import iter_pose_examples, iter_raw_examples
-from converter.pose.geometry import CanvasOptions, Mode
+from converter.pose.geometry import Mode
+from converter.pose.options import PoseOptions
 from converter.read.archive import MAX_MEMBER_BYTES, Store
 from converter.read.source import OnInvalid, Source, open_source
-from tests.edits import npz_bytes
+from tests.edits import release_npz
 
 FUZZ = settings(
     max_examples=60,
@@ -28,7 +29,7 @@ FUZZ = settings(
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
-OPTIONS = CanvasOptions(height=48, width=64)
+OPTIONS = PoseOptions(height=48, width=64)
 KINDS = ("raw", "pose3d", "pose6d")
 
 
@@ -187,7 +188,7 @@ def one_pixel_object(height: int, width: int) -> bytes:
         "width": width,
     }
     pose = {"azimuth": 0.3, "elevation": 0.1, "theta": 0.0, "distance": 8.0, "px": 0.5, "py": 0.5}
-    return npz_bytes(np.array([{**item, **pose, "ignore": 0, "object_status": "status_good"}]))
+    return release_npz(np.array([{**item, **pose, "ignore": 0, "object_status": "status_good"}]))
 
 
 def test_a_one_pixel_photo_annotated_as_such_makes_examples(sample_zip: Path) -> None:
@@ -228,7 +229,7 @@ def test_absurd_but_finite_annotations_are_named_or_counted(
 ) -> None:
     item = {"class": "car", "bbox": np.array([1.0, 1.0, 5.0, 5.0]), "distance": 8.0, "ignore": 0}
     pose = {"azimuth": 0.3, "elevation": 0.1, "theta": 0.0, "px": 3.0, "py": 3.0}
-    annotation = npz_bytes(np.array([{**item, **pose, **changes}]))
+    annotation = release_npz(np.array([{**item, **pose, **changes}]))
     source, pair = patched(
         sample_zip, image_bytes(annotated_size(sample_zip), "JPEG"), "skip", annotation
     )

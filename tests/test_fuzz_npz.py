@@ -27,7 +27,7 @@ from numpy._core.multiarray import _reconstruct, scalar
 from converter.core.errors import DataError
 from converter.read.records import parse_objects
 from converter.read.safe_npz import _unpickle, load_npz_array
-from tests.edits import npz_bytes
+from tests.edits import release_npz
 
 FUZZ = settings(max_examples=150, deadline=None, derandomize=True, database=None)
 MEMBER = "imagenet3d_v1/annotations/car/n02958343_1.npz"
@@ -116,13 +116,13 @@ def same(loaded: Any, expected: Any) -> bool:
 
 
 def test_the_release_shape_loads_as_numpy_would_load_it() -> None:
-    data = npz_bytes(RELEASE_LIKE)
+    data = release_npz(RELEASE_LIKE)
     expected = np.load(io.BytesIO(data), allow_pickle=True)["annotations"]
     assert same(load_npz_array(data, MEMBER), expected)
 
 
 def test_a_plain_array_loads_without_pickle() -> None:
-    data = npz_bytes(np.arange(6, dtype=">i4").reshape(2, 3))
+    data = release_npz(np.arange(6, dtype=">i4").reshape(2, 3))
     np.testing.assert_array_equal(load_npz_array(data, MEMBER), np.arange(6).reshape(2, 3))
 
 
@@ -157,7 +157,7 @@ objects = st.dictionaries(st.text(max_size=8), values, max_size=6)
 def test_valid_object_arrays_round_trip(items: list[dict[str, Any]]) -> None:
     array = np.empty(len(items), dtype=object)
     array[:] = items
-    data = npz_bytes(array)
+    data = release_npz(array)
     assert same(
         load_npz_array(data, MEMBER), np.load(io.BytesIO(data), allow_pickle=True)["annotations"]
     )
@@ -379,7 +379,7 @@ def test_numpy_state_that_would_crash_numpy_is_refused(index: int) -> None:
 def test_wrong_dtypes_load_or_are_refused_but_never_crash(
     array: np.ndarray, complaint: str | None
 ) -> None:
-    data = npz_bytes(array)
+    data = release_npz(array)
     if complaint is None:
         assert same(
             load_npz_array(data, MEMBER),

@@ -12,8 +12,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from converter.pose.geometry import (
-    DEFAULT_STATUSES,
-    CanvasOptions,
     Mode,
     canvas_shift,
     cropping_params,
@@ -23,8 +21,9 @@ from converter.pose.geometry import (
     pose_fields,
     skip_reason,
 )
+from converter.pose.options import DEFAULT_STATUSES, PoseOptions
 
-DEFAULTS = CanvasOptions()
+DEFAULTS = PoseOptions()
 
 
 def record(**changes: Any) -> dict[str, Any]:
@@ -80,16 +79,16 @@ def test_keep_rule(changes: dict[str, Any], reason: str | None) -> None:
 
 
 def test_allowed_statuses_are_an_option() -> None:
-    only_good = CanvasOptions(statuses=("status_good",))
+    only_good = PoseOptions(statuses=("status_good",))
     assert skip_reason(record(object_status="status_barely"), only_good) == "status"
-    assert skip_reason(record(object_status="status_bad"), CanvasOptions(statuses=())) == "status"
+    assert skip_reason(record(object_status="status_bad"), PoseOptions(statuses=())) == "status"
 
 
 def test_bad_options_are_refused() -> None:
     with pytest.raises(ValueError, match="unknown statuses"):
-        CanvasOptions(statuses=("status_fine",))
+        PoseOptions(statuses=("status_fine",))
     with pytest.raises(ValueError, match="canvas size"):
-        CanvasOptions(height=0)
+        PoseOptions(height=0)
 
 
 def test_example_name_has_two_digit_index() -> None:
@@ -156,7 +155,7 @@ def test_padding_then_cropping_cuts_the_canvas_window(
     mode: Mode,
 ) -> None:
     """The public tool's params start the cut where the canvas shift puts it, on any canvas."""
-    options = CanvasOptions(height=canvas_h, width=canvas_w)
+    options = PoseOptions(height=canvas_h, width=canvas_w)
     place = placement(mode, record(px=px, py=py, distance=distance), (width, height), options)
     top, _, left, right, _, _ = padding_params(place, options)
     crop_top, _, crop_left, crop_right, _, _ = cropping_params(place, options)

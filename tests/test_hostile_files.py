@@ -14,7 +14,7 @@ import pytest
 from converter.read.mesh import MAX_MESH_BYTES
 from converter.read.safe_npz import MAX_ANNOTATION_BYTES, MAX_DICT_KEYS
 from converter.read.source import MAX_LIST_BYTES
-from tests.edits import edited, members, npz_bytes
+from tests.edits import edited, members, release_npz
 from tests.hostile import first_error_bounded, run_bounded
 from tests.test_fuzz_npz import npz_of_npy, with_raw_value
 
@@ -132,7 +132,7 @@ except DataError as error:
 
 def npz_of_entries(count: int) -> bytes:
     """An annotation file with `count` empty entries besides its array."""
-    buffer = io.BytesIO(npz_bytes(np.array([{"class": "car"}], dtype=object)))
+    buffer = io.BytesIO(release_npz(np.array([{"class": "car"}], dtype=object)))
     with zipfile.ZipFile(buffer, "a") as npz:
         for index in range(count):
             npz.writestr(f"{index}.npy", b"")

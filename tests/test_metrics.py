@@ -14,16 +14,16 @@ from converter.cli import main
 from converter.core.errors import DataError
 from converter.look.metrics import (
     ANGLES,
+    error_figures,
     evaluate,
     ground_truth,
     read_predictions,
     rotation_error,
     rotation_matrices,
-    summarize,
 )
 from converter.outputs.examples import iter_pose_examples
 from converter.pose.camera import object_rotation
-from converter.pose.geometry import CanvasOptions
+from converter.pose.options import PoseOptions
 from converter.read.source import Source, open_source
 from tests.edits import edited
 
@@ -78,20 +78,20 @@ def test_a_small_in_plane_turn_is_its_angle():
 
 def test_accuracy_counts_errors_strictly_below_the_threshold():
     errors = np.array([0.0, 0.1, np.pi / 6 - 1e-9, np.pi / 6, np.pi])
-    summary = summarize(errors)
+    summary = error_figures(errors)
     assert summary["count"] == 5
     assert summary["acc_pi_6"] == pytest.approx(60.0)
     assert summary["acc_pi_18"] == pytest.approx(40.0)
     assert summary["median_deg"] == pytest.approx(30.0)
-    assert summarize(np.array([np.pi / 18]))["acc_pi_18"] == 0.0
+    assert error_figures(np.array([np.pi / 18]))["acc_pi_18"] == 0.0
 
 
 def test_median_of_an_even_count_is_the_mean_of_the_middle_two():
-    assert summarize(np.radians([10.0, 20.0, 40.0, 90.0]))["median_deg"] == pytest.approx(30.0)
+    assert error_figures(np.radians([10.0, 20.0, 40.0, 90.0]))["median_deg"] == pytest.approx(30.0)
 
 
 def test_no_errors_give_no_figures():
-    assert summarize(np.array([])) == {
+    assert error_figures(np.array([])) == {
         "count": 0,
         "acc_pi_6": None,
         "acc_pi_18": None,
@@ -187,7 +187,7 @@ def test_bad_prediction_lines_are_named(tmp_path, line, message):
 
 def test_ground_truth_names_exactly_the_pose_examples(sample_zip):
     source = open_source(sample_zip)
-    examples = iter_pose_examples(source, "validation", "pose3d", CanvasOptions())
+    examples = iter_pose_examples(source, "validation", "pose3d", PoseOptions())
     expected = {
         ex["name"]: {"category": ex["category"], **{key: ex[key] for key in ANGLES}}
         for ex in examples
@@ -258,9 +258,7 @@ def test_a_photo_in_two_categories_gives_names_qualified_by_category(sample_zip,
     shared = open_source(
         with_photo_copied(sample_zip, tmp_path / "x.zip", image_id, {"car": image_id})
     )
-    names = [
-        ex["name"] for ex in iter_pose_examples(shared, "validation", "pose6d", CanvasOptions())
-    ]
+    names = [ex["name"] for ex in iter_pose_examples(shared, "validation", "pose6d", PoseOptions())]
     assert len(names) == len(set(names))
     assert f"aeroplane_{image_id}_00" in names and f"car_{image_id}_00" in names
     assert sorted(ground_truth(shared, "validation")) == sorted(names)

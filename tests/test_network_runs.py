@@ -15,6 +15,7 @@ import pytest
 
 from converter.core.release import ARCHIVE_NAME
 from converter.outputs.preprocess import OutputMismatch, preprocess
+from converter.pose.options import PoseOptions
 from converter.read.source import open_source
 from converter.sample import write_sample
 from converter.testing.servers.fileserver import FileServer
@@ -44,8 +45,12 @@ def test_ctrl_c_while_a_server_is_silent_is_one_line_and_status_130(
 
 
 def test_a_reader_that_stops_early_ends_the_run_quietly(sample_zip: Path) -> None:
+    no_bars = {**os.environ, "HF_DATASETS_DISABLE_PROGRESS_BARS": "1"}
     run = subprocess.Popen(
-        command("inspect", str(sample_zip)), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        command("inspect", str(sample_zip)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=no_bars,
     )
     run.stdout.close()  # as `| head` does once it has its lines; here before any is written
     error = run.stderr.read()
@@ -59,7 +64,11 @@ def test_a_rerun_from_another_source_into_the_same_out_is_refused(
 ) -> None:
     other = write_sample(tmp_path / "other.zip", seed=1)
     out = tmp_path / "out"
-    chosen = {"splits": ["validation"], "categories": ["car"], "progress": False}
+    chosen = {
+        "options": PoseOptions(categories=("car",)),
+        "splits": ["validation"],
+        "progress": False,
+    }
     preprocess(open_source(sample_zip), out, "pose6d", **chosen)
     with pytest.raises(
         OutputMismatch, match=re.escape(f"made from another source than {other}")

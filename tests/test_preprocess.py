@@ -24,14 +24,15 @@ from converter.outputs.preprocess import (
 )
 from converter.outputs.schema import pose_features
 from converter.pose.camera import CAMERA_FIELDS
-from converter.pose.canvas import DEFAULT_QUALITY, decode_photo, encode_jpeg, open_photo, render
-from converter.pose.geometry import CanvasOptions, Mode, placement, skip_reason
+from converter.pose.canvas import decode_photo, encode_jpeg, open_photo, render
+from converter.pose.geometry import Mode, placement, skip_reason
+from converter.pose.options import PoseOptions
 from converter.read.source import SPLITS, Source
 from converter.sample import sample_cases
 from tests.edits import folder_files
 from tests.test_canvas import assert_close, reference_canvas, reference_fields
 
-DEFAULTS = CanvasOptions()
+DEFAULTS = PoseOptions()
 ROOT = Path(__file__).resolve().parent.parent
 # Keys our annotation files add to the public tool's (docs/format.md lists them).
 EXTRA_KEYS = {
@@ -68,7 +69,7 @@ def test_every_sample_object_matches_the_slow_reference(source: Source, mode: Mo
             decode_photo(image, image_id), placement(mode, item, size, DEFAULTS), DEFAULTS
         )
         assert_close(canvas, reference_canvas(data, mode, item, DEFAULTS))
-        assert example["image"]["bytes"] == encode_jpeg(canvas, DEFAULT_QUALITY)
+        assert example["image"]["bytes"] == encode_jpeg(canvas, DEFAULTS.jpeg_quality)
 
 
 def test_report_counts_every_object_once(source: Source) -> None:
@@ -291,7 +292,7 @@ def test_other_settings_are_refused_over_an_existing_folder(
     with pytest.raises(OutputMismatch, match="other settings"):
         preprocess(source, out, "pose6d", progress=False)
     with pytest.raises(OutputMismatch):
-        preprocess(source, out, "pose3d", CanvasOptions(height=480), progress=False)
+        preprocess(source, out, "pose3d", PoseOptions(height=480), progress=False)
 
 
 def test_worker_processes_write_the_same_folder(
@@ -304,9 +305,8 @@ def test_worker_processes_write_the_same_folder(
 
 def test_chosen_splits_and_categories(source: Source, tmp_path: Path) -> None:
     category = source.categories()[1]
-    report = preprocess(
-        source, tmp_path, "pose6d", splits=["val"], categories=[category], progress=False
-    )
+    options = PoseOptions(categories=(category,))
+    report = preprocess(source, tmp_path, "pose6d", options, splits=["val"], progress=False)
     assert sorted(p.name for p in (tmp_path / "lists").iterdir()) == [f"{category}_val"]
     assert report.photos == len(source.image_ids("validation", [category]))
 
@@ -329,6 +329,18 @@ def test_command_line(sample_zip: Path, tmp_path: Path, capsys: pytest.CaptureFi
     assert Image.open(next((out / "images" / "car_val").iterdir())).size == (640, 480)
     assert main(argv) == 1
     assert "other settings" in capsys.readouterr().err
+
+
+def test_a_rerun_with_other_categories_adds_them(source: Source, tmp_path: Path) -> None:
+    """Categories choose which photos are written, not their bytes: the stamp lets them differ."""
+    first, second = source.categories()[:2]
+    for category in (first, second):
+        options = PoseOptions(categories=(category,))
+        preprocess(source, tmp_path, "pose6d", options, splits=["val"], progress=False)
+    assert sorted(p.name for p in (tmp_path / "lists").iterdir()) == [
+        f"{first}_val",
+        f"{second}_val",
+    ]
 
 
 def test_command_line_writes_the_experiment_layout(sample_zip: Path, tmp_path: Path) -> None:

@@ -13,10 +13,10 @@ import pytest
 from converter.core.errors import DataError, SourceError
 from converter.look.summary import summarize
 from converter.outputs.examples import iter_pose_examples, iter_raw_examples
-from converter.pose.geometry import CanvasOptions
+from converter.pose.options import PoseOptions
 from converter.read.source import Source, open_source
 from converter.sample import open_release
-from tests.edits import members, npz_bytes, replace_member
+from tests.edits import members, release_npz, replace_member
 
 
 def test_zip_and_unpacked_folder_hold_the_same_release(sample_zip: Path, sample_dir: Path) -> None:
@@ -61,7 +61,10 @@ def test_a_file_whose_pickle_would_run_code_is_refused_and_runs_nothing(
 
     member = members(sample_zip, ".npz")[0]
     hostile = replace_member(
-        sample_zip, tmp_path / "hostile.zip", member, npz_bytes(np.array([Payload()], dtype=object))
+        sample_zip,
+        tmp_path / "hostile.zip",
+        member,
+        release_npz(np.array([Payload()], dtype=object)),
     )
     source = open_source(hostile)
     category, image_id = member.rsplit("/", 2)[-2], Path(member).stem
@@ -75,7 +78,7 @@ def test_a_wrong_type_names_the_member_and_the_key(sample_zip: Path, tmp_path: P
     member = members(sample_zip, ".npz")[0]
     bad = {"class": "car", "bbox": np.array(["a", "b", "c", "d"]), "distance": 5.0, "ignore": 0}
     broken = replace_member(
-        sample_zip, tmp_path / "bad.zip", member, npz_bytes(np.array([bad], dtype=object))
+        sample_zip, tmp_path / "bad.zip", member, release_npz(np.array([bad], dtype=object))
     )
     category, image_id = member.rsplit("/", 2)[-2], Path(member).stem
     with pytest.raises(DataError) as caught:
@@ -88,7 +91,7 @@ def test_skipping_invalid_records_counts_them(sample_zip: Path, tmp_path: Path) 
     good = {"class": "car", "distance": 0.0, "ignore": 0}
     bad = {"class": "car", "azimuth": float("nan"), "distance": 5.0, "ignore": 0}
     broken = replace_member(
-        sample_zip, tmp_path / "bad.zip", member, npz_bytes(np.array([good, bad], dtype=object))
+        sample_zip, tmp_path / "bad.zip", member, release_npz(np.array([good, bad], dtype=object))
     )
     category, image_id = member.rsplit("/", 2)[-2], Path(member).stem
     source = open_source(broken, on_invalid="skip")
@@ -129,7 +132,7 @@ def test_a_corrupt_photo_is_named_or_skipped(config: str, sample_zip: Path, tmp_
     def examples(source: Source) -> list[dict]:
         if config == "raw":
             return list(iter_raw_examples(source, "train", pairs=pairs))
-        return list(iter_pose_examples(source, "train", config, CanvasOptions(), pairs=pairs))
+        return list(iter_pose_examples(source, "train", config, PoseOptions(), pairs=pairs))
 
     with pytest.raises(DataError, match=re.escape(member)):
         examples(open_source(broken))

@@ -1,4 +1,4 @@
-"""Facts about the public release (SPEC section 1), stated once for the builder, CLI and card."""
+"""Facts about the public release (docs/format.md, 'Release layout'), stated once for all uses."""
 
 from __future__ import annotations
 
@@ -6,11 +6,14 @@ REPO_ID = "ccvl/ImageNet3D"
 ARCHIVE_NAME = "imagenet3d_v1.zip"
 DEFAULT_SOURCE = f"hf://datasets/{REPO_ID}/{ARCHIVE_NAME}"
 TOP_FOLDER = "imagenet3d_v1"
+# The category folders of the release's `imagenet3d_v1/` (the names of its `lists/` files), sorted:
+# the builder declares its features with them before any source is opened. Here the generated
+# sample's four stand in; the release's 200 names replace them.
+RELEASE_CATEGORIES = ("aeroplane", "bicycle", "car", "chair")
 
 PRETTY_NAME = "ImageNet3D"
 HOMEPAGE = "https://imagenet3d.github.io/"
 LICENSE = "cc-by-nc-4.0"
-DOI = "10.57967/hf/2461"
 DESCRIPTION = (
     "ImageNet3D: about 86 thousand objects in ImageNet photos of 200 rigid categories, each "
     "annotated with a 3D viewpoint (azimuth, elevation, in-plane rotation), distance, 2D box, "

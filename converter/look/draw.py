@@ -1,13 +1,8 @@
 """Annotations drawn over photos with Pillow: each object's 2D box and its CAD mesh under its pose.
 
-One fixed palette, so pictures need no legend: the colour says the object's ``object_status``
-(Okabe-Ito colours, told apart also with colour-blind vision)::
-
-    status_good       bluish green  (0, 158, 115)
-    status_partially  sky blue      (86, 180, 233)
-    status_barely     yellow        (240, 228, 66)
-    status_bad        vermillion    (213, 94, 0)
-    no status         reddish purple (204, 121, 167)
+One fixed palette: the colour says the object's ``object_status`` (Okabe-Ito colours, told
+apart also with colour-blind vision); `legend()` says which is which in words, for
+`imagenet3d visualize --help` and the README.
 
 Meshes are projected with the annotation camera (``converter.pose.camera.project``). An object without
 a pose (or whose mesh is not at hand) gets only its box. Meshes come from the release (a source) or
@@ -32,15 +27,22 @@ if TYPE_CHECKING:
 
 Style = Literal["wireframe", "faces"]
 STYLES: tuple[Style, ...] = ("wireframe", "faces")
-PALETTE: dict[str | None, tuple[int, int, int]] = {
-    "status_good": (0, 158, 115),
-    "status_partially": (86, 180, 233),
-    "status_barely": (240, 228, 66),
-    "status_bad": (213, 94, 0),
-    None: (204, 121, 167),
-}
+COLOURS: tuple[tuple[str | None, str, tuple[int, int, int]], ...] = (
+    ("status_good", "bluish green", (0, 158, 115)),
+    ("status_partially", "sky blue", (86, 180, 233)),
+    ("status_barely", "yellow", (240, 228, 66)),
+    ("status_bad", "vermillion", (213, 94, 0)),
+    (None, "reddish purple", (204, 121, 167)),
+)
+PALETTE = {status: rgb for status, _, rgb in COLOURS}
 FACE_OPACITY = 0.45
 MeshKey = tuple[str, int]
+
+
+def legend() -> str:
+    """What the colours of an overlay mean, in one sentence."""
+    meanings = ", ".join(f"{name} {status or 'no status'}" for status, name, _ in COLOURS)
+    return f"Box and mesh colours by object_status: {meanings}."
 
 
 def as_image(image: Any) -> Image.Image:

@@ -20,9 +20,10 @@ import numpy as np
 
 from converter.core.errors import DataError, described
 from converter.core.files import write_atomic
+from converter.core.progress import progress_bar
 from converter.outputs.examples import object_name, select_objects
 from converter.pose.camera import object_rotation
-from converter.pose.geometry import CanvasOptions
+from converter.pose.options import PoseOptions
 
 if TYPE_CHECKING:
     from converter.read.source import Source
@@ -53,7 +54,7 @@ def rotation_error(predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:
     return np.arctan2(sine, cosine)
 
 
-def summarize(errors: np.ndarray) -> dict[str, Any]:
+def error_figures(errors: np.ndarray) -> dict[str, Any]:
     """Count, accuracies (percent of errors strictly below each threshold) and median in degrees.
 
     With no errors at all the figures are None (JSON null) rather than a made-up number.
@@ -93,9 +94,9 @@ def evaluate(
     errors = np.where(found, rotation_error(predicted, truth), np.pi)
     categories = np.array([str(ground_truth[name]["category"]) for name in names])
     return {
-        "overall": summarize(errors),
+        "overall": error_figures(errors),
         "per_category": {
-            category: summarize(errors[categories == category])
+            category: error_figures(errors[categories == category])
             for category in sorted(set(categories.tolist()))
         },
         "missing": _named(name for name, ok in zip(names, found, strict=True) if not ok),
@@ -104,7 +105,7 @@ def evaluate(
 
 
 def ground_truth(
-    source: Source, split: str, options: CanvasOptions | None = None
+    source: Source, split: str, options: PoseOptions | None = None
 ) -> dict[str, dict[str, Any]]:
     """Name -> category and angles of every object the pose examples of `split` hold.
 
@@ -113,9 +114,10 @@ def ground_truth(
     keep the same objects under the same names and angles, so one answer serves both. Two
     objects of one name are refused: a prediction for that name could not say which it means.
     """
-    options = options or CanvasOptions()
+    options = options or PoseOptions()
     truth: dict[str, dict[str, Any]] = {}
-    for category, image_id in source.image_ids(split):
+    photos = source.image_ids(split)
+    for category, image_id in progress_bar(iterable=photos, desc=split, unit="photo"):
         for record in select_objects(source, category, image_id, options):
             name = object_name(source, category, image_id, record["index"])
             if name in truth:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from converter.core.progress import progress_bar
 from converter.pose.geometry import has_pose
 from converter.read.source import SPLITS, Source
 
@@ -54,7 +55,7 @@ def summarize(source: Source) -> Summary:
     listed = {split: source.image_ids(split) for split in SPLITS}
     for split in SPLITS:
         counts = SplitCounts()
-        for category, image_id in listed[split]:
+        for category, image_id in progress_bar(iterable=listed[split], desc=split, unit="photo"):
             objects = source.objects(category, image_id)
             counts.photos += 1
             counts.objects += len(objects)

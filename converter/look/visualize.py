@@ -26,11 +26,13 @@ from typing import Any, TypeVar
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from converter.core.fields import CAD_CONFIG, IMAGE_CONFIGS
 from converter.core.files import write_atomic
+from converter.core.progress import progress_bar
 from converter.look.draw import MeshKey, Style, cad_meshes, overlay
 from converter.outputs.examples import iter_raw_examples, render_examples, select_objects
-from converter.outputs.schema import CAD_CONFIG, IMAGE_CONFIGS
-from converter.pose.geometry import MODES, CanvasOptions
+from converter.pose.geometry import MODES
+from converter.pose.options import PoseOptions
 from converter.read.mesh import Mesh
 from converter.read.source import Source
 
@@ -80,7 +82,7 @@ def pose_overlays(
     seed: int,
     meshes: MutableMapping[MeshKey, Mesh],
     style: Style,
-    options: CanvasOptions,
+    options: PoseOptions,
 ) -> Iterator[tuple[str, Image.Image]]:
     """(name, overlay) of chosen pose examples, each on its own canvas.
 
@@ -184,7 +186,7 @@ def visualize(
     split: str = "train",
     categories: Sequence[str] | None = None,
     style: Style = "wireframe",
-    options: CanvasOptions | None = None,
+    options: PoseOptions | None = None,
     token: Any = None,
 ) -> list[Path]:
     """Write overlays and a contact sheet per category; return the written paths.
@@ -211,7 +213,8 @@ def visualize(
         names = export.categories
     out = Path(out)
     written = []
-    for category in categories or names:
+    chosen_names = categories or names
+    for category in progress_bar(iterable=chosen_names, desc=f"{config} overlays", unit="category"):
         items = list(overlays(category))
         if not items:
             continue
@@ -225,7 +228,7 @@ def _release_overlays(
     source: Source,
     config: str,
     split: str,
-    options: CanvasOptions | None,
+    options: PoseOptions | None,
     chosen: dict[str, Any],
 ) -> Overlays:
     """The overlays of one category from the release; meshes are loaded once for all categories."""
@@ -237,7 +240,7 @@ def _release_overlays(
             split=split,
             mode=config,
             meshes=meshes,
-            options=options or CanvasOptions(),
+            options=options or PoseOptions(),
             **chosen,
         )
     return functools.partial(raw_overlays, source, split=split, meshes=meshes, **chosen)

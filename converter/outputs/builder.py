@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 import datasets
 
-from converter.core.release import CITATION, DESCRIPTION, HOMEPAGE, LICENSE
+from converter.core.release import CITATION, DESCRIPTION, HOMEPAGE, LICENSE, RELEASE_CATEGORIES
 from converter.outputs.examples import (
     Pair,
     iter_cad_examples,
@@ -21,42 +21,54 @@ from converter.outputs.examples import (
     iter_raw_examples,
 )
 from converter.outputs.schema import CAD_CONFIG, CONFIGS, config_doc, features_for
-from converter.pose.canvas import DEFAULT_QUALITY
-from converter.pose.geometry import CanvasOptions
+from converter.pose.options import PoseOptions
 from converter.read.source import SPLITS, InvalidLog, OnInvalid, Source
 from converter.sample import open_release
 
+VERSION = datasets.Version("1.0.0")
+
 
 @dataclass
-class ImageNet3DConfig(datasets.BuilderConfig):
-    """Canvas and selection options; the defaults are the public preprocessing tool's."""
+class ImageNet3DConfig(datasets.BuilderConfig, PoseOptions):
+    """A configuration (`raw`, `pose3d`, `pose6d`, `cad`): the pose options, and what to do with an
+    invalid record (`on_invalid`), as its keywords."""
 
-    height: int = CanvasOptions.height
-    width: int = CanvasOptions.width
-    target_distance: float = CanvasOptions.target_distance
-    statuses: tuple[str, ...] = CanvasOptions.statuses
-    categories: tuple[str, ...] | None = None
-    jpeg_quality: int = DEFAULT_QUALITY
     on_invalid: OnInvalid = "raise"
 
-    def canvas(self) -> CanvasOptions:
-        return CanvasOptions(self.height, self.width, self.target_distance, tuple(self.statuses))
+    def __post_init__(self) -> None:
+        datasets.BuilderConfig.__post_init__(self)
+        PoseOptions.__post_init__(self)
+
+    def options(self) -> PoseOptions:
+        """The pose options, checked again: `datasets` sets keywords after `__post_init__`."""
+        return PoseOptions(**self.values())
 
 
 class ImageNet3D(datasets.GeneratorBasedBuilder):
     """ImageNet3D: 3D viewpoint, distance and box of objects in ImageNet photos."""
 
-    VERSION = datasets.Version("1.0.0")
+    VERSION = VERSION
     BUILDER_CONFIG_CLASS = ImageNet3DConfig
     BUILDER_CONFIGS: ClassVar[list[ImageNet3DConfig]] = [
-        ImageNet3DConfig(name=config, description=config_doc(config, CanvasOptions()))
+        ImageNet3DConfig(
+            name=config, version=VERSION, description=config_doc(config, PoseOptions())
+        )
         for config in CONFIGS
     ]
     DEFAULT_CONFIG_NAME = "raw"
 
+    def __init__(self, *args: Any, dataset_name: str = "imagenet3d", **kwargs: Any) -> None:
+        """Named `imagenet3d` (in cache folders too), not after this module, `builder`."""
+        super().__init__(*args, dataset_name=dataset_name, **kwargs)
+
     def _info(self) -> datasets.DatasetInfo:
-        """Features wait for the source: the category names are the source's own (see below)."""
+        """The features labelled with the release's categories, until a source says otherwise.
+
+        Bad option keywords are refused here, before any work.
+        """
+        self.config.options()
         return datasets.DatasetInfo(
+            features=features_for(self.config.name, RELEASE_CATEGORIES),
             description=DESCRIPTION,
             homepage=HOMEPAGE,
             license=LICENSE,
@@ -81,7 +93,8 @@ class ImageNet3D(datasets.GeneratorBasedBuilder):
         """One shard per category, photos in archive order so remote reads stay close.
 
         The category labels are all of the source's categories, also when a subset is
-        chosen, so that a label means the same category in every subset.
+        chosen, so that a label means the same category in every subset; for the release they
+        are the `RELEASE_CATEGORIES` that `_info` declared.
         """
         source = self._open(dl_manager)
         categories = list(self.config.categories or source.categories())
@@ -120,8 +133,7 @@ class ImageNet3D(datasets.GeneratorBasedBuilder):
             source,
             split,
             self.config.name,
-            self.config.canvas(),
-            quality=self.config.jpeg_quality,
+            self.config.options(),
             pairs=pairs,
         ):
             yield example["name"], example

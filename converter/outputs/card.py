@@ -16,6 +16,7 @@ from datasets.info import DatasetInfosDict
 from datasets.utils.metadata import MetadataConfigs
 from huggingface_hub import DatasetCard, DatasetCardData
 
+from converter.core.fields import FIELD_DOCS
 from converter.core.files import write_atomic
 from converter.core.release import CITATION, DESCRIPTION, HOMEPAGE, LICENSE, PRETTY_NAME, REPO_ID
 from converter.outputs.export_folder import (
@@ -25,8 +26,8 @@ from converter.outputs.export_folder import (
     folder_info,
     stamped_configs,
 )
-from converter.outputs.schema import CAD_CONFIG, FIELD_DOCS, config_doc
-from converter.pose.geometry import CanvasOptions
+from converter.outputs.schema import CAD_CONFIG, config_doc
+from converter.pose.options import PoseOptions
 
 GATED_PROMPT = (
     "ImageNet3D is released under CC BY-NC 4.0 for non-commercial research. Its photos come "
@@ -83,11 +84,9 @@ def _source(stamp: dict[str, Any]) -> str:
     return f"`{named['name']}` ({stamp['source'][:12]}{size})"
 
 
-def _canvas(stamp: dict[str, Any]) -> CanvasOptions:
+def _canvas(stamp: dict[str, Any]) -> PoseOptions:
     """The canvas a stamp records (the default one for configurations without a canvas)."""
-    if "canvas" not in stamp:
-        return CanvasOptions()
-    return CanvasOptions(**{**stamp["canvas"], "statuses": tuple(stamp["canvas"]["statuses"])})
+    return PoseOptions(**stamp.get("canvas", {}))
 
 
 def _configuration(config: str, info: datasets.DatasetInfo, stamp: dict[str, Any]) -> str:

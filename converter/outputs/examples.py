@@ -20,7 +20,6 @@ from PIL import ExifTags, Image
 from converter.core.errors import DataError
 from converter.pose.camera import camera_fields
 from converter.pose.canvas import (
-    DEFAULT_QUALITY,
     check_decodes,
     decode_photo,
     decode_rgb,
@@ -29,7 +28,6 @@ from converter.pose.canvas import (
     render,
 )
 from converter.pose.geometry import (
-    CanvasOptions,
     Mode,
     Placement,
     example_name,
@@ -37,6 +35,7 @@ from converter.pose.geometry import (
     pose_fields,
     skip_reason,
 )
+from converter.pose.options import PoseOptions
 from converter.read.mesh import load_cad
 from converter.read.source import Source
 
@@ -85,7 +84,7 @@ def select_objects(
     source: Source,
     category: str,
     image_id: str,
-    options: CanvasOptions,
+    options: PoseOptions,
     report: Report | None = None,
 ) -> list[dict[str, Any]]:
     """The photo's objects that make examples, counting the others by reason in `report`."""
@@ -115,8 +114,7 @@ def render_examples(
     image_id: str,
     kept: Sequence[dict[str, Any]],
     mode: Mode,
-    options: CanvasOptions,
-    quality: int = DEFAULT_QUALITY,
+    options: PoseOptions,
 ) -> Iterator[dict[str, Any]]:
     """The pose examples of one photo's kept objects, decoding the photo once."""
     if not kept:
@@ -134,7 +132,7 @@ def render_examples(
     encoded: dict[Placement, bytes] = {}
     for record, place in zip(kept, places, strict=True):
         if place not in encoded:
-            encoded[place] = encode_jpeg(render(photo, place, options), quality)
+            encoded[place] = encode_jpeg(render(photo, place, options), options.jpeg_quality)
         name = object_name(source, category, image_id, record["index"])
         canvas = pose_fields(mode, record, place, options)
         yield {
@@ -163,21 +161,20 @@ def iter_pose_examples(
     source: Source,
     split: str,
     mode: Mode,
-    options: CanvasOptions,
-    categories: Sequence[str] | None = None,
-    quality: int = DEFAULT_QUALITY,
+    options: PoseOptions,
     report: Report | None = None,
     pairs: Sequence[Pair] | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Pose examples of a split, photo by photo in sorted order.
 
-    `pairs` (category, image_id) replaces the split's own list, so a caller can shard the
+    The photos are those of `options.categories` (every category when None), or `pairs`
+    (category, image_id), which replaces the split's own list, so a caller can shard the
     work (by category or by slices of image ids) and run the shards in separate processes.
     """
     report = Report() if report is None else report
-    for category, image_id in _pairs(source, split, categories, pairs):
+    for category, image_id in _pairs(source, split, options.categories, pairs):
         kept = select_objects(source, category, image_id, options, report)
-        yield from render_examples(source, category, image_id, kept, mode, options, quality)
+        yield from render_examples(source, category, image_id, kept, mode, options)
 
 
 def raw_image(data: bytes, member: str, image_id: str) -> tuple[dict[str, Any], tuple[int, int]]:

@@ -11,11 +11,12 @@ otherwise only when told to (`overwrite`). The card is then written from the fol
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import shutil
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ import pyarrow.parquet as pq
 
 import converter
 from converter.core.files import STAGING_PREFIX, write_atomic
-from converter.outputs.builder import ImageNet3D, ImageNet3DConfig
+from converter.outputs.builder import ImageNet3D
 from converter.outputs.card import write_card
 from converter.outputs.export_folder import (
     STAMP,
@@ -35,39 +36,35 @@ from converter.outputs.export_folder import (
 )
 from converter.outputs.preprocess import OutputMismatch
 from converter.outputs.schema import CONFIGS
-from converter.pose.geometry import MODES, CanvasOptions
+from converter.pose.geometry import MODES
+from converter.pose.options import PoseOptions
 from converter.read.source import Source
 from converter.sample import open_release
 
+logger = logging.getLogger(__name__)
 _PREPARED = re.compile(r"-(?P<split>[a-z]+)(?:-(?P<index>\d{5})-of-(?P<count>\d{5}))?\.parquet$")
 
 
 @dataclass
 class ExportOptions:
-    """How to build each configuration: builder config keywords and writing limits."""
+    """How to build each configuration: the pose options and the writing limits."""
 
-    config_kwargs: dict[str, Any] = field(default_factory=dict)
+    pose: PoseOptions = field(default_factory=PoseOptions)
     max_shard_size: str | int = "500MB"
     num_proc: int | None = None
     token: str | bool | None = None
 
-    def config(self, name: str) -> ImageNet3DConfig:
-        """The builder configuration these keywords make for configuration `name`."""
-        return ImageNet3DConfig(name=name, **self.config_kwargs)
-
     def settings(self, name: str) -> dict[str, Any]:
         """The options that decide configuration `name`'s rows, as its stamp records them."""
-        config = self.config(name)
-        categories = sorted(config.categories) if config.categories else None
-        settings: dict[str, Any] = {"categories": categories}
+        pose = self.pose
+        settings: dict[str, Any] = {"categories": sorted(pose.categories or []) or None}
         if name in MODES:
-            settings |= {"canvas": _canvas_dict(config.canvas()), "quality": config.jpeg_quality}
+            canvas = {key: getattr(pose, key) for key in ("height", "width", "target_distance")}
+            settings |= {
+                "canvas": {**canvas, "statuses": list(pose.statuses)},
+                "quality": pose.jpeg_quality,
+            }
         return settings
-
-
-def _canvas_dict(canvas: CanvasOptions) -> dict[str, Any]:
-    fields = asdict(canvas)
-    return fields | {"statuses": list(fields["statuses"])}
 
 
 def source_name(source: Source) -> dict[str, Any]:
@@ -130,6 +127,7 @@ def export_config(
     if final.exists():
         changed = _changed(read_stamp(final), stamp)
         if not changed:
+            logger.info("%s: already built in %s, kept", config, final)
             return
         if not overwrite:
             raise OutputMismatch(
@@ -137,6 +135,7 @@ def export_config(
                 f"({', '.join(changed)} differ); rerun with --overwrite to rebuild it, "
                 "or choose another output folder"
             )
+    logger.info("%s: building", config)
     staging = out / f"{STAGING_PREFIX}{config}"
     shards = _build(source, staging, config, options)
     stamp["shards"] = sorted(path.name for path in shards.iterdir())
@@ -161,7 +160,7 @@ def _build(source: Source, staging: Path, config: str, options: ExportOptions) -
         cache_dir=os.fspath(staging / "cache"),
         token=options.token,
         on_invalid=source.on_invalid,
-        **options.config_kwargs,
+        **options.pose.values(),
     )
     prepared = staging / "prepared"
     try:

@@ -21,17 +21,17 @@ import multiprocessing
 import os
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from converter.core.files import ZIP_TIME, write_atomic
+from converter.core.progress import progress_bar
 from converter.outputs.examples import Pair, Report, object_name, render_examples, select_objects
-from converter.pose.canvas import DEFAULT_QUALITY
-from converter.pose.geometry import MODES, CanvasOptions, Mode
+from converter.pose.geometry import MODES, Mode
+from converter.pose.options import PoseOptions
 from converter.read.source import RELEASE_SPLITS, SPLIT_ALIASES, SPLITS, InvalidLog, Source
 
 STAMP = "preprocess.json"
@@ -66,8 +66,7 @@ class Job:
     """What one run makes: everything that decides the bytes of its files."""
 
     mode: Mode
-    options: CanvasOptions
-    quality: int
+    options: PoseOptions
     layout: FolderLayout = "public"
 
     def __post_init__(self) -> None:
@@ -79,10 +78,12 @@ class Job:
             )
 
     def stamp(self, source: str) -> bytes:
-        """The settings and `source`, the digest of what the source holds, as stamped in OUT."""
-        settings = {"mode": self.mode, "quality": self.quality, "layout": self.layout}
-        settings.update(asdict(self.options))
-        settings["statuses"] = list(settings["statuses"])
+        """The settings and `source`, the digest of what the source holds, as stamped in OUT.
+
+        Categories are left out: they choose which photos are written, not what their files hold.
+        """
+        settings = {"mode": self.mode, "layout": self.layout, **self.options.values()}
+        del settings["categories"]
         settings["source"] = source
         return (json.dumps(settings, indent=2, sort_keys=True) + "\n").encode()
 
@@ -108,7 +109,7 @@ class Task:
         return out / kind / f"{self.category}_{split}"
 
 
-def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+def plain_npz(arrays: dict[str, np.ndarray]) -> bytes:
     """A compressed `.npz` (as `np.savez_compressed` writes) with fixed timestamps, so reruns give
     equal bytes; compressed, our files with their extra keys stay smaller than the public tool's.
 
@@ -174,15 +175,13 @@ def run_task(source: Source, out: Path, job: Job, task: Task) -> tuple[Report, l
         if all(path.exists() for path in paths):
             continue
         raw = source.annotation_array(category, image_id) if kept else None
-        examples = render_examples(
-            source, category, image_id, kept, job.mode, job.options, job.quality
-        )
+        examples = render_examples(source, category, image_id, kept, job.mode, job.options)
         for example in examples:
             types = release_types(raw[example["object_index"]])
             write_atomic(images / f"{example['name']}.JPEG", example["image"]["bytes"])
             write_atomic(
                 annotations / f"{example['name']}.npz",
-                npz_bytes(annotation_arrays(example, types)),
+                plain_npz(annotation_arrays(example, types)),
             )
     return report, names
 
@@ -271,23 +270,23 @@ def preprocess(
     source: Source,
     out: str | os.PathLike[str],
     mode: Mode,
-    options: CanvasOptions | None = None,
+    options: PoseOptions | None = None,
+    *,
     splits: Iterable[str] = SPLITS,
-    categories: Sequence[str] | None = None,
     num_proc: int = 1,
-    quality: int = DEFAULT_QUALITY,
     progress: bool = True,
     layout: FolderLayout = "public",
 ) -> Report:
     """Write the public tool's folder for `mode` into `out` (or the experiment code's, by
     `layout`); rerun it to finish a broken run."""
     out = Path(out)
-    job = Job(mode, options or CanvasOptions(), quality, layout)
-    tasks = _tasks(source, _split_names(splits), categories)
+    job = Job(mode, options or PoseOptions(), layout)
+    tasks = _tasks(source, _split_names(splits), job.options.categories)
     _check_stamp(out, job, source)
     report = Report()
     names: list[str] = []
-    bar = tqdm(total=sum(len(task.pairs) for task in tasks), unit="photo", disable=not progress)
+    photos = sum(len(task.pairs) for task in tasks)
+    bar = progress_bar(total=photos, unit="photo", desc=mode, disable=not progress)
     with bar:
         for index, (task_report, task_names) in enumerate(
             _results(source, out, job, tasks, num_proc)

@@ -17,10 +17,10 @@ import numpy as np
 from PIL import Image
 
 from converter.core.errors import DataError
-from converter.pose.geometry import CanvasOptions, Placement, canvas_shift
+from converter.pose.geometry import Placement, canvas_shift
+from converter.pose.options import PoseOptions
 
 PHOTO_FORMATS = ("JPEG", "PNG", "BMP", "GIF", "TIFF", "WEBP")
-DEFAULT_QUALITY = 75  # of the canvases' JPEG encoding: Pillow's default, as the public tool saves
 # Bicubic reads one source pixel before and two after the one a resized pixel falls on.
 KERNEL_BEFORE, KERNEL_AFTER = 1, 2
 # A window's first source pixel must sit this close to where the whole-photo resize samples it
@@ -165,7 +165,7 @@ def _warp_window(
     )
 
 
-def render(photo: Photo, place: Placement, options: CanvasOptions) -> Image.Image:
+def render(photo: Photo, place: Placement, options: PoseOptions) -> Image.Image:
     """The H x W canvas: pixel (u, v) shows resized pixel (u - W//2 + cx, v - H//2 + cy)."""
     dx, dy = canvas_shift(place, options)
     resized_w, resized_h = place.resized

@@ -1,4 +1,6 @@
-"""The numbers of SPEC section 4: which objects are kept and where their photo lands on the canvas.
+"""Which objects are kept and where their photo lands on the canvas, as numbers.
+
+docs/format.md states both: 'The kept rule' and 'The pose3d and pose6d geometry'.
 
 Pure arithmetic on object records and photo sizes, so the pixel code (canvas.py), the example
 producer and the tests all share one statement of the formulas.
@@ -9,31 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from converter.read.records import STATUSES
+from converter.pose.options import PoseOptions
 
 Mode = Literal["pose3d", "pose6d"]
 MODES: tuple[Mode, ...] = ("pose3d", "pose6d")
-DEFAULT_STATUSES = tuple(status for status in STATUSES if status != "status_bad")
-POSE_KEYS = ("bbox", "px", "py", "principal", "azimuth", "elevation", "theta")
-
-
-@dataclass(frozen=True)
-class CanvasOptions:
-    """The public tool's defaults: a 640 x 800 canvas and objects moved to distance 4."""
-
-    height: int = 640
-    width: int = 800
-    target_distance: float = 4.0
-    statuses: tuple[str, ...] = DEFAULT_STATUSES
-
-    def __post_init__(self) -> None:
-        if self.height < 1 or self.width < 1:
-            raise ValueError(f"canvas size must be positive, got {self.height} x {self.width}")
-        if not self.target_distance > 0:
-            raise ValueError(f"target distance must be positive, got {self.target_distance}")
-        unknown = sorted(set(self.statuses) - set(STATUSES))
-        if unknown:
-            raise ValueError(f"unknown statuses {unknown}; known: {', '.join(STATUSES)}")
+# What a kept object needs to be placed on the canvas and given its canvas values.
+PLACEMENT_KEYS = ("bbox", "px", "py", "principal", "azimuth", "elevation", "theta")
 
 
 @dataclass(frozen=True)
@@ -54,7 +37,7 @@ def has_pose(record: dict[str, Any]) -> bool:
     return record["distance"] is not None and record["distance"] > 0
 
 
-def skip_reason(record: dict[str, Any], options: CanvasOptions) -> str | None:
+def skip_reason(record: dict[str, Any], options: PoseOptions) -> str | None:
     """None when the object makes an example, else a short word saying why not."""
     if not has_pose(record):
         return "no_pose"
@@ -63,7 +46,7 @@ def skip_reason(record: dict[str, Any], options: CanvasOptions) -> str | None:
     status = record["object_status"]
     if status is not None and status not in options.statuses:
         return "status"
-    if any(record[key] is None for key in POSE_KEYS):
+    if any(record[key] is None for key in PLACEMENT_KEYS):
         return "incomplete_pose"
     return None
 
@@ -79,9 +62,9 @@ def example_name(image_id: str, index: int, category: str | None = None) -> str:
 
 
 def placement(
-    mode: Mode, record: dict[str, Any], photo_size: tuple[int, int], options: CanvasOptions
+    mode: Mode, record: dict[str, Any], photo_size: tuple[int, int], options: PoseOptions
 ) -> Placement:
-    """Scale and centre point of SPEC 4 for a kept object on a photo of (width, height)."""
+    """Scale and centre point of a kept object on a photo of (width, height)."""
     w, h = photo_size
     if mode == "pose3d":
         s = record["distance"] / options.target_distance
@@ -94,12 +77,12 @@ def placement(
     raise ValueError(f"unknown mode {mode!r}; expected one of {', '.join(MODES)}")
 
 
-def canvas_shift(place: Placement, options: CanvasOptions) -> tuple[int, int]:
+def canvas_shift(place: Placement, options: PoseOptions) -> tuple[int, int]:
     """Where resized pixel (0, 0) lands on the canvas, as (x, y)."""
     return options.width // 2 - place.cx, options.height // 2 - place.cy
 
 
-def padding_params(place: Placement, options: CanvasOptions) -> list[int]:
+def padding_params(place: Placement, options: PoseOptions) -> list[int]:
     """The public tool's black border around the resized photo: (top, bottom, left, right, 0, 0)."""
     half_w, half_h = options.width // 2, options.height // 2
     w, h = place.resized
@@ -113,7 +96,7 @@ def padding_params(place: Placement, options: CanvasOptions) -> list[int]:
     ]
 
 
-def cropping_params(place: Placement, options: CanvasOptions) -> list[int]:
+def cropping_params(place: Placement, options: PoseOptions) -> list[int]:
     """The public tool's cut out of the padded photo: (top, bottom, left, right, 0, 0)."""
     half_w, half_h = options.width // 2, options.height // 2
     top, bottom, left, right, _, _ = padding_params(place, options)
@@ -130,7 +113,7 @@ def cropping_params(place: Placement, options: CanvasOptions) -> list[int]:
 
 
 def pose_fields(
-    mode: Mode, record: dict[str, Any], place: Placement, options: CanvasOptions
+    mode: Mode, record: dict[str, Any], place: Placement, options: PoseOptions
 ) -> dict[str, Any]:
     """The values that change on the canvas, the originals they replace, and how they were made."""
     s = place.scale

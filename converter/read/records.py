@@ -1,10 +1,11 @@
 """Turn the release's per-object dicts into typed, checked records.
 
-Every record has every key of `RECORD_KEYS`; a value the annotators did not give is
-None, never a made-up number. Keys the release may add later are not dropped: they are
-carried through, JSON-encoded, in `extra`. Each value may come in any of the forms the
-release's tools wrote (docs/format.md, 'Value forms'): Python or numpy scalars, 0-d arrays,
-size-1 arrays, a vector as one row or one column, a bool `ignore`, a whole float for a count.
+Every record has every key of `RECORD_KEYS` (from the field table, `converter.core.fields`); a
+value the annotators did not give is None, never a made-up number. Keys the release may add
+later are not dropped: they are carried through, JSON-encoded, in `extra`. Each value may come
+in any of the forms the release's tools wrote (docs/format.md, 'Value forms'): Python or numpy
+scalars, 0-d arrays, size-1 arrays, a vector as one row or one column, a bool `ignore`, a whole
+float for a count.
 """
 
 from __future__ import annotations
@@ -17,31 +18,11 @@ from typing import Any
 import numpy as np
 
 from converter.core.errors import DataError, described
+from converter.core.fields import RECORD_KEYS
 
 STATUSES = ("status_good", "status_partially", "status_barely", "status_bad")
 DENSITIES = ("dense_no", "dense_yes")
 
-RECORD_KEYS = (
-    "index",
-    "category",
-    "bbox",
-    "height",
-    "width",
-    "azimuth",
-    "elevation",
-    "theta",
-    "distance",
-    "px",
-    "py",
-    "principal",
-    "focal",
-    "viewport",
-    "cad_index",
-    "object_status",
-    "dense",
-    "ignore",
-    "extra",
-)
 # Pixels, distances and angles of real photos stay far below this; a larger finite value is an
 # annotation error that would only overflow later, in the geometry (or in an int32 column).
 MAX_MAGNITUDE = 1e6

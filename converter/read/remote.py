@@ -21,13 +21,14 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
-
-import fsspec
 
 from converter.core.errors import AccessError, NetworkError
 from converter.core.release import REPO_ID
+
+if TYPE_CHECKING:
+    import fsspec  # loaded by `_filesystem`, for remote sources only
 
 MIN_FETCH = 16 << 10
 KEPT_WINDOWS = 4
@@ -93,6 +94,7 @@ def _filesystem(url: str, token: str | bool | None) -> tuple[fsspec.AbstractFile
 
         return HfFileSystem(token=token), url
     import aiohttp
+    import fsspec
     from huggingface_hub.utils import build_hf_headers
 
     headers = build_hf_headers(token=token) if on_hub(url) else mirror_headers()

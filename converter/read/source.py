@@ -135,7 +135,7 @@ class Source:
         self,
         store: Store,
         label: str,
-        spec: Any = None,
+        location: Any = None,
         token: Any = None,
         on_invalid: OnInvalid = "raise",
     ) -> None:
@@ -143,7 +143,7 @@ class Source:
         self.label = label
         self.on_invalid = on_invalid
         self.invalid = InvalidLog()
-        self._open_args = (spec, token)
+        self._open_args = (location, token)
         names = store.names()
         self.layout = detect_layout(names, label)
         self._photos = self._index_photos(names)
@@ -160,8 +160,8 @@ class Source:
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Reopen rather than copy, so worker processes get their own file handles."""
-        spec, token = self._open_args
-        return (open_source, (spec, token, self.on_invalid))
+        location, token = self._open_args
+        return (open_source, (location, token, self.on_invalid))
 
     def _index_photos(self, names: list[str]) -> dict[str, dict[str, str]]:
         """Photos by category and image id; one whose category or id is not a plain file name
@@ -296,13 +296,13 @@ def _shared_image_ids(photos: dict[str, dict[str, str]]) -> frozenset[str]:
 
 
 def open_source(
-    spec: str | os.PathLike[str] | None = None,
+    location: str | os.PathLike[str] | None = None,
     token: str | bool | None = None,
     on_invalid: OnInvalid = "raise",
 ) -> Source:
     """Open the release from a folder or a zip (local or remote); the Hub by default."""
-    location = DEFAULT_SOURCE if spec is None else os.fspath(spec)
-    return Source(_open_store(location, token), location, spec, token, on_invalid)
+    label = DEFAULT_SOURCE if location is None else os.fspath(location)
+    return Source(_open_store(label, token), label, location, token, on_invalid)
 
 
 def _open_store(location: str, token: str | bool | None) -> Store:

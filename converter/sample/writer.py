@@ -426,7 +426,7 @@ def _sized(key: str, value: Any, shape: tuple[int, ...], line: tuple[int, int]) 
     return value
 
 
-def _npz_bytes(records: list[dict]) -> bytes:
+def _release_npz(records: list[dict]) -> bytes:
     """The annotation file exactly as the release writes it (zipfile dates np.savez members 1980)."""
     array = np.empty(len(records), dtype=object)
     array[:] = records
@@ -522,7 +522,7 @@ def _members(
             for k, item in enumerate(placed)
         ]
         stem = f"{photo.category}/{photo.image_id}"
-        members[f"{TOP_FOLDER}/annotations/{stem}.npz"] = partial(_npz_bytes, records)
+        members[f"{TOP_FOLDER}/annotations/{stem}.npz"] = partial(_release_npz, records)
         rng = np.random.default_rng([seed, 1, number])
         members[f"{TOP_FOLDER}/images/{stem}.JPEG"] = partial(
             _photo_bytes, photo, placed, style, rng
