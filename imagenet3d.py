@@ -1,4 +1,4 @@
-"""ImageNet3D as a `datasets` loading script: raw photos, pose3d crops and pose6d canvases.
+"""ImageNet3D as a `datasets` loading script: raw photos, pose3d crops, pose6d canvases, CAD meshes.
 
 The builder itself lives in the `converter` library (`converter.outputs.builder`) of the
 `imagenet3d-hf` project, which this script needs installed (`pip install .` in a checkout).
