@@ -53,6 +53,11 @@ def _read(name: str, kind: str, meaning: str, *places: str) -> Field:
     return Field(name, kind, meaning, places, release_key=name)
 
 
+def _camera(name: str, kind: str, meaning: str) -> Field:
+    """A camera matrix of every posed object, computed from its pose after parsing."""
+    return Field(name, kind, f"{meaning}; null without pose", (OBJECT, POSE), computed=True)
+
+
 FIELDS = (
     Field(
         "image",
@@ -123,28 +128,19 @@ FIELDS = (
         OBJECT,
         POSE,
     ),
-    Field(
+    _camera(
         "rotation",
         "float64[3][3]",
-        "3 x 3 object-to-camera rotation (camera looks down +z, x right, y down the image); "
-        "null without pose",
-        (OBJECT, POSE),
-        computed=True,
+        "3 x 3 object-to-camera rotation (camera looks down +z, x right, y down the image)",
     ),
-    Field(
-        "translation",
-        "float64[3]",
-        "CAD origin in the camera frame, CAD units: `(0, 0, distance)`; null without pose",
-        (OBJECT, POSE),
-        computed=True,
+    _camera(
+        "translation", "float64[3]", "CAD origin in the camera frame, CAD units: `(0, 0, distance)`"
     ),
-    Field(
+    _camera(
         "intrinsics",
         "float64[3][3]",
         "3 x 3 pinhole matrix in pixels of this example's image: focal `viewport`, principal "
-        "point `(px, py)`; null without pose",
-        (OBJECT, POSE),
-        computed=True,
+        "point `(px, py)`",
     ),
     _read("height", "int32", "height of the photo in pixels", RAW, OBJECT),
     _read("width", "int32", "width of the photo in pixels", RAW, OBJECT),
