@@ -28,8 +28,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.common import CACHE, ROOT, in_fresh_process, workload_archive
+from converter.outputs.examples import select_objects
 from converter.pose.canvas import decode_photo, encode_jpeg, open_photo, render
-from converter.pose.geometry import MODES, Mode, placement, skip_reason
+from converter.pose.geometry import MODES, Mode, placement
 from converter.pose.options import PoseOptions
 from converter.read.source import SPLITS, open_source
 
@@ -140,9 +141,7 @@ def floor(release: Path, mode: Mode) -> dict[str, float]:
     work = []
     for split in SPLITS:
         for category, image_id in source.image_ids(split):
-            kept = [
-                r for r in source.objects(category, image_id) if skip_reason(r, options) is None
-            ]
+            kept = select_objects(source, category, image_id, options)
             if kept:
                 work.append((source.photo_bytes(category, image_id), kept))
     objects = sum(len(kept) for _, kept in work)

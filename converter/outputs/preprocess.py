@@ -30,7 +30,7 @@ import numpy as np
 from converter.core.files import ZIP_TIME, write_atomic
 from converter.core.progress import progress_bar
 from converter.outputs.examples import Pair, Report, object_name, render_examples, select_objects
-from converter.pose.geometry import MODES, Mode
+from converter.pose.geometry import MODES, Mode, unknown_mode
 from converter.pose.options import PoseOptions
 from converter.read.source import RELEASE_SPLITS, SPLIT_ALIASES, SPLITS, InvalidLog, Source
 
@@ -71,7 +71,7 @@ class Job:
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
-            raise ValueError(f"unknown mode {self.mode!r}; expected one of {', '.join(MODES)}")
+            raise unknown_mode(self.mode)
         if self.layout not in LAYOUTS:
             raise ValueError(
                 f"unknown layout {self.layout!r}; expected one of {', '.join(LAYOUTS)}"
@@ -288,14 +288,12 @@ def preprocess(
     photos = sum(len(task.pairs) for task in tasks)
     bar = progress_bar(total=photos, unit="photo", desc=mode, disable=not progress)
     with bar:
-        for index, (task_report, task_names) in enumerate(
-            _results(source, out, job, tasks, num_proc)
-        ):
+        results = _results(source, out, job, tasks, num_proc)
+        for index, (task, (task_report, task_names)) in enumerate(zip(tasks, results, strict=True)):
             report.add(task_report)
             names.extend(task_names)
-            bar.update(len(tasks[index].pairs))
+            bar.update(len(task.pairs))
             bar.set_postfix(kept=report.kept, refresh=False)
-            task = tasks[index]
             if index + 1 == len(tasks) or tasks[index + 1].listing != task.listing:
                 lists = task.folder(out, "lists", layout)
                 write_atomic(lists / "mesh01.txt", "\n".join(names).encode())

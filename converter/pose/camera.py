@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from converter.pose.geometry import has_pose
+
 # The annotation values the camera needs; an object missing one of them (or with distance <= 0)
 # has no camera.
 CAMERA_KEYS = ("azimuth", "elevation", "theta", "distance", "px", "py", "viewport")
@@ -102,9 +104,7 @@ def intrinsic_matrix(viewport: float, px: float, py: float) -> np.ndarray:
 
 def has_camera(record: Mapping[str, Any]) -> bool:
     """True when the record holds every value of the camera and a positive distance."""
-    if any(record.get(key) is None for key in CAMERA_KEYS):
-        return False
-    return record["distance"] > 0
+    return all(record.get(key) is not None for key in CAMERA_KEYS) and has_pose(record)
 
 
 def camera_fields(record: Mapping[str, Any]) -> dict[str, list[Any] | None]:

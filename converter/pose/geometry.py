@@ -8,6 +8,7 @@ producer and the tests all share one statement of the formulas.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -32,7 +33,7 @@ class Placement:
     cy: int
 
 
-def has_pose(record: dict[str, Any]) -> bool:
+def has_pose(record: Mapping[str, Any]) -> bool:
     """The release marks an object without a pose by a missing or non-positive distance."""
     return record["distance"] is not None and record["distance"] > 0
 
@@ -74,7 +75,12 @@ def placement(
         s = min(options.height / h, options.width / w)
         resized = (int(w * s), int(h * s))
         return Placement(s, resized, resized[0] // 2, resized[1] // 2)
-    raise ValueError(f"unknown mode {mode!r}; expected one of {', '.join(MODES)}")
+    raise unknown_mode(mode)
+
+
+def unknown_mode(mode: object) -> ValueError:
+    """The error for a mode that is not one of MODES."""
+    return ValueError(f"unknown mode {mode!r}; expected one of {', '.join(MODES)}")
 
 
 def canvas_shift(place: Placement, options: PoseOptions) -> tuple[int, int]:
