@@ -86,10 +86,10 @@ class FolderStore:
             status = os.fstat(descriptor)
             if not stat.S_ISREG(status.st_mode):
                 raise DataError(name, "is not a regular file")
-            _check_size(name, status.st_size, limit)
+            check_size(name, status.st_size, limit)
             # One byte more than the size shows a file that grew since; no more than the limit.
             data = file.read(min(status.st_size, limit) + 1)
-        _check_size(name, len(data), limit)
+        check_size(name, len(data), limit)
         return data
 
     def position(self, name: str) -> int:
@@ -183,7 +183,8 @@ def read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
         return member.read(info.file_size)
 
 
-def _check_size(name: str, size: int, limit: int) -> None:
+def check_size(name: str, size: int, limit: int) -> None:
+    """Refuse a member, file or text of more than `limit` bytes."""
     if size > limit:
         raise DataError(name, f"size {size} bytes is too large (limit {limit})")
 

@@ -17,6 +17,7 @@ from typing import Protocol
 import numpy as np
 
 from converter.core.errors import DataError, described
+from converter.read.archive import check_size
 
 
 @dataclass(frozen=True)
@@ -55,8 +56,7 @@ def read_off(data: bytes, member: str) -> Mesh:
     The counts are checked against the number of lines before any is parsed; lines are then
     parsed one at a time into arrays of those sizes, so a file is never held split in pieces.
     """
-    if len(data) > MAX_MESH_BYTES:
-        raise DataError(member, f"size {len(data)} bytes is too large (limit {MAX_MESH_BYTES})")
+    check_size(member, len(data), MAX_MESH_BYTES)
     try:
         text = data.decode("ascii")
     except UnicodeDecodeError as error:

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from converter.core.errors import DataError, described
-from converter.read.archive import ZIP_ERRORS, check_member, read_member
+from converter.read.archive import ZIP_ERRORS, check_member, check_size, read_member
 
 ARRAY_KEY = "annotations"
 # An annotation file holds the few objects of one photo: one to three kilobytes in the sample,
@@ -578,10 +578,7 @@ def load_npz_array(data: bytes, member: str, key: str = ARRAY_KEY) -> np.ndarray
     The file's size bounds what opening it costs: a zip directory of many empty entries is
     parsed whole, about 100 bytes of it an entry.
     """
-    if len(data) > MAX_ANNOTATION_BYTES:
-        raise DataError(
-            member, f"size {len(data)} bytes is too large (limit {MAX_ANNOTATION_BYTES})"
-        )
+    check_size(member, len(data), MAX_ANNOTATION_BYTES)
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as npz:
             info = npz.getinfo(f"{key}.npy")
