@@ -30,10 +30,11 @@ def clean_python(datasets_version: str) -> Path:
         f"pillow=={version('pillow')}",
         f"opencv-python-headless=={version('opencv-python-headless')}",
     ]
-    if not ready.exists() or ready.read_text() != " ".join(packages):
+    marker = " ".join(packages)
+    if not ready.exists() or ready.read_text() != marker:
         subprocess.run([sys.executable, "-m", "venv", "--clear", env], check=True)
         subprocess.run([python, "-m", "pip", "install", "-q", *packages], check=True)
-        ready.write_text(" ".join(packages))
+        ready.write_text(marker)
     return python
 
 

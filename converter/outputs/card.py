@@ -23,8 +23,8 @@ from converter.outputs.export_folder import (
     CARD,
     NotAnExport,
     categories_present,
+    filled_configs,
     folder_info,
-    stamped_configs,
 )
 from converter.outputs.schema import CAD_CONFIG, config_doc
 from converter.pose.options import PoseOptions
@@ -166,7 +166,7 @@ def card_text(out: Path, repo_id: str = REPO_ID) -> tuple[str, dict[str, dataset
 
     A configuration without any example is left out: `datasets` cannot load an empty split.
     """
-    stamps = {config: stamp for config, stamp in stamped_configs(out).items() if stamp["shards"]}
+    stamps = filled_configs(out)
     if not stamps:
         raise NotAnExport(f"{out} holds no configuration with any example")
     infos = {config: folder_info(out / config, stamp) for config, stamp in stamps.items()}

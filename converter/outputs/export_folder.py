@@ -51,6 +51,12 @@ def stamped_configs(out: Path) -> dict[str, dict[str, Any]]:
     return {config: read_stamp(out / config) for config in CONFIGS if (out / config).is_dir()}
 
 
+def filled_configs(out: Path) -> dict[str, dict[str, Any]]:
+    """The finished configurations of `out` with any example (`datasets` cannot load an empty
+    split), with their stamps."""
+    return {config: stamp for config, stamp in stamped_configs(out).items() if stamp["shards"]}
+
+
 def check_exportable(out: Path) -> None:
     """Refuse an output folder holding things `export` did not write where it would write."""
     if out.exists() and not out.is_dir():
@@ -144,7 +150,7 @@ def check_complete(out: Path, listed: list[str]) -> dict[str, dict[str, Any]]:
             f"{out} holds leftovers of an interrupted or running export ({left[0].name}); "
             "run `imagenet3d export` into it again to finish it"
         )
-    configs = {config: stamp for config, stamp in stamped_configs(out).items() if stamp["shards"]}
+    configs = filled_configs(out)
     if set(configs) != set(listed):
         raise NotAnExport(
             f"{out}/{CARD} lists configurations {', '.join(listed) or 'none'} but the folder holds "
