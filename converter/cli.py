@@ -407,7 +407,7 @@ def _configure_logging(verbosity: int) -> None:
     handler.setFormatter(logging.Formatter("%(message)s"))
     logger.handlers = [handler]
     logger.propagate = False
-    logger.setLevel(LEVELS[max(-1, min(verbosity, 1))])
+    logger.setLevel(LEVELS[min(verbosity, 1)])  # -q gives -1, each -v adds one
 
 
 def main(argv: Sequence[str] | None = None) -> int:
