@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 # First of all: starts the loopback Hub before anything imports datasets or huggingface_hub.
-from tests.server_fixtures import file_server, hf_token, hub  # noqa: F401
+from tests.server_fixtures import file_server, hf_token, hub, served_zip  # noqa: F401
 
 # isort: split
 

@@ -6,11 +6,13 @@ imports it before anything that could import `datasets` or `huggingface_hub`.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from converter.core.release import ARCHIVE_NAME
 from converter.testing.servers.fileserver import FileServer
 from converter.testing.servers.hub import GRANTED_TOKEN, Hub
 from converter.testing.servers.session import start_session_hub
@@ -43,3 +45,10 @@ def hub() -> Iterator[Hub]:
 def hf_token() -> str:
     """A token that gated repos of the loopback Hub grant access to (any other token is refused)."""
     return GRANTED_TOKEN
+
+
+@pytest.fixture
+def served_zip(file_server: FileServer, sample_zip: Path) -> str:
+    """The sample archive on the loopback file server, by its plain http URL."""
+    shutil.copy(sample_zip, file_server.files / ARCHIVE_NAME)
+    return f"{file_server.url}/{ARCHIVE_NAME}"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import socket
 import time
 from pathlib import Path
@@ -27,12 +26,6 @@ def short_waits(monkeypatch: pytest.MonkeyPatch) -> None:
     """Time-outs and pauses scaled down, so a dead server costs a test seconds, not minutes."""
     monkeypatch.setattr(constants, "HF_HUB_DOWNLOAD_TIMEOUT", TIMEOUT)
     monkeypatch.setattr(remote, "FIRST_PAUSE", PAUSE)
-
-
-@pytest.fixture
-def served_zip(file_server: FileServer, sample_zip: Path) -> str:
-    shutil.copy(sample_zip, file_server.files / ARCHIVE_NAME)
-    return f"{file_server.url}/{ARCHIVE_NAME}"
 
 
 def pauses() -> float:

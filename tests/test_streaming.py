@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -14,13 +13,6 @@ from converter.read.source import SPLITS, open_source
 from converter.testing.servers.fileserver import FileServer
 from converter.testing.servers.hub import Hub
 from imagenet3d import ImageNet3D
-
-
-@pytest.fixture
-def served_zip(file_server: FileServer, sample_zip: Path) -> str:
-    shutil.copy(sample_zip, file_server.files / ARCHIVE_NAME)
-    file_server.reset()
-    return f"{file_server.url}/{ARCHIVE_NAME}"
 
 
 @pytest.fixture
