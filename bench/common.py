@@ -8,7 +8,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from converter.sample import SAMPLE_VERSION, cached_sample, write_workload
+from converter.sample import SAMPLE_VERSION, cached_sample
+from testbed.workload import write_workload
 
 CACHE = Path(tempfile.gettempdir()) / "imagenet3d-bench"
 ROOT = Path(__file__).resolve().parent.parent

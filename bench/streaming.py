@@ -10,7 +10,7 @@ each request costs a round trip.
 from __future__ import annotations
 
 # The loopback Hub must be up, and HF_ENDPOINT set, before huggingface_hub is imported.
-from converter.testing.servers.session import start_session_hub
+from testbed.servers.session import start_session_hub
 
 HUB = start_session_hub()
 
@@ -26,9 +26,9 @@ from huggingface_hub import hf_hub_download
 
 from converter.core.release import ARCHIVE_NAME, REPO_ID
 from converter.outputs.schema import IMAGE_CONFIGS
-from converter.sample import write_workload
-from converter.testing.servers.hub import GRANTED_TOKEN
 from imagenet3d import ImageNet3D
+from testbed.servers.hub import GRANTED_TOKEN
+from testbed.workload import write_workload
 
 COUNTS = (1, 100)
 

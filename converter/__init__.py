@@ -5,13 +5,13 @@ Layers, each importing only those above it in this list:
 - `core`: errors, whole-or-nothing writes, facts of the release;
 - `read`: any location of the release, its members, annotations, records and meshes;
 - `pose`: which objects are kept, where their photo lands on the canvas, the camera;
-- `sample`: generated archives shaped like the release (the built-in sample);
+- `sample`: the built-in sample, an archive generated in the release's shape;
 - `outputs`: examples, the `datasets` builder and schema, the public tool's folder, Parquet, Hub;
 - `look`: overlays, metrics and the counts of `inspect`;
 - `cli`: the `imagenet3d` command line.
 
-`testing` (loopback servers) serves the tests and benchmarks only. The names below are the
-short public API; they are imported on first use, so `import converter` stays cheap.
+The loopback servers and the benchmark workload are the checkout's `testbed/`, outside the
+package. The names below are the short public API; they are imported on first use, so `import converter` stays cheap.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ __version__ = "0.1.0"
 
 _PUBLIC = {
     "open_source": "converter.read.source",
-    "open_release": "converter.sample",
+    "open_release": "converter.outputs.sources",
     "write_sample": "converter.sample",
     "ImageNet3D": "converter.outputs.builder",
     "ImageNet3DConfig": "converter.outputs.builder",

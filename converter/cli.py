@@ -55,7 +55,7 @@ def _on_invalid_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def _open(args: argparse.Namespace) -> Source:
-    from converter.sample import open_release
+    from converter.outputs.sources import open_release
 
     source = open_release(args.source, token=args.token, on_invalid=args.on_invalid)
     logger.debug("reading %s (%s layout)", source.label, source.layout.kind)

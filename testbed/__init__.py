@@ -1,4 +1,3 @@
-"""Test and benchmark infrastructure: loopback servers standing in for the Hub and a file host.
-
-Used by `tests/` and `bench/` only; the product never imports it.
+"""Test and benchmark equipment: loopback servers standing in for the Hub and a file host, and the
+benchmark workload. Imported from the checkout by `tests/` and `bench/`; not part of the package.
 """

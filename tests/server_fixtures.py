@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from converter.core.release import ARCHIVE_NAME
-from converter.testing.servers.fileserver import FileServer
-from converter.testing.servers.hub import GRANTED_TOKEN, Hub
-from converter.testing.servers.session import start_session_hub
+from testbed.servers.fileserver import FileServer
+from testbed.servers.hub import GRANTED_TOKEN, Hub
+from testbed.servers.session import start_session_hub
 
 start_session_hub()
 

@@ -19,7 +19,7 @@ from converter.cli import build_parser, main, option_flag
 from converter.look.draw import legend
 from converter.outputs.builder import ImageNet3D, ImageNet3DConfig
 from converter.pose.options import PoseOptions
-from converter.testing.servers.fileserver import FileServer
+from testbed.servers.fileserver import FileServer
 from tests.edits import replace_member
 
 

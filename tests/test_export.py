@@ -20,9 +20,9 @@ from converter.outputs.export import ExportOptions, export
 from converter.outputs.export_folder import LOCK, STAMP, NotAnExport, leftovers
 from converter.outputs.preprocess import OutputMismatch
 from converter.outputs.schema import CAD_CONFIG, CONFIGS, IMAGE_CONFIGS
+from converter.outputs.sources import open_release
 from converter.pose.options import PoseOptions
 from converter.read.source import SPLITS
-from converter.sample import open_release
 from tests.edits import edited, folder_files, members
 from tests.test_builder import converter_rows, stored_rows
 

@@ -13,9 +13,9 @@ from converter.core.release import ARCHIVE_NAME
 from converter.outputs.export import export
 from converter.outputs.hub import push
 from converter.read.source import open_source
-from converter.testing.servers.fileserver import FileServer
-from converter.testing.servers.hub import Hub
 from imagenet3d import ImageNet3D
+from testbed.servers.fileserver import FileServer
+from testbed.servers.hub import Hub
 from tests.test_builder import stored_rows
 
 

@@ -10,9 +10,9 @@ from huggingface_hub import constants
 from converter.core.release import ARCHIVE_NAME, REPO_ID
 from converter.read.remote import MIRROR_HEADERS, on_hub
 from converter.read.source import open_source
-from converter.testing.servers.base import LoopbackServer
-from converter.testing.servers.fileserver import FileServer
-from converter.testing.servers.hub import Hub
+from testbed.servers.base import LoopbackServer
+from testbed.servers.fileserver import FileServer
+from testbed.servers.hub import Hub
 
 
 @pytest.fixture

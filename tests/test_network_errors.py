@@ -14,8 +14,8 @@ from converter.core.errors import AccessError, NetworkError
 from converter.core.release import ARCHIVE_NAME, REPO_ID
 from converter.read import remote
 from converter.read.source import open_source
-from converter.testing.servers.fileserver import FileServer
-from converter.testing.servers.hub import Hub
+from testbed.servers.fileserver import FileServer
+from testbed.servers.hub import Hub
 
 TIMEOUT = 0.5
 PAUSE = 0.05

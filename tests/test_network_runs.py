@@ -18,7 +18,7 @@ from converter.outputs.preprocess import OutputMismatch, preprocess
 from converter.pose.options import PoseOptions
 from converter.read.source import open_source
 from converter.sample import write_sample
-from converter.testing.servers.fileserver import FileServer
+from testbed.servers.fileserver import FileServer
 
 
 def command(*args: str) -> list[str]:

@@ -21,7 +21,7 @@ from converter.outputs.hub import PushError, push, script_name
 from converter.outputs.schema import CAD_CONFIG, IMAGE_CONFIGS
 from converter.read.mesh import load_cad
 from converter.read.source import SPLITS, open_source
-from converter.testing.servers.hub import Hub
+from testbed.servers.hub import Hub
 from tests.clean_env import load_names
 from tests.test_builder import converter_rows, example_names, stored_rows
 

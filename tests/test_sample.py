@@ -20,7 +20,7 @@ from PIL import Image, ImageDraw
 from converter.pose.camera import project
 from converter.read.mesh import Mesh, load_cad, read_off
 from converter.read.source import open_source
-from converter.sample import Case, cached_sample, sample_cases, write_sample, write_workload
+from converter.sample import Case, cached_sample, sample_cases, write_sample
 from converter.sample.writer import (
     ANNOTATOR,
     BACKGROUND_MAX,
@@ -30,6 +30,7 @@ from converter.sample.writer import (
     PNG_PHOTO,
     VARIANTS,
 )
+from testbed.workload import write_workload
 
 TOP = "imagenet3d_v1/"
 STATUSES = {"status_good", "status_partially", "status_barely", "status_bad"}

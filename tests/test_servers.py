@@ -22,8 +22,8 @@ from huggingface_hub.errors import (
     RevisionNotFoundError,
 )
 
-from converter.testing.servers.fileserver import FileServer
-from converter.testing.servers.hub import Hub
+from testbed.servers.fileserver import FileServer
+from testbed.servers.hub import Hub
 
 DATA = os.urandom(300_000)
 CARD = """---

@@ -13,9 +13,9 @@ import pytest
 from converter.core.errors import DataError, SourceError
 from converter.look.summary import summarize
 from converter.outputs.examples import iter_pose_examples, iter_raw_examples
+from converter.outputs.sources import open_release
 from converter.pose.options import PoseOptions
 from converter.read.source import Source, open_source
-from converter.sample import open_release
 from tests.edits import members, release_npz, replace_member
 
 

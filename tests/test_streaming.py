@@ -10,9 +10,9 @@ from converter.core.errors import AccessError
 from converter.core.release import ARCHIVE_NAME, REPO_ID
 from converter.look.summary import summarize
 from converter.read.source import SPLITS, open_source
-from converter.testing.servers.fileserver import FileServer
-from converter.testing.servers.hub import Hub
 from imagenet3d import ImageNet3D
+from testbed.servers.fileserver import FileServer
+from testbed.servers.hub import Hub
 
 
 @pytest.fixture

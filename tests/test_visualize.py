@@ -12,7 +12,7 @@ from converter.look.metrics import ground_truth
 from converter.look.visualize import THUMBNAIL, choose, contact_sheet, is_export, visualize
 from converter.outputs.hub import push
 from converter.read.source import Source, open_source
-from converter.testing.servers.hub import Hub
+from testbed.servers.hub import Hub
 from tests.edits import folder_files
 
 

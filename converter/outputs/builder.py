@@ -21,9 +21,9 @@ from converter.outputs.examples import (
     iter_raw_examples,
 )
 from converter.outputs.schema import CAD_CONFIG, CONFIGS, config_doc, features_for
+from converter.outputs.sources import open_release
 from converter.pose.options import PoseOptions
 from converter.read.source import SPLITS, InvalidLog, OnInvalid, Source
-from converter.sample import open_release
 
 VERSION = datasets.Version("1.0.0")
 

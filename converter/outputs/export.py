@@ -36,10 +36,10 @@ from converter.outputs.export_folder import (
 )
 from converter.outputs.preprocess import OutputMismatch
 from converter.outputs.schema import CONFIGS
+from converter.outputs.sources import open_release
 from converter.pose.geometry import MODES
 from converter.pose.options import PoseOptions
 from converter.read.source import Source
-from converter.sample import open_release
 
 logger = logging.getLogger(__name__)
 _PREPARED = re.compile(r"-(?P<split>[a-z]+)(?:-(?P<index>\d{5})-of-(?P<count>\d{5}))?\.parquet$")

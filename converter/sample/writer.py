@@ -1,8 +1,8 @@
 """Deterministic archives shaped like the ImageNet3D release (docs/format.md, 'Release layout').
 
-One writer draws every archive; two parameter profiles feed it: a small sample that holds every
-case the readers must handle (tests, the source word `sample`) and a benchmark workload with the
-release's distribution of photo sizes, object counts and distances. Objects with a pose are
+One writer draws every archive from plans of its photos (`write_archive`): here, the small
+sample that holds every case the readers must handle (tests, the source word `sample`); the
+benchmark workload's plans are the benchmarks' own (`testbed/workload.py`). Objects with a pose are
 painted with the CAD mesh projected by the release's camera in a brightness band the background
 never reaches, so a test can find them again in the decoded photo and check the annotation
 against them. The sample stores its values in every form the release's tools wrote, and
@@ -27,7 +27,6 @@ from converter.core.files import ZIP_TIME, replaced_on_success
 from converter.core.release import TOP_FOLDER
 from converter.pose.camera import project, to_camera
 from converter.read.mesh import Mesh, write_off
-from converter.read.records import STATUSES
 from converter.sample.shapes import category_meshes
 
 CATEGORIES = {
@@ -71,7 +70,7 @@ class _ObjectPlan:
 
 
 @dataclass(frozen=True)
-class _PhotoPlan:
+class PhotoPlan:
     category: str
     image_id: str
     split: str  # "train" or "val", as the list files name them
@@ -83,7 +82,7 @@ class _PhotoPlan:
 
 
 @dataclass(frozen=True)
-class _Style:
+class Style:
     """How photos are textured and encoded."""
 
     noise: int  # amplitude of per-pixel noise
@@ -92,11 +91,10 @@ class _Style:
     subsampling: int  # Pillow's JPEG chroma subsampling: 0 = 4:4:4, 2 = 4:2:0
 
 
-_SAMPLE_STYLE = _Style(noise=4, shapes=6, quality=92, subsampling=0)
-_WORKLOAD_STYLE = _Style(noise=18, shapes=12, quality=92, subsampling=2)
+_SAMPLE_STYLE = Style(noise=4, shapes=6, quality=92, subsampling=0)
 
 
-def _slots(rng: np.random.Generator, n: int, width: int, height: int) -> list[tuple[float, float]]:
+def slots(rng: np.random.Generator, n: int, width: int, height: int) -> list[tuple[float, float]]:
     """Centres for n objects side by side, jittered."""
     return [
         (
@@ -107,7 +105,7 @@ def _slots(rng: np.random.Generator, n: int, width: int, height: int) -> list[tu
     ]
 
 
-def _object(
+def plan_object(
     rng: np.random.Generator,
     category: str,
     centre: tuple[float, float],
@@ -148,7 +146,7 @@ _STATUS_CYCLE = ("status_good", "status_partially", "status_good", "status_barel
 _UNUSUAL_OBJECTS = {4: "no_pose", 9: "zero_distance", 14: "legacy"}  # object number -> case
 
 
-def _sample_plans(rng: np.random.Generator) -> list[_PhotoPlan]:
+def _sample_plans(rng: np.random.Generator) -> list[PhotoPlan]:
     """Every case the readers must handle, in 44 photos of 4 categories."""
     total = _PHOTOS_PER_CATEGORY * len(CATEGORIES)
     sizes = list(_EXTREME_SIZES)
@@ -164,7 +162,7 @@ def _sample_plans(rng: np.random.Generator) -> list[_PhotoPlan]:
         tiny, large = max(width, height) <= 60, min(width, height) >= 1200
         n = 1 if tiny else (1, 2, 1, 3, 2, 1)[g % 6]
         objects = []
-        for j, centre in enumerate(_slots(rng, n, width, height)):
+        for j, centre in enumerate(slots(rng, n, width, height)):
             share = 1.4 if large and j == 0 else rng.uniform(0.45, 0.85) / np.sqrt(n)
             viewport = 2000 if number % 11 == 7 else VIEWPORT
             distance = viewport / (share * min(width, height))
@@ -174,11 +172,11 @@ def _sample_plans(rng: np.random.Generator) -> list[_PhotoPlan]:
             status = None if special == "legacy" else _STATUS_CYCLE[number % len(_STATUS_CYCLE)]
             kind = special if special in ("no_pose", "zero_distance") else "posed"
             objects.append(
-                _object(rng, category, centre, distance, status, viewport=viewport, kind=kind)
+                plan_object(rng, category, centre, distance, status, viewport=viewport, kind=kind)
             )
             number += 1
         plans.append(
-            _PhotoPlan(
+            PhotoPlan(
                 category=category,
                 image_id=f"{CATEGORIES[category]}_{_sample_number(within)}",
                 split="val" if within >= _PHOTOS_PER_CATEGORY - _VAL_PER_CATEGORY else "train",
@@ -228,7 +226,7 @@ class Case:
     index: int | None = None  # the object's index in its photo's annotation array; None: the photo
 
 
-def _with_forms(plans: list[_PhotoPlan], rng: np.random.Generator) -> tuple[list[_PhotoPlan], str]:
+def _with_forms(plans: list[PhotoPlan], rng: np.random.Generator) -> tuple[list[PhotoPlan], str]:
     """Every container with and without every variant, one PNG photo, one CRLF CAD category.
 
     Object k of a seeded order takes container k % 5 and, in turns of five objects, variants
@@ -292,48 +290,6 @@ def sample_cases(seed: int = 0) -> list[Case]:
     return cases
 
 
-_SIZE_CLASSES = ((0.7, (500, 375), 2.4), (0.2, (1000, 750), 1.3), (0.1, (2000, 1500), 0.7))
-_WORKLOAD_STATUS_WEIGHTS = (0.6, 0.25, 0.1, 0.05)
-
-
-def _workload_plans(rng: np.random.Generator, photos: int) -> list[_PhotoPlan]:
-    """Sizes 70/20/10 %, 1.3 objects a photo, pose3d scale 0.5..5 with a median near 2."""
-    plans = []
-    shares = [share for share, _, _ in _SIZE_CLASSES]
-    for i in range(photos):
-        category = list(CATEGORIES)[i % len(CATEGORIES)]
-        _, (long_side, short_side), scale = _SIZE_CLASSES[rng.choice(len(shares), p=shares)]
-        long_side, short_side = (
-            round(side * rng.uniform(0.92, 1.08)) for side in (long_side, short_side)
-        )
-        width, height = (short_side, long_side) if rng.random() < 0.3 else (long_side, short_side)
-        u = rng.random()
-        n = 1 if u < 0.75 else 2 if u < 0.95 else 3
-        objects = tuple(
-            _object(
-                rng,
-                category,
-                centre,
-                4 * float(np.clip(scale * rng.lognormal(0, 0.3), 0.5, 5.0)),
-                str(rng.choice(STATUSES, p=_WORKLOAD_STATUS_WEIGHTS)),
-            )
-            for centre in _slots(rng, n, width, height)
-        )
-        mode = str(rng.choice(["RGB", "L", "CMYK"], p=[0.975, 0.02, 0.005]))
-        plans.append(
-            _PhotoPlan(
-                category=category,
-                image_id=f"{CATEGORIES[category]}_{i // len(CATEGORIES) + 1}",
-                split="val" if rng.random() < 0.2 else "train",
-                width=width,
-                height=height,
-                mode=mode,
-                objects=objects,
-            )
-        )
-    return plans
-
-
 # ---- projection, annotation and drawing ------------------------------------------------------
 
 
@@ -367,7 +323,7 @@ def _is_dense(box: tuple, others: list[tuple]) -> bool:
     )
 
 
-def _annotation(photo: _PhotoPlan, placed: _Placed, dense: bool) -> dict:
+def _annotation(photo: PhotoPlan, placed: _Placed, dense: bool) -> dict:
     """One object as the release stores it (docs/format.md, 'Annotation keys'), in its forms."""
     plan = placed.plan
     record: dict = {
@@ -435,7 +391,7 @@ def _release_npz(records: list[dict]) -> bytes:
     return buffer.getvalue()
 
 
-def _background(rng: np.random.Generator, width: int, height: int, style: _Style) -> Image.Image:
+def _background(rng: np.random.Generator, width: int, height: int, style: Style) -> Image.Image:
     """Smooth colour fields, muted shapes and pixel noise, all within 10..BACKGROUND_MAX."""
     coarse = rng.uniform(25, 125, (int(rng.integers(2, 6)), int(rng.integers(2, 6)), 3))
     image = Image.fromarray(coarse.astype(np.uint8)).resize(
@@ -471,7 +427,7 @@ def _draw(
 
 
 def _photo_bytes(
-    photo: _PhotoPlan, placed: list[_Placed], style: _Style, rng: np.random.Generator
+    photo: PhotoPlan, placed: list[_Placed], style: Style, rng: np.random.Generator
 ) -> bytes:
     """The JPEG: background, then pose-less objects, then posed ones on top."""
     image = _background(rng, photo.width, photo.height, style)
@@ -496,7 +452,7 @@ def _photo_bytes(
 
 
 def _members(
-    plans: list[_PhotoPlan], style: _Style, seed: int, crlf: str | None = None
+    plans: list[PhotoPlan], style: Style, seed: int, crlf: str | None = None
 ) -> dict[str, Callable[[], bytes]]:
     """Every file of the archive, each made only when it is written (photos are the slow part).
 
@@ -553,7 +509,7 @@ def _write_zip(path: Path, members: dict[str, Callable[[], bytes]]) -> Path:
     return path
 
 
-def _sample(seed: int) -> tuple[list[_PhotoPlan], str]:
+def _sample(seed: int) -> tuple[list[PhotoPlan], str]:
     """The sample's plans with their value forms, and its CRLF CAD category."""
     return _with_forms(
         _sample_plans(np.random.default_rng([seed, 0])), np.random.default_rng([seed, 2])
@@ -564,13 +520,18 @@ def write_sample(path: str | os.PathLike, seed: int = 0) -> Path:
     """The small test archive: byte-identical for the same seed; `sample_cases(seed)` lists
     which photo, object or CAD folder carries each case."""
     plans, crlf = _sample(seed)
-    return _write_zip(Path(path), _members(plans, _SAMPLE_STYLE, seed, crlf))
+    return write_archive(path, plans, _SAMPLE_STYLE, seed, crlf)
 
 
-def write_workload(path: str | os.PathLike, photos: int, seed: int = 0) -> Path:
-    """A benchmark archive of `photos` photos shaped like the release."""
-    plans = _workload_plans(np.random.default_rng([seed, 0]), photos)
-    return _write_zip(Path(path), _members(plans, _WORKLOAD_STYLE, seed))
+def write_archive(
+    path: str | os.PathLike,
+    plans: list[PhotoPlan],
+    style: Style,
+    seed: int,
+    crlf: str | None = None,
+) -> Path:
+    """The archive of `plans`, photos drawn in `style`; the same plans and seed give the same bytes."""
+    return _write_zip(Path(path), _members(plans, style, seed, crlf))
 
 
 def cached_sample(seed: int = 0) -> Path:

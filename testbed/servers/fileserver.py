@@ -12,7 +12,7 @@ from __future__ import annotations
 from email.utils import formatdate
 from pathlib import Path
 
-from converter.testing.servers.base import LoopbackHandler, LoopbackServer
+from testbed.servers.base import LoopbackHandler, LoopbackServer
 
 
 class _FileHandler(LoopbackHandler):

@@ -26,7 +26,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
-from converter.testing.servers.base import LoopbackHandler, LoopbackServer
+from testbed.servers.base import LoopbackHandler, LoopbackServer
 
 GRANTED_TOKEN = "hf_loopback_granted"
 TREE_PAGE_SIZE = 1000  # entries per page of a tree listing, as the Hub pages them

@@ -14,7 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from converter.testing.servers.hub import Hub
+from testbed.servers.hub import Hub
 
 # A developer's own token, cache or offline switch must not reach the tests.
 CLEARED = (
