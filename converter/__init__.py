@@ -28,7 +28,7 @@ _PUBLIC = {
     "ImageNet3D": "converter.outputs.builder",
     "ImageNet3DConfig": "converter.outputs.builder",
     "PoseOptions": "converter.pose.options",
-    "preprocess": "converter.outputs.preprocess",
+    "preprocess": "converter.outputs.tool_folder",
     "export": "converter.outputs.export",
     "push": "converter.outputs.hub",
     "overlay": "converter.look.draw",

@@ -21,7 +21,7 @@ from converter.core.fields import CONFIGS, IMAGE_CONFIGS
 from converter.core.progress import SWITCH
 from converter.core.release import DEFAULT_SOURCE
 from converter.look.draw import STYLES, legend
-from converter.outputs.preprocess import LAYOUTS
+from converter.outputs.tool_folder import LAYOUTS
 from converter.pose.geometry import MODES
 from converter.pose.options import PoseOptions
 from converter.read.remote import MIRROR_HEADERS
@@ -255,7 +255,7 @@ def _add_preprocess(commands: argparse._SubParsersAction) -> None:
 
 
 def _run_preprocess(args: argparse.Namespace) -> int:
-    from converter.outputs.preprocess import preprocess
+    from converter.outputs.tool_folder import preprocess
 
     options = _pose_options(args)
     source = _open(args)

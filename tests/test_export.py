@@ -18,9 +18,9 @@ from filelock import FileLock
 from converter.cli import main
 from converter.outputs.export import ExportOptions, export
 from converter.outputs.export_folder import LOCK, STAMP, NotAnExport, leftovers
-from converter.outputs.preprocess import OutputMismatch
 from converter.outputs.schema import CAD_CONFIG, CONFIGS, IMAGE_CONFIGS
 from converter.outputs.sources import open_release
+from converter.outputs.tool_folder import OutputMismatch
 from converter.pose.options import PoseOptions
 from converter.read.source import SPLITS
 from tests.edits import edited, folder_files, members

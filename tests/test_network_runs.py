@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from converter.core.release import ARCHIVE_NAME
-from converter.outputs.preprocess import OutputMismatch, preprocess
+from converter.outputs.tool_folder import OutputMismatch, preprocess
 from converter.pose.options import PoseOptions
 from converter.read.source import open_source
 from converter.sample import write_sample

@@ -13,16 +13,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import converter.outputs.preprocess
+import converter.outputs.tool_folder
 from converter.cli import main
 from converter.outputs.examples import Report, iter_pose_examples, iter_raw_examples
-from converter.outputs.preprocess import (
+from converter.outputs.schema import pose_features
+from converter.outputs.tool_folder import (
     OutputMismatch,
     annotation_arrays,
     preprocess,
     release_types,
 )
-from converter.outputs.schema import pose_features
 from converter.pose.camera import CAMERA_FIELDS
 from converter.pose.canvas import decode_photo, encode_jpeg, open_photo, render
 from converter.pose.geometry import Mode, placement, skip_reason
@@ -262,7 +262,7 @@ def test_interrupted_run_completes_on_rerun(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    real_replace = converter.outputs.preprocess.os.replace
+    real_replace = converter.outputs.tool_folder.os.replace
     calls = 0
 
     def replace_then_crash(src: Any, dst: Any) -> None:
@@ -272,7 +272,7 @@ def test_interrupted_run_completes_on_rerun(
             raise Interrupted
         real_replace(src, dst)
 
-    monkeypatch.setattr(converter.outputs.preprocess.os, "replace", replace_then_crash)
+    monkeypatch.setattr(converter.outputs.tool_folder.os, "replace", replace_then_crash)
     with pytest.raises(Interrupted):
         preprocess(source, tmp_path, "pose3d", progress=False)
     monkeypatch.undo()

@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from converter.cli import main
-from converter.outputs.preprocess import STAMP
+from converter.outputs.tool_folder import STAMP
 from converter.read.mesh import Mesh, load_cad
 from converter.read.source import SPLITS, Source, open_source
 from tests.edits import folder_files

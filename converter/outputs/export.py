@@ -34,9 +34,9 @@ from converter.outputs.export_folder import (
     locked,
     read_stamp,
 )
-from converter.outputs.preprocess import OutputMismatch
 from converter.outputs.schema import CONFIGS
 from converter.outputs.sources import open_release
+from converter.outputs.tool_folder import OutputMismatch
 from converter.pose.geometry import MODES
 from converter.pose.options import PoseOptions
 from converter.read.source import Source
