@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 
 from bench.common import in_fresh_process, memory_mib, workload_archive
+from converter.outputs.configurations import IMAGE_CONFIGS
 from converter.outputs.export import ExportOptions, export
-from converter.outputs.schema import IMAGE_CONFIGS
 
 
 def measure(archive: Path, config: str, num_proc: int) -> dict[str, float]:

@@ -25,7 +25,7 @@ from pathlib import Path
 from huggingface_hub import hf_hub_download
 
 from converter.core.release import ARCHIVE_NAME, REPO_ID
-from converter.outputs.schema import IMAGE_CONFIGS
+from converter.outputs.configurations import IMAGE_CONFIGS
 from imagenet3d import ImageNet3D
 from testbed.servers.hub import GRANTED_TOKEN
 from testbed.workload import write_workload

@@ -17,10 +17,10 @@ from pathlib import Path
 
 from converter import __version__
 from converter.core.errors import AccessError, NetworkError
-from converter.core.fields import CONFIGS, IMAGE_CONFIGS
 from converter.core.progress import SWITCH
 from converter.core.release import DEFAULT_SOURCE
 from converter.look.draw import STYLES, legend
+from converter.outputs.configurations import CONFIGS, DEFAULT, IMAGE_CONFIGS
 from converter.outputs.tool_folder import LAYOUTS
 from converter.pose.geometry import MODES
 from converter.pose.options import PoseOptions
@@ -117,7 +117,9 @@ def _add_visualize(commands: argparse._SubParsersAction) -> None:
     )
     _source_arguments(parser)
     parser.add_argument("out", help="folder for the PNGs")
-    parser.add_argument("--config", choices=IMAGE_CONFIGS, default="raw", help="default raw")
+    parser.add_argument(
+        "--config", choices=IMAGE_CONFIGS, default=DEFAULT, help=f"default {DEFAULT}"
+    )
     parser.add_argument("--split", choices=SPLITS, default="train", help="default train")
     parser.add_argument("--per-category", type=int, default=4, help="examples each (default 4)")
     parser.add_argument("--seed", type=int, default=0, help="random seed, >= 0 (default 0)")
@@ -172,10 +174,10 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     )
 
     source = _open(args)
-    report = evaluate(read_predictions(args.predictions), ground_truth(source, args.split))
-    print("\n".join(format_report(report)))
+    scores = evaluate(read_predictions(args.predictions), ground_truth(source, args.split))
+    print("\n".join(format_report(scores)))
     if args.json:
-        write_report(report, args.json)
+        write_report(scores, args.json)
     _report_invalid(source)
     return 0
 
@@ -259,7 +261,7 @@ def _run_preprocess(args: argparse.Namespace) -> int:
 
     options = _pose_options(args)
     source = _open(args)
-    report = preprocess(
+    counts = preprocess(
         source,
         args.out,
         args.mode,
@@ -268,7 +270,7 @@ def _run_preprocess(args: argparse.Namespace) -> int:
         num_proc=args.num_proc,
         layout=args.layout,
     )
-    print(report.summary())
+    print(counts.summary())
     _report_invalid(source)
     return 0
 
@@ -301,6 +303,7 @@ def _add_export(commands: argparse._SubParsersAction) -> None:
 
 def _run_export(args: argparse.Namespace) -> int:
     from converter.outputs.export import ExportOptions, export
+    from converter.outputs.export_folder import CARD
 
     options = ExportOptions(
         pose=_pose_options(args),
@@ -316,7 +319,7 @@ def _run_export(args: argparse.Namespace) -> int:
             f"{split} {split_info.num_examples}" for split, split_info in info.splits.items()
         )
         print(f"{config}: {counts} examples")
-    print(f"card: {Path(args.out) / 'README.md'}")
+    print(f"card: {Path(args.out) / CARD}")
     _report_invalid(source)
     return 0
 

@@ -12,8 +12,9 @@ import pytest
 
 from converter.core.release import RELEASE_CATEGORIES
 from converter.outputs import builder as builder_module
+from converter.outputs.configurations import CONFIGS, IMAGE_CONFIGS
 from converter.outputs.examples import iter_pose_examples, iter_raw_examples
-from converter.outputs.schema import CONFIGS, IMAGE_CONFIGS, features_for
+from converter.outputs.schema import features_for
 from converter.pose.options import PoseOptions
 from converter.read.source import SPLITS, open_source
 from imagenet3d import ImageNet3D

@@ -16,9 +16,9 @@ import pytest
 from filelock import FileLock
 
 from converter.cli import main
+from converter.outputs.configurations import CONFIGS, IMAGE_CONFIGS, MESHES
 from converter.outputs.export import ExportOptions, export
 from converter.outputs.export_folder import LOCK, STAMP, NotAnExport, leftovers
-from converter.outputs.schema import CAD_CONFIG, CONFIGS, IMAGE_CONFIGS
 from converter.outputs.sources import open_release
 from converter.outputs.tool_folder import OutputMismatch
 from converter.pose.options import PoseOptions
@@ -45,7 +45,7 @@ def test_the_layout_is_one_folder_of_shards_and_a_stamp_per_config(exported: Pat
     shards = [
         f"{config}/{split}-00000-of-00001.parquet" for config in IMAGE_CONFIGS for split in SPLITS
     ]
-    meshes = f"{CAD_CONFIG}/train-00000-of-00001.parquet"
+    meshes = f"{MESHES}/train-00000-of-00001.parquet"
     stamps = [f"{config}/{STAMP}" for config in CONFIGS]
     assert sorted(folder_files(exported)) == sorted([LOCK, "README.md", *shards, meshes, *stamps])
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import datasets
 
-from converter.core.fields import FIELD_DOCS, FIELDS, RECORD_KEYS, RELEASE_KEYS
+from converter.core.fields import FIELD_DOCS, FIELDS, RAW, RECORD_KEYS, RELEASE_KEYS
+from converter.outputs.configurations import carrying
 from converter.outputs.schema import cad_features, feature_of, pose_features, raw_features
 from converter.pose.camera import CAMERA_FIELDS
 from converter.read.safe_npz import load_npz_array
@@ -56,11 +57,11 @@ def test_records_carry_the_tables_object_fields(source: Source) -> None:
 
 def test_features_and_card_docs_come_from_the_table() -> None:
     raw, pose, cad = raw_features(["car"]), pose_features(["car"]), cad_features(["car"])
-    assert list(raw) == [field.name for field in FIELDS if "raw" in field.places]
+    assert list(raw) == [field.name for field in FIELDS if RAW in field.places]
     parsed = [key for key in raw["objects"].feature if key not in CAMERA_FIELDS]
     assert tuple(parsed) == RECORD_KEYS
-    assert list(pose) == [field.name for field in FIELDS if "pose3d" in field.configs]
-    assert list(cad) == [field.name for field in FIELDS if "cad" in field.configs]
+    assert list(pose) == [field.name for field in FIELDS if "pose3d" in carrying(field.name)]
+    assert list(cad) == [field.name for field in FIELDS if "cad" in carrying(field.name)]
     assert set(raw) | set(raw["objects"].feature) | set(pose) | set(cad) == set(FIELD_DOCS)
 
 
@@ -71,10 +72,9 @@ def test_the_camera_fields_are_computed_not_parsed() -> None:
 
 
 def test_configs_say_where_a_field_appears() -> None:
-    by_name = {field.name: field for field in FIELDS}
-    assert by_name["bbox"].configs == ("raw", "pose3d", "pose6d")
-    assert by_name["ignore"].configs == ("raw",)
-    assert by_name["resize_rate"].configs == ("pose3d", "pose6d")
+    assert carrying("bbox") == ("raw", "pose3d", "pose6d")
+    assert carrying("ignore") == ("raw",)
+    assert carrying("resize_rate") == ("pose3d", "pose6d")
 
 
 def test_list_types_nest_outermost_first() -> None:

@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 
 from converter.cli import main
+from converter.outputs.configurations import IMAGE_CONFIGS, MESHES
 from converter.outputs.export_folder import NotAnExport
 from converter.outputs.hub import PushError, push, script_name
-from converter.outputs.schema import CAD_CONFIG, IMAGE_CONFIGS
 from converter.read.mesh import load_cad
 from converter.read.source import SPLITS, open_source
 from testbed.servers.hub import Hub
@@ -44,8 +44,8 @@ def test_every_config_loads_from_the_hub_as_the_builder_made_it(
 
 
 def test_the_cad_meshes_load_from_the_hub_as_exported(pushed: Hub, exported: Path) -> None:
-    from_hub = datasets.load_dataset(REPO, CAD_CONFIG, split="train")
-    local = datasets.load_dataset(str(exported), CAD_CONFIG, split="train")
+    from_hub = datasets.load_dataset(REPO, MESHES, split="train")
+    local = datasets.load_dataset(str(exported), MESHES, split="train")
     assert len(from_hub) > 0 and list(from_hub) == list(local)
 
 
@@ -66,7 +66,7 @@ def test_a_fresh_environment_with_only_datasets_loads_the_push(
     for split in SPLITS:
         assert loaded[split] == example_names(sample_zip, "pose3d", split)
         assert streamed[split] == example_names(sample_zip, "raw", split)
-    assert load_names(clean, REPO, CAD_CONFIG, "load") == {"train": mesh_names(sample_zip)}
+    assert load_names(clean, REPO, MESHES, "load") == {"train": mesh_names(sample_zip)}
 
 
 def mesh_names(sample_zip: Path) -> list[str]:

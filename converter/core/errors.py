@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import reprlib
+from collections.abc import Collection
 from typing import Any
 
 # Values printed in full in a message; anything else is shown by its type.
@@ -16,6 +17,12 @@ def described(value: Any) -> str:
     if flat or type(value) in _PLAIN:
         return reprlib.repr(value)
     return f"<{type(value).__name__}>"
+
+
+def check_choice(kind: str, value: object, choices: Collection[str]) -> None:
+    """Refuse a `value` (a configuration, split, mode, style, ...) that is not one of `choices`."""
+    if value not in choices:
+        raise ValueError(f"unknown {kind} {value!r}; expected one of {', '.join(choices)}")
 
 
 class DataError(ValueError):

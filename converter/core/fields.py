@@ -8,24 +8,20 @@ so that reading this table imports nothing heavy: `float64`, `int32`, `string`, 
 written outermost first: `float64[4]` is four numbers, `float64[3][3]` a 3 x 3 matrix,
 `float32[][3]` any number of triples.
 
-The configurations are `CONFIGS`: the three image configurations and `cad`. Where a field
-appears: `RAW` is a column of `raw` (one example per photo), `OBJECT` a key of each record in
-raw's `objects` (and, unless it is computed, of every parsed record), `POSE` a column of `pose3d`
-and `pose6d` (one example per kept object, on the canvas), `CAD` a column of `cad` (one example
-per CAD mesh).
+Where a field appears, its places: `RAW` is a column of an example per photo, `OBJECT` a key
+of each record in its `objects` (and, unless it is computed, of every parsed record), `POSE` a
+column of an example per kept object on its canvas, `CAD` a column of an example per CAD mesh.
+Which configuration has which columns is declared in `converter.outputs.configurations`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-IMAGE_CONFIGS = ("raw", "pose3d", "pose6d")
-CAD_CONFIG = "cad"
-CONFIGS = (*IMAGE_CONFIGS, CAD_CONFIG)
-RAW = "raw"
-OBJECT = "raw objects"
-POSE = "pose3d, pose6d"
-CAD = "cad"
+RAW = "photo"
+OBJECT = "object"
+POSE = "canvas"
+CAD = "mesh"
 
 
 @dataclass(frozen=True)
@@ -38,14 +34,6 @@ class Field:
     places: tuple[str, ...]
     release_key: str | None = None  # the key of the release's per-object dict it is read from
     computed: bool = False  # derived from the other fields after parsing (the camera matrices)
-
-    @property
-    def configs(self) -> tuple[str, ...]:
-        """The configurations whose examples carry the field."""
-        return tuple(dict.fromkeys(config for place in self.places for config in _CONFIGS[place]))
-
-
-_CONFIGS = {RAW: ("raw",), OBJECT: ("raw",), POSE: ("pose3d", "pose6d"), CAD: (CAD_CONFIG,)}
 
 
 def _read(name: str, kind: str, meaning: str, *places: str) -> Field:
@@ -188,6 +176,11 @@ FIELDS = (
 def fields_in(place: str) -> tuple[Field, ...]:
     """The fields of one place (`RAW`, `OBJECT`, `POSE` or `CAD`), in their column order."""
     return tuple(field for field in FIELDS if place in field.places)
+
+
+def inner_fields(field: Field) -> tuple[Field, ...]:
+    """The fields of the records a field holds: the objects of `objects`, none for the others."""
+    return fields_in(OBJECT) if field.kind == "objects" else ()
 
 
 RECORD_KEYS = tuple(field.name for field in fields_in(OBJECT) if not field.computed)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from PIL import Image, ImageDraw
 
+from converter.core.errors import check_choice
 from converter.pose.camera import has_camera, project
 from converter.read.mesh import Mesh, load_cad
 
@@ -145,7 +146,7 @@ def cad_meshes(
     if categories is None and hasattr(cad, "features"):
         categories = cad.features["category"].names
     return {
-        (_named(row, categories)["category"], row["cad_index"]): Mesh(
+        (_with_category_name(row, categories)["category"], row["cad_index"]): Mesh(
             np.asarray(row["vertices"], dtype=np.float32), np.asarray(row["faces"], dtype=np.int64)
         )
         for row in cad
@@ -179,8 +180,7 @@ def draw_objects(
     Pass a dict as `meshes` to reuse loaded meshes across photos (keys: (category, cad_index)).
     With neither `meshes` nor `source`, only boxes are drawn.
     """
-    if style not in STYLES:
-        raise ValueError(f"unknown style {style!r}; expected one of {', '.join(STYLES)}")
+    check_choice("style", style, STYLES)
     meshes = {} if meshes is None else meshes
     canvas = image.convert("RGB")
     for record in objects:
@@ -188,7 +188,9 @@ def draw_objects(
     return canvas
 
 
-def _named(record: Mapping[str, Any], categories: Sequence[str] | None) -> Mapping[str, Any]:
+def _with_category_name(
+    record: Mapping[str, Any], categories: Sequence[str] | None
+) -> Mapping[str, Any]:
     """The record with a loaded dataset's ClassLabel index turned back into its category name."""
     category = record.get("category")
     if isinstance(category, bool) or not isinstance(category, (int, np.integer)):
@@ -224,7 +226,7 @@ def overlay(
     if categories is None and source is not None:
         categories = source.categories()
     if "objects" in row:
-        objects = [_named(record, categories) for record in row["objects"]]
+        objects = [_with_category_name(record, categories) for record in row["objects"]]
     else:
-        objects = [_named(row, categories)]
+        objects = [_with_category_name(row, categories)]
     return draw_objects(as_image(row["image"]), objects, source, meshes=meshes, style=style)

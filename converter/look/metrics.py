@@ -71,7 +71,8 @@ def _angles(record: Mapping[str, Any]) -> tuple[float, float, float]:
     return tuple(float(record[key]) for key in ANGLES)
 
 
-def _named(names: Iterable[str]) -> dict[str, Any]:
+def _count_and_first(names: Iterable[str]) -> dict[str, Any]:
+    """How many names there are and the first few, sorted, for a report that stays short."""
     names = sorted(names)
     return {"count": len(names), "names": names[:REPORTED_NAMES]}
 
@@ -99,8 +100,8 @@ def evaluate(
             category: error_figures(errors[categories == category])
             for category in sorted(set(categories.tolist()))
         },
-        "missing": _named(name for name, ok in zip(names, found, strict=True) if not ok),
-        "unknown": _named(set(predictions) - set(ground_truth)),
+        "missing": _count_and_first(name for name, ok in zip(names, found, strict=True) if not ok),
+        "unknown": _count_and_first(set(predictions) - set(ground_truth)),
     }
 
 

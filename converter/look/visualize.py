@@ -26,12 +26,18 @@ from typing import Any, TypeVar
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from converter.core.fields import CAD_CONFIG, IMAGE_CONFIGS
 from converter.core.files import write_atomic
 from converter.core.progress import progress_bar
 from converter.look.draw import MeshKey, Style, cad_meshes, overlay
+from converter.outputs.configurations import (
+    DEFAULT,
+    MESHES,
+    Configuration,
+    image_configuration,
+)
 from converter.outputs.examples import iter_raw_examples, render_examples, select_objects
-from converter.pose.geometry import MODES
+from converter.outputs.export_folder import is_export_folder
+from converter.pose.geometry import Mode
 from converter.pose.options import PoseOptions
 from converter.read.mesh import Mesh
 from converter.read.source import Source
@@ -46,6 +52,8 @@ TEXT = (235, 235, 235)
 _REPO_ID = re.compile(r"[\w.-]+/[\w.-]+")
 Item = TypeVar("Item")
 Overlays = Callable[[str], Iterator[tuple[str, Image.Image]]]
+# The release's order of examples: by category, photo, then object (for those with one each).
+ORDER = ("category", "image_id", "object_index")
 
 
 def choose(candidates: Sequence[Item], count: int, seed: int, category: str) -> list[Item]:
@@ -77,7 +85,7 @@ def pose_overlays(
     source: Source,
     category: str,
     split: str,
-    mode: str,
+    mode: Mode,
     count: int,
     seed: int,
     meshes: MutableMapping[MeshKey, Mesh],
@@ -102,25 +110,27 @@ def pose_overlays(
 
 
 def is_export(location: str | os.PathLike[str]) -> bool:
-    """True for a folder written by `export` (a card beside Parquet folders) or a Hub repo id."""
+    """True for a folder written by `export` or a Hub repository id."""
     path = Path(location)
     if path.is_dir():
-        return (path / "README.md").is_file() and any(path.glob("*/*.parquet"))
+        return is_export_folder(path)
     return not path.exists() and _REPO_ID.fullmatch(os.fspath(location)) is not None
 
 
 class Export:
     """One split of an export's configuration and the export's meshes, loaded with `datasets`."""
 
-    def __init__(self, location: str | os.PathLike[str], config: str, split: str, token: Any):
+    def __init__(
+        self, location: str | os.PathLike[str], declared: Configuration, split: str, token: Any
+    ):
         import datasets
 
         where = os.fspath(location)
-        self.rows = datasets.load_dataset(where, config, split=split, token=token)
-        cad = datasets.load_dataset(where, CAD_CONFIG, split="train", token=token)
+        self.rows = datasets.load_dataset(where, declared.name, split=split, token=token)
+        cad = datasets.load_dataset(where, MESHES, split="train", token=token)
         self.categories: list[str] = self.rows.features["category"].names
         self.meshes = cad_meshes(cad, self.categories)
-        self.naming = "image_id" if config == "raw" else "name"
+        self.naming = declared.naming
         self._by_category = self._group()
 
     def candidates(self, category: str) -> list[int]:
@@ -131,7 +141,7 @@ class Export:
         return self._by_category.get(category, [])
 
     def _group(self) -> dict[str, list[int]]:
-        keys = ["category", "image_id"] + (["object_index"] if self.naming == "name" else [])
+        keys = [key for key in ORDER if key in self.rows.column_names]
         columns = self.rows.select_columns(keys).to_dict()
         rows = zip(*(columns[key] for key in keys), range(len(self.rows)), strict=True)
         grouped: dict[str, list[int]] = defaultdict(list)
@@ -180,7 +190,7 @@ def save_png(image: Image.Image, path: Path) -> Path:
 def visualize(
     source: Source | str | os.PathLike[str],
     out: str | os.PathLike[str],
-    config: str = "raw",
+    config: str = DEFAULT,
     per_category: int = 4,
     seed: int = 0,
     split: str = "train",
@@ -195,20 +205,17 @@ def visualize(
     is ``raw`` (photos with all their objects) or a pose configuration (one canvas per kept
     object, made with `options`, or as exported). Categories without examples get no files.
     """
-    if config not in IMAGE_CONFIGS:
-        raise ValueError(
-            f"unknown configuration {config!r}; expected one of {', '.join(IMAGE_CONFIGS)}"
-        )
+    declared = image_configuration(config)
     if per_category < 1:
         raise ValueError(f"per_category must be at least 1, got {per_category}")
     if seed < 0:
         raise ValueError(f"seed must not be negative, got {seed}")
     chosen = {"count": per_category, "seed": seed, "style": style}
     if isinstance(source, Source):
-        overlays = _release_overlays(source, config, split, options, chosen)
+        overlays = _release_overlays(source, declared.mode, split, options, chosen)
         names = source.categories()
     else:
-        export = Export(source, config, split, token)
+        export = Export(source, declared, split, token)
         overlays = functools.partial(export.overlays, **chosen)
         names = export.categories
     out = Path(out)
@@ -226,19 +233,20 @@ def visualize(
 
 def _release_overlays(
     source: Source,
-    config: str,
+    mode: Mode | None,
     split: str,
     options: PoseOptions | None,
     chosen: dict[str, Any],
 ) -> Overlays:
-    """The overlays of one category from the release; meshes are loaded once for all categories."""
+    """The overlays of one category from the release: canvases of the objects the geometry of
+    `mode` places, else photos; meshes are loaded once for all categories."""
     meshes: dict[MeshKey, Mesh] = {}
-    if config in MODES:
+    if mode is not None:
         return functools.partial(
             pose_overlays,
             source,
             split=split,
-            mode=config,
+            mode=mode,
             meshes=meshes,
             options=options or PoseOptions(),
             **chosen,

@@ -9,21 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 import datasets
+from datasets.utils.py_utils import classproperty
 
 from converter.core.release import CITATION, DESCRIPTION, HOMEPAGE, LICENSE, RELEASE_CATEGORIES
-from converter.outputs.examples import (
-    Pair,
-    iter_cad_examples,
-    iter_pose_examples,
-    iter_raw_examples,
-)
-from converter.outputs.schema import CAD_CONFIG, CONFIGS, config_doc, features_for
+from converter.outputs.configurations import CONFIGURATIONS, DEFAULT, Configuration
+from converter.outputs.schema import columns
 from converter.outputs.sources import open_release
 from converter.pose.options import PoseOptions
-from converter.read.source import SPLITS, InvalidLog, OnInvalid, Source
+from converter.read.source import InvalidLog, OnInvalid, Source
 
 VERSION = datasets.Version("1.0.0")
 
@@ -44,22 +40,40 @@ class ImageNet3DConfig(datasets.BuilderConfig, PoseOptions):
         return PoseOptions(**self.values())
 
 
+def builder_config(declared: Configuration) -> ImageNet3DConfig:
+    """The builder's configuration of a declared one, described on the default canvas."""
+    return ImageNet3DConfig(
+        name=declared.name, version=VERSION, description=declared.describe(PoseOptions())
+    )
+
+
 class ImageNet3D(datasets.GeneratorBasedBuilder):
     """ImageNet3D: 3D viewpoint, distance and box of objects in ImageNet photos."""
 
     VERSION = VERSION
     BUILDER_CONFIG_CLASS = ImageNet3DConfig
-    BUILDER_CONFIGS: ClassVar[list[ImageNet3DConfig]] = [
-        ImageNet3DConfig(
-            name=config, version=VERSION, description=config_doc(config, PoseOptions())
-        )
-        for config in CONFIGS
-    ]
-    DEFAULT_CONFIG_NAME = "raw"
+    DEFAULT_CONFIG_NAME = DEFAULT
+
+    @classproperty
+    @classmethod
+    def BUILDER_CONFIGS(cls) -> list[ImageNet3DConfig]:
+        """One per declared configuration, read when asked, so that every declaration is seen."""
+        return [builder_config(declared) for declared in CONFIGURATIONS.values()]
+
+    @classproperty
+    @classmethod
+    def builder_configs(cls) -> dict[str, ImageNet3DConfig]:
+        """As `datasets` has it, but not cached: the declarations are the one record."""
+        return {config.name: config for config in cls.BUILDER_CONFIGS}
 
     def __init__(self, *args: Any, dataset_name: str = "imagenet3d", **kwargs: Any) -> None:
         """Named `imagenet3d` (in cache folders too), not after this module, `builder`."""
         super().__init__(*args, dataset_name=dataset_name, **kwargs)
+
+    @property
+    def declared(self) -> Configuration:
+        """The declaration of this builder's configuration."""
+        return CONFIGURATIONS[self.config.name]
 
     def _info(self) -> datasets.DatasetInfo:
         """The features labelled with the release's categories, until a source says otherwise.
@@ -68,7 +82,7 @@ class ImageNet3D(datasets.GeneratorBasedBuilder):
         """
         self.config.options()
         return datasets.DatasetInfo(
-            features=features_for(self.config.name, RELEASE_CATEGORIES),
+            features=columns(self.declared.fields, RELEASE_CATEGORIES),
             description=DESCRIPTION,
             homepage=HOMEPAGE,
             license=LICENSE,
@@ -90,7 +104,7 @@ class ImageNet3D(datasets.GeneratorBasedBuilder):
     def _split_generators(
         self, dl_manager: datasets.DownloadManager
     ) -> list[datasets.SplitGenerator]:
-        """One shard per category, photos in archive order so remote reads stay close.
+        """The declared splits, each in the declared shards of the chosen categories.
 
         The category labels are all of the source's categories, also when a subset is
         chosen, so that a label means the same category in every subset; for the release they
@@ -98,59 +112,23 @@ class ImageNet3D(datasets.GeneratorBasedBuilder):
         """
         source = self._open(dl_manager)
         categories = list(self.config.categories or source.categories())
-        self.info.features = features_for(self.config.name, source.categories())
-        if self.config.name == CAD_CONFIG:
-            return [_cad_split(source, categories)]
+        self.info.features = columns(self.declared.fields, source.categories())
         return [
             datasets.SplitGenerator(
                 name=split,
                 gen_kwargs={
                     "source": source,
                     "split": split,
-                    "shards": _shards(source, split, categories),
+                    "shards": self.declared.shards(source, split, categories),
                 },
             )
-            for split in SPLITS
+            for split in self.declared.splits
         ]
 
     def _generate_examples(
-        self,
-        source: Source,
-        split: str,
-        shards: list[list[Pair]] | None = None,
-        categories: list[str] | None = None,
+        self, source: Source, split: str, shards: list[list[Any]]
     ) -> Iterator[tuple[str, dict[str, Any]]]:
-        if self.config.name == CAD_CONFIG:
-            for example in iter_cad_examples(source, categories):
-                yield f"{example['category']}/{example['cad_index']:02d}", example
-            return
-        pairs = [pair for shard in shards for pair in shard]
-        if self.config.name == "raw":
-            for example in iter_raw_examples(source, split, pairs=pairs):
-                yield f"{example['category']}/{example['image_id']}", example
-            return
-        for example in iter_pose_examples(
-            source,
-            split,
-            self.config.name,
-            self.config.options(),
-            pairs=pairs,
-        ):
-            yield example["name"], example
-
-
-def _shards(source: Source, split: str, categories: list[str]) -> list[list[Pair]]:
-    shards = [source.image_ids(split, [category]) for category in categories]
-    ordered = [sorted(shard, key=lambda pair: source.position(*pair)) for shard in shards if shard]
-    return ordered or [[]]
-
-
-def _cad_split(source: Source, categories: list[str]) -> datasets.SplitGenerator:
-    """The meshes serve both splits of the images, so they form one split, named `train`.
-
-    `train` is the split every `datasets` tool and the Hub viewer expect when there is one.
-    """
-    return datasets.SplitGenerator(
-        name=datasets.Split.TRAIN,
-        gen_kwargs={"source": source, "split": "train", "categories": categories},
-    )
+        work = [item for shard in shards for item in shard]
+        declared = self.declared
+        for example in declared.examples(source, split, work, self.config.options()):
+            yield declared.key(example), example

@@ -16,9 +16,10 @@ from datasets.info import DatasetInfosDict
 from datasets.utils.metadata import MetadataConfigs
 from huggingface_hub import DatasetCard, DatasetCardData
 
-from converter.core.fields import FIELD_DOCS
+from converter.core.fields import inner_fields
 from converter.core.files import write_atomic
 from converter.core.release import CITATION, DESCRIPTION, HOMEPAGE, LICENSE, PRETTY_NAME, REPO_ID
+from converter.outputs.configurations import CONFIGURATIONS, DEFAULT, MESHES
 from converter.outputs.export_folder import (
     CARD,
     NotAnExport,
@@ -26,7 +27,6 @@ from converter.outputs.export_folder import (
     filled_configs,
     folder_info,
 )
-from converter.outputs.schema import CAD_CONFIG, config_doc
 from converter.pose.options import PoseOptions
 
 GATED_PROMPT = (
@@ -47,7 +47,7 @@ def card_data(infos: dict[str, datasets.DatasetInfo]) -> DatasetCardData:
             "I agree to use this dataset for non-commercial research only": "checkbox"
         },
     )
-    default = "raw" if "raw" in infos else next(iter(infos), None)
+    default = DEFAULT if DEFAULT in infos else next(iter(infos), None)
     MetadataConfigs(
         {
             config: {
@@ -92,7 +92,7 @@ def _canvas(stamp: dict[str, Any]) -> PoseOptions:
 def _configuration(config: str, info: datasets.DatasetInfo, stamp: dict[str, Any]) -> str:
     counts = ", ".join(f"{split.name} {split.num_examples:,}" for split in info.splits.values())
     return (
-        f"- `{config}`: {config_doc(config, _canvas(stamp))}. Examples: {counts}. "
+        f"- `{config}`: {CONFIGURATIONS[config].describe(_canvas(stamp))}. Examples: {counts}. "
         f"Built from {_source(stamp)} with {_options(stamp)}."
     )
 
@@ -105,8 +105,8 @@ def card_body(
 ) -> str:
     """What this export holds and how it was built, every field, how to load it, how to cite it."""
     configs = "\n".join(_configuration(name, info, stamps[name]) for name, info in infos.items())
-    fields = sorted({name for info in infos.values() for name in _field_names(info.features)})
-    field_lines = "\n".join(f"- `{name}`: {FIELD_DOCS[name]}" for name in fields)
+    docs = _field_docs(infos)
+    field_lines = "\n".join(f"- `{name}`: {docs[name]}" for name in sorted(docs))
     first, *others = infos
     second = others[0] if others else first
     return f"""# {PRETTY_NAME}
@@ -152,13 +152,14 @@ CC BY-NC 4.0. The photos come from ImageNet; users must also follow ImageNet's t
 """
 
 
-def _field_names(features: datasets.Features) -> list[str]:
-    names = list(features)
-    objects = features.get("objects")
-    if objects is not None:
-        inner = objects[0] if isinstance(objects, list) else objects.feature
-        names.extend(inner)
-    return names
+def _field_docs(infos: dict[str, datasets.DatasetInfo]) -> dict[str, str]:
+    """What each field of the listed configurations means, nested ones included."""
+    return {
+        field.name: field.meaning
+        for config in infos
+        for column in CONFIGURATIONS[config].fields
+        for field in (column, *inner_fields(column))
+    }
 
 
 def card_text(out: Path, repo_id: str = REPO_ID) -> tuple[str, dict[str, datasets.DatasetInfo]]:
@@ -203,13 +204,15 @@ def listed_configs(out: Path) -> list[str]:
 
 
 def camera_section(infos: dict[str, datasets.DatasetInfo], repo_id: str) -> str:
-    """How the camera fields and the cad configuration fit together, with code that uses them.
+    """How the camera fields and the meshes fit together, with code that uses them.
 
-    Shown when the export has the meshes and a pose configuration, which the code needs.
+    Shown when the export has the meshes and a configuration with the camera as columns, which
+    the code needs; of those, the last declared (pose6d, the whole photo) is the example.
     """
-    pose = next((config for config in ("pose6d", "pose3d") if config in infos), None)
-    if CAD_CONFIG not in infos or pose is None:
+    posed = [config for config in infos if "rotation" in infos[config].features]
+    if MESHES not in infos or not posed:
         return ""
+    pose = posed[-1]
     return f"""## Camera and CAD meshes
 
 Every posed object carries its camera as `rotation` R (object to camera), `translation` t (CAD
@@ -227,7 +230,7 @@ preprocessing tool defines them: exact at the object's centre, a perspective app
 elsewhere (the resized photo's own camera has focal `viewport * resize_rate` and translation
 `(0, 0, distance_original)`). Objects without a pose have null camera fields.
 
-The `cad` configuration holds the release's CAD meshes, one row per mesh: `category` (the same
+The `{MESHES}` configuration holds the release's CAD meshes, one row per mesh: `category` (the same
 labels as the other configurations), `cad_index` (as the annotations number it), `vertices`
 (float32, N x 3), `faces` (int32, M x 3, 0-based) and `mesh_file`. Its single split is `train`:
 the meshes belong to neither image split but serve both, and one split named `train` is what
@@ -240,7 +243,7 @@ import numpy as np
 from datasets import load_dataset
 
 row = load_dataset("{repo_id}", "{pose}", split="train")[0]
-cad = load_dataset("{repo_id}", "cad", split="train")
+cad = load_dataset("{repo_id}", "{MESHES}", split="train")
 mesh = cad[list(zip(cad["category"], cad["cad_index"])).index((row["category"], row["cad_index"]))]
 R, t, K = (np.array(row[key]) for key in ("rotation", "translation", "intrinsics"))
 camera = np.array(mesh["vertices"]) @ R.T + t  # (N, 3), z > 0 in front of the camera

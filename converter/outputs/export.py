@@ -27,6 +27,7 @@ import converter
 from converter.core.files import STAGING_PREFIX, write_atomic
 from converter.outputs.builder import ImageNet3D
 from converter.outputs.card import write_card
+from converter.outputs.configurations import CONFIGURATIONS, configuration
 from converter.outputs.export_folder import (
     STAMP,
     check_exportable,
@@ -34,10 +35,8 @@ from converter.outputs.export_folder import (
     locked,
     read_stamp,
 )
-from converter.outputs.schema import CONFIGS
 from converter.outputs.sources import open_release
 from converter.outputs.tool_folder import OutputMismatch
-from converter.pose.geometry import MODES
 from converter.pose.options import PoseOptions
 from converter.read.source import Source
 
@@ -57,14 +56,13 @@ class ExportOptions:
     def settings(self, name: str) -> dict[str, Any]:
         """The options that decide configuration `name`'s rows, as its stamp records them."""
         pose = self.pose
-        settings: dict[str, Any] = {"categories": sorted(pose.categories or []) or None}
-        if name in MODES:
-            canvas = {key: getattr(pose, key) for key in ("height", "width", "target_distance")}
-            settings |= {
-                "canvas": {**canvas, "statuses": list(pose.statuses)},
-                "quality": pose.jpeg_quality,
-            }
-        return settings
+        canvas = {key: getattr(pose, key) for key in ("height", "width", "target_distance")}
+        recorded = {
+            "categories": sorted(pose.categories or []) or None,
+            "canvas": {**canvas, "statuses": list(pose.statuses)},
+            "quality": pose.jpeg_quality,
+        }
+        return {key: recorded[key] for key in configuration(name).records}
 
 
 def source_name(source: Source) -> dict[str, Any]:
@@ -82,7 +80,7 @@ def shard_name(split: str, index: int, count: int) -> str:
 def export(
     source: Source | str | os.PathLike[str] | None,
     out: Path,
-    configs: Sequence[str] = CONFIGS,
+    configs: Sequence[str] | None = None,
     options: ExportOptions | None = None,
     *,
     overwrite: bool = False,
@@ -90,9 +88,11 @@ def export(
     """Write `out/<config>/<split>-NNNNN-of-NNNNN.parquet` for each config, then `out/README.md`.
 
     The builder reads the source the way it was opened: records it skips (`on_invalid="skip"`)
-    are added to `source.invalid`. Returns the configurations the card lists.
+    are added to `source.invalid`. `configs` defaults to every declared configuration. Returns
+    the configurations the card lists.
     """
     options = options or ExportOptions()
+    configs = list(CONFIGURATIONS) if configs is None else configs
     if not isinstance(source, Source):
         source = open_release(source, options.token)
     check_exportable(out)

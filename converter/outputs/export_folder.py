@@ -3,7 +3,8 @@
 Layout: `OUT/<config>/<split>-NNNNN-of-NNNNN.parquet` beside `OUT/<config>/export.json` (the
 options and source that built the configuration, and its shards), and the card `OUT/README.md`.
 The card, a rerun of `export` and `push` all read these facts from the folder itself, so none
-of them can describe data the folder does not hold.
+of them can describe data the folder does not hold. Telling an export folder from others
+(`is_export_folder`) loads no `datasets` nor pyarrow: the commands that draw from one start light.
 """
 
 from __future__ import annotations
@@ -14,14 +15,15 @@ import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import datasets
-import pyarrow.parquet as pq
 from filelock import FileLock, Timeout
 
 from converter.core.files import PARTIAL_SUFFIX, STAGING_PREFIX
-from converter.outputs.schema import CONFIGS
+from converter.outputs.configurations import CONFIGURATIONS
+
+if TYPE_CHECKING:
+    import datasets
 
 STAMP = "export.json"
 CARD = "README.md"
@@ -48,13 +50,23 @@ def read_stamp(folder: Path) -> dict[str, Any]:
 
 def stamped_configs(out: Path) -> dict[str, dict[str, Any]]:
     """Every finished configuration of `out` with its stamp, in configuration order."""
-    return {config: read_stamp(out / config) for config in CONFIGS if (out / config).is_dir()}
+    return {
+        config: read_stamp(out / config) for config in CONFIGURATIONS if (out / config).is_dir()
+    }
 
 
 def filled_configs(out: Path) -> dict[str, dict[str, Any]]:
     """The finished configurations of `out` with any example (`datasets` cannot load an empty
     split), with their stamps."""
     return {config: stamp for config, stamp in stamped_configs(out).items() if stamp["shards"]}
+
+
+def is_export_folder(path: Path) -> bool:
+    """True for a folder `export` wrote: its card beside finished configurations with examples."""
+    try:
+        return path.is_dir() and (path / CARD).is_file() and bool(filled_configs(path))
+    except NotAnExport:
+        return False
 
 
 def check_exportable(out: Path) -> None:
@@ -110,6 +122,9 @@ def locked(out: Path, *, wait: bool = True) -> Iterator[None]:
 
 def folder_info(folder: Path, stamp: dict[str, Any]) -> datasets.DatasetInfo:
     """Features and split sizes of a configuration, read back from its stamped shards."""
+    import datasets
+    import pyarrow.parquet as pq
+
     files = [folder / name for name in stamp["shards"]]
     splits = datasets.SplitDict()
     for split in dict.fromkeys(path.name.split("-")[0] for path in files):
@@ -133,6 +148,9 @@ def categories_present(
     folder: Path, stamp: dict[str, Any], info: datasets.DatasetInfo
 ) -> list[str]:
     """The names of the categories that rows of the configuration really have."""
+    import datasets
+    import pyarrow.parquet as pq
+
     label = (info.features or {}).get("category")
     if not isinstance(label, datasets.ClassLabel):
         return []

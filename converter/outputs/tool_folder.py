@@ -27,10 +27,11 @@ from typing import Any, Literal
 
 import numpy as np
 
+from converter.core.errors import check_choice
 from converter.core.files import ZIP_TIME, write_atomic
 from converter.core.progress import progress_bar
 from converter.outputs.examples import Pair, Report, object_name, render_examples, select_objects
-from converter.pose.geometry import MODES, Mode, unknown_mode
+from converter.pose.geometry import MODES, Mode
 from converter.pose.options import PoseOptions
 from converter.read.source import RELEASE_SPLITS, SPLIT_ALIASES, SPLITS, InvalidLog, Source
 
@@ -70,12 +71,8 @@ class Job:
     layout: FolderLayout = "public"
 
     def __post_init__(self) -> None:
-        if self.mode not in MODES:
-            raise unknown_mode(self.mode)
-        if self.layout not in LAYOUTS:
-            raise ValueError(
-                f"unknown layout {self.layout!r}; expected one of {', '.join(LAYOUTS)}"
-            )
+        check_choice("mode", self.mode, MODES)
+        check_choice("layout", self.layout, LAYOUTS)
 
     def stamp(self, source: str) -> bytes:
         """The settings and `source`, the digest of what the source holds, as stamped in OUT.

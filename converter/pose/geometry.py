@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from converter.core.errors import check_choice
 from converter.pose.options import PoseOptions
 
 Mode = Literal["pose3d", "pose6d"]
@@ -66,21 +67,15 @@ def placement(
     mode: Mode, record: dict[str, Any], photo_size: tuple[int, int], options: PoseOptions
 ) -> Placement:
     """Scale and centre point of a kept object on a photo of (width, height)."""
+    check_choice("mode", mode, MODES)
     w, h = photo_size
     if mode == "pose3d":
         s = record["distance"] / options.target_distance
         resized = (int(w * s), int(h * s))
         return Placement(s, resized, int(record["px"] * s), int(record["py"] * s))
-    if mode == "pose6d":
-        s = min(options.height / h, options.width / w)
-        resized = (int(w * s), int(h * s))
-        return Placement(s, resized, resized[0] // 2, resized[1] // 2)
-    raise unknown_mode(mode)
-
-
-def unknown_mode(mode: object) -> ValueError:
-    """The error for a mode that is not one of MODES."""
-    return ValueError(f"unknown mode {mode!r}; expected one of {', '.join(MODES)}")
+    s = min(options.height / h, options.width / w)
+    resized = (int(w * s), int(h * s))
+    return Placement(s, resized, resized[0] // 2, resized[1] // 2)
 
 
 def canvas_shift(place: Placement, options: PoseOptions) -> tuple[int, int]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from converter.core.errors import DataError, SourceError, described
+from converter.core.errors import DataError, SourceError, check_choice, described
 from converter.core.release import DEFAULT_SOURCE
 from converter.read.archive import FolderStore, Store, ZipStore
 from converter.read.mesh import MAX_MESH_BYTES
@@ -187,8 +187,7 @@ class Source:
 
     def image_ids(self, split: str, categories: list[str] | None = None) -> list[tuple[str, str]]:
         """The (category, image_id) pairs of a split, sorted, from the official lists."""
-        if split not in SPLITS:
-            raise ValueError(f"unknown split {split!r}; expected one of {', '.join(SPLITS)}")
+        check_choice("split", split, SPLITS)
         chosen = self._chosen(categories)
         if self.layout.kind == "flat":
             pairs = [(c, i) for c in chosen for i in self._photos[c]] if split == "train" else []
