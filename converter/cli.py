@@ -21,6 +21,7 @@ from converter.core.progress import SWITCH
 from converter.core.release import DEFAULT_SOURCE
 from converter.look.draw import STYLES, legend
 from converter.outputs.configurations import CONFIGS, DEFAULT, IMAGE_CONFIGS
+from converter.outputs.export_folder import CARD, STAMP
 from converter.outputs.tool_folder import LAYOUTS
 from converter.pose.geometry import MODES
 from converter.pose.options import PoseOptions
@@ -280,7 +281,7 @@ def _add_export(commands: argparse._SubParsersAction) -> None:
         "export",
         help="write configurations as Parquet shards with a dataset card",
         description="Write OUT/<config>/<split>-NNNNN-of-NNNNN.parquet, each configuration's "
-        "options and source in OUT/<config>/export.json, and the card OUT/README.md, ready for "
+        f"options and source in OUT/<config>/{STAMP}, and the card OUT/{CARD}, ready for "
         "`load_dataset(OUT, config)` and for `imagenet3d push`. Rerun over the same OUT to "
         "finish an interrupted export; configurations built with the same options and source "
         "are kept. A split without examples is left out (datasets cannot load it).",
@@ -303,7 +304,6 @@ def _add_export(commands: argparse._SubParsersAction) -> None:
 
 def _run_export(args: argparse.Namespace) -> int:
     from converter.outputs.export import ExportOptions, export
-    from converter.outputs.export_folder import CARD
 
     options = ExportOptions(
         pose=_pose_options(args),

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from converter.read.records import STATUSES
+from converter.read.source import SPLITS
 from converter.sample.writer import CATEGORIES, PhotoPlan, Style, plan_object, slots, write_archive
 
 _WORKLOAD_STYLE = Style(noise=18, shapes=12, quality=92, subsampling=2)
@@ -47,7 +48,7 @@ def _workload_plans(rng: np.random.Generator, photos: int) -> list[PhotoPlan]:
             PhotoPlan(
                 category=category,
                 image_id=f"{CATEGORIES[category]}_{i // len(CATEGORIES) + 1}",
-                split="val" if rng.random() < 0.2 else "train",
+                split=SPLITS[1] if rng.random() < 0.2 else SPLITS[0],
                 width=width,
                 height=height,
                 mode=mode,

@@ -6,10 +6,17 @@ REPO_ID = "ccvl/ImageNet3D"
 ARCHIVE_NAME = "imagenet3d_v1.zip"
 DEFAULT_SOURCE = f"hf://datasets/{REPO_ID}/{ARCHIVE_NAME}"
 TOP_FOLDER = "imagenet3d_v1"
+# The generated sample's categories, each with the ImageNet synset that starts its image ids.
+SAMPLE_SYNSETS = {
+    "aeroplane": "n02691156",
+    "bicycle": "n02834778",
+    "car": "n02958343",
+    "chair": "n03001627",
+}
 # The category folders of the release's `imagenet3d_v1/` (the names of its `lists/` files), sorted:
 # the builder declares its features with them before any source is opened. Here the generated
 # sample's four stand in; the release's 200 names replace them.
-RELEASE_CATEGORIES = ("aeroplane", "bicycle", "car", "chair")
+RELEASE_CATEGORIES = tuple(sorted(SAMPLE_SYNSETS))
 
 PRETTY_NAME = "ImageNet3D"
 HOMEPAGE = "https://imagenet3d.github.io/"

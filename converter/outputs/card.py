@@ -183,7 +183,7 @@ def card_text(out: Path, repo_id: str = REPO_ID) -> tuple[str, dict[str, dataset
 
 
 def write_card(out: Path) -> dict[str, datasets.DatasetInfo]:
-    """`out/README.md`, replaced in one step so a reader never sees half a card."""
+    """The card `out/CARD`, replaced in one step so a reader never sees half a card."""
     text, infos = card_text(out)
     write_atomic(out / CARD, text.encode("utf-8"))
     return infos

@@ -85,7 +85,7 @@ def export(
     *,
     overwrite: bool = False,
 ) -> dict[str, datasets.DatasetInfo]:
-    """Write `out/<config>/<split>-NNNNN-of-NNNNN.parquet` for each config, then `out/README.md`.
+    """Write `out/<config>/<split>-NNNNN-of-NNNNN.parquet` for each config, then the card.
 
     The builder reads the source the way it was opened: records it skips (`on_invalid="skip"`)
     are added to `source.invalid`. `configs` defaults to every declared configuration. Returns

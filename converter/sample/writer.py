@@ -24,17 +24,15 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from converter.core.files import ZIP_TIME, replaced_on_success
-from converter.core.release import TOP_FOLDER
+from converter.core.release import SAMPLE_SYNSETS, TOP_FOLDER
 from converter.pose.camera import project, to_camera
 from converter.read.mesh import Mesh, write_off
+from converter.read.source import SPLITS, Layout
 from converter.sample.shapes import category_meshes
 
-CATEGORIES = {
-    "aeroplane": "n02691156",
-    "bicycle": "n02834778",
-    "car": "n02958343",
-    "chair": "n03001627",
-}
+CATEGORIES = SAMPLE_SYNSETS  # category -> the synset that starts its image ids
+# Where each member goes: the reader's own layout of the release, so writer and reader agree.
+RELEASE_LAYOUT = Layout("v1", f"{TOP_FOLDER}/")
 SAMPLE_VERSION = 2  # part of the cache file name: bump when the sample's content changes
 
 VIEWPORT = 3000
@@ -73,7 +71,7 @@ class _ObjectPlan:
 class PhotoPlan:
     category: str
     image_id: str
-    split: str  # "train" or "val", as the list files name them
+    split: str  # "train" or "validation" (the list files' own words: `Layout.split_list`)
     width: int
     height: int
     mode: str  # "RGB", "L" or "CMYK"
@@ -138,6 +136,7 @@ def _to_border(rng: np.random.Generator, centre: tuple, width: int, height: int)
     return (x, height * (0.03 if edge == 2 else 0.97))
 
 
+_TRAIN, _VALIDATION = SPLITS
 _PHOTOS_PER_CATEGORY = 11
 _VAL_PER_CATEGORY = 3
 _EXTREME_SIZES = ((48, 36), (36, 60), (60, 40), (44, 56), (1600, 1200), (1200, 1600), (1800, 1350))
@@ -179,7 +178,7 @@ def _sample_plans(rng: np.random.Generator) -> list[PhotoPlan]:
             PhotoPlan(
                 category=category,
                 image_id=f"{CATEGORIES[category]}_{_sample_number(within)}",
-                split="val" if within >= _PHOTOS_PER_CATEGORY - _VAL_PER_CATEGORY else "train",
+                split=_VALIDATION if within >= _PHOTOS_PER_CATEGORY - _VAL_PER_CATEGORY else _TRAIN,
                 width=width,
                 height=height,
                 mode=_SAMPLE_MODES.get(g, "RGB"),
@@ -461,15 +460,13 @@ def _members(
     members: dict[str, Callable[[], bytes]] = {}
     for category in sorted({plan.category for plan in plans}):
         for index, mesh in enumerate(category_meshes(category), start=1):
-            members[f"{TOP_FOLDER}/CAD/{category}/{index:02d}.off"] = partial(
+            members[RELEASE_LAYOUT.cad(category, index)] = partial(
                 _off_bytes, mesh, category == crlf
             )
-        for split in ("train", "val"):
+        for split in SPLITS:
             ids = [p.image_id for p in plans if p.category == category and p.split == split]
             text = "".join(f"{image_id}\n" for image_id in ids)
-            members[f"{TOP_FOLDER}/lists/{category}_imagenet_{split}.txt"] = partial(
-                str.encode, text
-            )
+            members[RELEASE_LAYOUT.split_list(category, split)] = partial(str.encode, text)
     for number, photo in enumerate(plans):
         placed = [_place(obj, photo.category, photo.width, photo.height) for obj in photo.objects]
         boxes = [item.bbox for item in placed]
@@ -477,12 +474,12 @@ def _members(
             _annotation(photo, item, _is_dense(item.bbox, boxes[:k] + boxes[k + 1 :]))
             for k, item in enumerate(placed)
         ]
-        stem = f"{photo.category}/{photo.image_id}"
-        members[f"{TOP_FOLDER}/annotations/{stem}.npz"] = partial(_release_npz, records)
-        rng = np.random.default_rng([seed, 1, number])
-        members[f"{TOP_FOLDER}/images/{stem}.JPEG"] = partial(
-            _photo_bytes, photo, placed, style, rng
+        members[RELEASE_LAYOUT.annotation(photo.category, photo.image_id)] = partial(
+            _release_npz, records
         )
+        rng = np.random.default_rng([seed, 1, number])
+        photo_name = f"{RELEASE_LAYOUT.photo_folder(photo.category)}{photo.image_id}.JPEG"
+        members[photo_name] = partial(_photo_bytes, photo, placed, style, rng)
     return members
 
 
