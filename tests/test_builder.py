@@ -7,37 +7,18 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import datasets
 import pytest
 
 from converter.core.release import RELEASE_CATEGORIES
 from converter.outputs import builder as builder_module
 from converter.outputs.configurations import CONFIGS, IMAGE_CONFIGS
-from converter.outputs.examples import iter_pose_examples, iter_raw_examples
 from converter.outputs.schema import features_for
-from converter.pose.options import PoseOptions
 from converter.read.source import SPLITS, open_source
 from imagenet3d import ImageNet3D
 from tests.clean_env import ROOT, load_names, run_clean
+from tests.helpers import converter_rows, example_names, stored_rows
 
 SCRIPT = Path(__file__).resolve().parent.parent / "imagenet3d.py"
-
-
-def converter_rows(source_path: Path, config: str, split: str) -> list[dict[str, Any]]:
-    """What the converter itself makes of a split, encoded as the builder stores it."""
-    source = open_source(source_path)
-    features = features_for(config, source.categories())
-    examples = (
-        iter_raw_examples(source, split)
-        if config == "raw"
-        else iter_pose_examples(source, split, config, PoseOptions())
-    )
-    return [features.encode_example(example) for example in examples]
-
-
-def stored_rows(dataset: datasets.Dataset | datasets.IterableDataset) -> list[dict[str, Any]]:
-    """Rows with images left as their stored bytes, so equality means identical pixels."""
-    return list(dataset.cast_column("image", datasets.Image(decode=False)))
 
 
 def prepared(sample_zip: Path, tmp_path: Path, config: str, **kwargs: Any) -> ImageNet3D:
@@ -119,10 +100,6 @@ def test_datasets_3_6_knows_the_features_before_preparing(
         check=True,
     )
     assert result.stdout.splitlines()[-1] == f"{list(RELEASE_CATEGORIES)} 1.0.0"
-
-
-def example_names(sample_zip: Path, config: str, split: str) -> list[str]:
-    return [row.get("name") or row["image_id"] for row in converter_rows(sample_zip, config, split)]
 
 
 @pytest.mark.parametrize("config", ["raw", "pose3d"])

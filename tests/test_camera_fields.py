@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from converter.core.release import REPO_ID
 from converter.look.draw import projected_vertices
 from converter.look.metrics import rotation_error, rotation_matrices
+from converter.outputs.export_folder import CARD
 from converter.pose.camera import camera_centre, camera_fields, camera_rotation
 from converter.read.mesh import Mesh, read_off
 from converter.read.source import SPLITS, Source
@@ -203,7 +204,7 @@ def test_cad_has_one_row_per_mesh_equal_to_the_parsed_off_files(exported, source
 
 
 def test_the_cards_snippet_poses_and_projects_a_mesh_as_the_overlay_does(exported, meshes):
-    card = (exported / "README.md").read_text()
+    card = (exported / CARD).read_text()
     section = card[card.index("## Camera and CAD meshes") :]
     code = section.split("```python\n")[1].split("```")[0]
     namespace: dict[str, Any] = {}

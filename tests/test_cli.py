@@ -9,6 +9,7 @@ import subprocess
 import sys
 import zipfile
 from dataclasses import fields
+from importlib.metadata import version
 from pathlib import Path
 
 import datasets
@@ -16,11 +17,12 @@ import pytest
 
 import converter
 from converter.cli import build_parser, main, option_flag
+from converter.core.release import CITATION
 from converter.look.draw import legend
 from converter.outputs.builder import ImageNet3D, ImageNet3DConfig
 from converter.pose.options import PoseOptions
 from testbed.servers.fileserver import FileServer
-from tests.edits import replace_member
+from tests.helpers import replace_member
 
 
 def inspect(source: str, capsys: pytest.CaptureFixture[str]) -> list[str]:
@@ -175,6 +177,19 @@ def test_visualize_help_says_what_the_colours_mean(capsys: pytest.CaptureFixture
     with pytest.raises(SystemExit):
         main(["visualize", "--help"])
     assert "bluish green status_good" in " ".join(capsys.readouterr().out.split())
+
+
+def test_the_readme_cites_the_dataset_as_its_card_does() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    assert f"```bibtex\n{CITATION}```" in readme
+
+
+def test_the_installed_version_is_the_one_the_tool_prints(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert capsys.readouterr().out.split() == ["imagenet3d", version("imagenet3d-hf")]
 
 
 def test_the_readme_names_every_option_and_colour_as_the_tool_does() -> None:

@@ -18,17 +18,16 @@ from filelock import FileLock
 from converter.cli import main
 from converter.outputs.configurations import CONFIGS, IMAGE_CONFIGS, MESHES
 from converter.outputs.export import ExportOptions, export
-from converter.outputs.export_folder import LOCK, STAMP, NotAnExport, leftovers
+from converter.outputs.export_folder import CARD, LOCK, STAMP, NotAnExport, leftovers
 from converter.outputs.sources import open_release
 from converter.outputs.tool_folder import OutputMismatch
 from converter.pose.options import PoseOptions
 from converter.read.source import SPLITS
-from tests.edits import edited, folder_files, members
-from tests.test_builder import converter_rows, stored_rows
+from tests.helpers import converter_rows, edited, folder_files, members, stored_rows
 
 
 def card(out: Path) -> str:
-    return (out / "README.md").read_text()
+    return (out / CARD).read_text()
 
 
 def export_command(*arguments: str) -> list[str]:
@@ -47,7 +46,7 @@ def test_the_layout_is_one_folder_of_shards_and_a_stamp_per_config(exported: Pat
     ]
     meshes = f"{MESHES}/train-00000-of-00001.parquet"
     stamps = [f"{config}/{STAMP}" for config in CONFIGS]
-    assert sorted(folder_files(exported)) == sorted([LOCK, "README.md", *shards, meshes, *stamps])
+    assert sorted(folder_files(exported)) == sorted([LOCK, CARD, *shards, meshes, *stamps])
 
 
 @pytest.mark.parametrize("config", IMAGE_CONFIGS)
@@ -71,7 +70,7 @@ def test_the_card_documents_counts_fields_and_citation(exported: Path) -> None:
 
 
 def test_the_card_states_this_exports_figures_and_options(exported: Path) -> None:
-    """Case 5 of issue 12: the 4-category sample's card says 4 categories, not the release's 200."""
+    """The 4-category sample's card says 4 categories, not the release's 200."""
     this_export = card(exported).split("## This export")[1].split("## Loading")[0]
     assert "Objects of 4 categories: aeroplane, bicycle, car, chair." in this_export
     assert "200" not in this_export
@@ -101,7 +100,7 @@ def test_the_same_input_gives_byte_identical_shards(
 def test_a_rerun_with_other_options_refuses_then_rebuilds_with_overwrite(
     exported: Path, sample_zip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Case 2 of issue 12: the card never claims a canvas the Parquet images do not have."""
+    """The card never claims a canvas the Parquet images do not have."""
     out = tmp_path / "out"
     shutil.copytree(exported, out)
     command = ["export", str(sample_zip), str(out), "--config", "pose3d"]
@@ -137,7 +136,7 @@ def test_another_source_is_refused_and_the_same_one_elsewhere_is_kept(
 def test_a_folder_that_is_not_an_export_is_refused_in_one_line(
     sample_zip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Case 3 of issue 12: `mixed/raw/` written by something else."""
+    """`mixed/raw/` written by something else."""
     (tmp_path / "mixed" / "raw").mkdir(parents=True)
     (tmp_path / "mixed" / "raw" / "notes.txt").write_text("mine\n")
     assert main(["export", str(sample_zip), str(tmp_path / "mixed"), "--config", "raw"]) == 1
@@ -180,7 +179,7 @@ def test_leftovers_of_a_crash_are_cleared_by_the_next_run(
     out = tmp_path / "out"
     shutil.copytree(exported, out)
     (out / ".partial-raw" / "prepared").mkdir(parents=True)
-    (out / ".README.md.0123abcd.partial").write_text("half a card")
+    (out / f".{CARD}.0123abcd.partial").write_text("half a card")
     (out / "pose3d" / ".export.json.89abcdef.partial").write_text("half a stamp")
     export(sample_zip, out)
     assert leftovers(out) == []
@@ -201,7 +200,7 @@ def test_an_interrupted_export_leaves_nothing_complete_looking_and_a_rerun_finis
         time.sleep(0.01)
     run.kill()
     run.wait()
-    assert not (out / "pose3d").exists() and not (out / "README.md").exists()
+    assert not (out / "pose3d").exists() and not (out / CARD).exists()
     export(sample_zip, out)
     assert folder_files(out) == folder_files(exported)
 
@@ -232,7 +231,7 @@ def test_a_second_export_into_the_same_folder_waits_for_the_first(
 def test_two_exports_started_together_both_finish_with_one_result(
     exported: Path, sample_zip: Path, tmp_path: Path
 ) -> None:
-    """The race of issue 13: two runs into one OUT, each whole or waiting, never failing."""
+    """Two runs into one OUT at once: each whole or waiting, never failing."""
     out = tmp_path / "out"
     command = export_command(str(sample_zip), str(out), "--config", "raw")
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}

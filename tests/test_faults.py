@@ -16,7 +16,7 @@ from converter.read.source import open_source
 from imagenet3d import ImageNet3D
 from testbed.servers.fileserver import FileServer
 from testbed.servers.hub import Hub
-from tests.test_builder import stored_rows
+from tests.helpers import stored_rows
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from converter.core.errors import DataError, SourceError
 from converter.read.archive import MAX_MEMBERS
 from converter.read.source import SPLITS, Source, open_source
-from tests.edits import edited, members
+from tests.helpers import edited, members
 
 FUZZ = settings(
     max_examples=100,

@@ -63,7 +63,7 @@ def finite(values: list[Any]) -> bool:
     py=coordinates,
     distance=distances,
 )
-def test_pose_fields_keep_spec_invariants(
+def test_pose_fields_keep_the_invariants_of_the_pose_geometry(
     mode: Mode,
     width: int,
     height: int,
@@ -73,6 +73,7 @@ def test_pose_fields_keep_spec_invariants(
     py: float,
     distance: float,
 ) -> None:
+    """docs/format.md, 'The pose3d and pose6d geometry', holds for any photo, canvas and pose."""
     options = PoseOptions(height=canvas_h, width=canvas_w)
     item = record(px, py, distance)
     place = placement(mode, item, (width, height), options)
@@ -139,7 +140,7 @@ def flat_photo(width: int, height: int, fmt: str) -> bytes:
     distance=st.floats(-3, 3).map(lambda exponent: 10.0**exponent),
     fmt=st.sampled_from(["JPEG", "PNG"]),
 )
-def test_the_canvas_shows_the_photo_exactly_where_spec_puts_it(
+def test_the_canvas_shows_the_photo_exactly_where_the_geometry_puts_it(
     mode: Mode,
     width: int,
     height: int,
@@ -150,7 +151,8 @@ def test_the_canvas_shows_the_photo_exactly_where_spec_puts_it(
     distance: float,
     fmt: str,
 ) -> None:
-    """A flat-coloured photo: that colour on the resized photo's window, black elsewhere."""
+    """A flat-coloured photo: that colour on the resized photo's window, black elsewhere
+    (docs/format.md, 'The pose3d and pose6d geometry')."""
     options = PoseOptions(height=canvas_h, width=canvas_w)
     image = open_photo(flat_photo(width, height, fmt), MEMBER)
     place = placement(mode, record(px, py, distance), image.size, options)

@@ -20,7 +20,7 @@ from converter.pose.geometry import Mode
 from converter.pose.options import PoseOptions
 from converter.read.archive import MAX_MEMBER_BYTES, Store
 from converter.read.source import OnInvalid, Source, open_source
-from tests.edits import release_npz
+from tests.helpers import release_npz
 
 FUZZ = settings(
     max_examples=60,

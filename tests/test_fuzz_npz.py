@@ -27,28 +27,10 @@ from numpy._core.multiarray import _reconstruct, scalar
 from converter.core.errors import DataError
 from converter.read.records import parse_objects
 from converter.read.safe_npz import _unpickle, load_npz_array
-from tests.edits import release_npz
+from tests.helpers import RELEASE_LIKE, npy_bytes, npz_of_npy, release_npz, with_raw_value
 
 FUZZ = settings(max_examples=150, deadline=None, derandomize=True, database=None)
 MEMBER = "imagenet3d_v1/annotations/car/n02958343_1.npz"
-RELEASE_LIKE = np.array(
-    [
-        {
-            "class": np.str_("car"),
-            "bbox": np.array([10.0, 20.0, 110.0, 90.0]),
-            "height": np.uint16(375),
-            "width": np.uint16(500),
-            "azimuth": np.float64(0.5),
-            "distance": np.float64(6.0),
-            "principal": np.array([60.0, 55.0]),
-            "viewport": np.int64(3000),
-            "object_status": "status_good",
-            "ignore": np.int64(0),
-        },
-        {"class": "car", "distance": np.float64(0.0), "ignore": 1},
-    ],
-    dtype=object,
-)
 
 
 class Reduce:
@@ -59,20 +41,6 @@ class Reduce:
 
     def __reduce__(self) -> tuple[Any, ...]:
         return self.reduced
-
-
-def npy_bytes(array: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    np.save(buffer, array, allow_pickle=True)
-    return buffer.getvalue()
-
-
-def npz_of_npy(payload: bytes, compression: int = zipfile.ZIP_STORED) -> bytes:
-    """An npz holding `payload` as its annotations array, with a correct checksum."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression) as npz:
-        npz.writestr("annotations.npy", payload)
-    return buffer.getvalue()
 
 
 def pickled_npz(value: Any) -> bytes:
@@ -210,23 +178,6 @@ def test_a_key_nested_a_million_deep_is_refused_before_it_is_hashed(stream: byte
         _unpickle(stream)
 
 
-def with_raw_value(key: str, opcodes: bytes) -> bytes:
-    """A release-like annotation file whose first object's `key` is what `opcodes` push."""
-    placeholder = "value of the test"
-    objects = RELEASE_LIKE.copy()
-    objects[0] = {**objects[0], key: placeholder}
-    as_pickled = pickle.BINUNICODE + len(placeholder).to_bytes(4, "little") + placeholder.encode()
-    payload = pickle.dumps(objects, protocol=3).replace(as_pickled, opcodes)
-    header = io.BytesIO()
-    np.lib.format.write_array_header_1_0(
-        header, {"descr": "|O", "fortran_order": False, "shape": objects.shape}
-    )
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as npz:
-        npz.writestr("annotations.npy", header.getvalue() + payload)
-    return buffer.getvalue()
-
-
 @pytest.mark.parametrize("key", ["class", "object_status", "bbox", "height", "a_new_key"])
 @pytest.mark.parametrize(
     "opcodes",
@@ -291,7 +242,7 @@ import io, random, zipfile
 import numpy as np
 from converter.core.errors import DataError
 from converter.read.safe_npz import load_npz_array
-from tests.test_fuzz_npz import RELEASE_LIKE, npy_bytes, npz_of_npy
+from tests.helpers import RELEASE_LIKE, npy_bytes, npz_of_npy
 rng = random.Random(0)
 payload = npy_bytes(RELEASE_LIKE)
 start = payload.index(b"\\n") + 1

@@ -22,34 +22,9 @@ from converter.pose.geometry import (
     skip_reason,
 )
 from converter.pose.options import DEFAULT_STATUSES, PoseOptions
+from tests.helpers import record
 
 DEFAULTS = PoseOptions()
-
-
-def record(**changes: Any) -> dict[str, Any]:
-    """A kept object of a 500 x 375 photo, as converter.read.records makes them."""
-    values = {
-        "index": 0,
-        "category": "bed",
-        "bbox": [100.0, 80.0, 400.0, 300.0],
-        "height": 375,
-        "width": 500,
-        "azimuth": 0.5,
-        "elevation": 0.2,
-        "theta": -0.1,
-        "distance": 8.0,
-        "px": 250.0,
-        "py": 187.5,
-        "principal": [250.0, 187.5],
-        "focal": 1.0,
-        "viewport": 3000,
-        "cad_index": 1,
-        "object_status": "status_good",
-        "dense": "dense_no",
-        "ignore": False,
-        "extra": None,
-    }
-    return {**values, **changes}
 
 
 def test_defaults_are_the_public_tools() -> None:

@@ -14,9 +14,8 @@ import pytest
 from converter.read.mesh import MAX_MESH_BYTES
 from converter.read.safe_npz import MAX_ANNOTATION_BYTES, MAX_DICT_KEYS
 from converter.read.source import MAX_LIST_BYTES
-from tests.edits import edited, members, release_npz
+from tests.helpers import edited, members, npz_of_npy, release_npz, with_raw_value
 from tests.hostile import first_error_bounded, run_bounded
-from tests.test_fuzz_npz import npz_of_npy, with_raw_value
 
 LIST = "imagenet3d_v1/lists/car_imagenet_train.txt"
 # Meshes of one repeated line deflate beyond any plausible ratio: stored, they reach the reader.

@@ -12,7 +12,7 @@ from converter.cli import main
 from converter.core.errors import DataError
 from converter.look.visualize import visualize
 from converter.read.source import MAX_NAME_LENGTH, open_source, unsafe_name
-from tests.edits import edited, folder_files
+from tests.helpers import edited, folder_files
 
 TOP = "imagenet3d_v1"
 

@@ -25,7 +25,7 @@ from converter.outputs.examples import iter_pose_examples
 from converter.pose.camera import object_rotation
 from converter.pose.options import PoseOptions
 from converter.read.source import Source, open_source
-from tests.edits import edited
+from tests.helpers import edited
 
 
 def logm_angle(rotation: np.ndarray) -> float:

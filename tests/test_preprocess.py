@@ -29,8 +29,7 @@ from converter.pose.geometry import Mode, placement, skip_reason
 from converter.pose.options import PoseOptions
 from converter.read.source import SPLITS, Source
 from converter.sample import sample_cases
-from tests.edits import folder_files
-from tests.test_canvas import assert_close, reference_canvas, reference_fields
+from tests.helpers import assert_close, folder_files, reference_canvas, reference_fields
 
 DEFAULTS = PoseOptions()
 ROOT = Path(__file__).resolve().parent.parent

@@ -17,13 +17,13 @@ import pytest
 
 from converter.cli import main
 from converter.outputs.configurations import IMAGE_CONFIGS, MESHES
-from converter.outputs.export_folder import NotAnExport
+from converter.outputs.export_folder import CARD, NotAnExport
 from converter.outputs.hub import PushError, push, script_name
 from converter.read.mesh import load_cad
 from converter.read.source import SPLITS, open_source
 from testbed.servers.hub import Hub
 from tests.clean_env import load_names
-from tests.test_builder import converter_rows, example_names, stored_rows
+from tests.helpers import converter_rows, example_names, stored_rows
 
 REPO = "ccvl/ImageNet3D-processed"
 
@@ -96,7 +96,7 @@ def test_one_push_is_one_commit_and_an_unchanged_folder_adds_none(
 def test_the_pushed_card_names_the_repository_and_no_script_goes_along(
     pushed: Hub, exported: Path
 ) -> None:
-    card = pushed.read(REPO, "README.md").decode()
+    card = pushed.read(REPO, CARD).decode()
     assert f'load_dataset("{REPO}", "raw", split="train")' in card
     files = set(pushed.commits(REPO)[0].files)
     assert not any(path.endswith(".py") for path in files)
@@ -106,7 +106,7 @@ def test_the_pushed_card_names_the_repository_and_no_script_goes_along(
 def test_a_script_of_an_earlier_push_and_stale_shards_are_deleted(
     hub: Hub, exported: Path, hf_token: str
 ) -> None:
-    """Case 1 of issue 12: `<repo name>.py` at the root makes datasets 4+ refuse the whole repo."""
+    """`<repo name>.py` at the root would make datasets 4+ refuse the whole repository."""
     repo = "me/in3d"
     stale = {
         script_name(repo): b"# an old loading script\n",
@@ -126,7 +126,7 @@ def test_a_pull_request_leaves_main_alone(hub: Hub, exported: Path, hf_token: st
     info = push(exported, REPO, token=hf_token, create_pr=True)
     assert info.pr_url
     assert set(hub.commits(REPO)[0].files) == {".gitattributes"}
-    assert "README.md" in hub.commits(REPO, "refs/pr/1")[0].files
+    assert CARD in hub.commits(REPO, "refs/pr/1")[0].files
 
 
 def refused(folder: Path, capsys: pytest.CaptureFixture[str]) -> str:
@@ -140,11 +140,11 @@ def refused(folder: Path, capsys: pytest.CaptureFixture[str]) -> str:
 def test_push_refuses_what_is_not_a_complete_export_before_any_request(
     hub: Hub, exported: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Case 4 of issue 12: no repository is created, nothing is uploaded."""
+    """No repository is created, nothing is uploaded."""
     assert "no such export folder" in refused(tmp_path / "nonexistent", capsys)
     (tmp_path / "notrelease").mkdir()
     (tmp_path / "notrelease" / "notes.txt").write_text("mine\n")
-    assert "is not an export folder (no README.md)" in refused(tmp_path / "notrelease", capsys)
+    assert f"is not an export folder (no {CARD})" in refused(tmp_path / "notrelease", capsys)
     interrupted = shutil.copytree(exported, tmp_path / "interrupted")
     (interrupted / ".partial-pose3d").mkdir()
     assert "leftovers of an interrupted or running export" in refused(interrupted, capsys)
@@ -173,7 +173,7 @@ def test_a_hub_error_is_a_push_error_naming_the_repository(
 
 
 def test_no_network_is_one_line_and_a_non_zero_exit(exported: Path) -> None:
-    """Case 4 of issue 12: a Hub nobody listens at, in a process of its own."""
+    """A Hub nobody listens at, in a process of its own."""
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
         endpoint = f"http://127.0.0.1:{closed.getsockname()[1]}"

@@ -27,7 +27,7 @@ from converter.cli import main
 from converter.outputs.tool_folder import STAMP
 from converter.read.mesh import Mesh, load_cad
 from converter.read.source import SPLITS, Source, open_source
-from tests.edits import folder_files
+from tests.helpers import folder_files
 
 ANNOTATOR = "annotator_07"
 NUMBERS = ("height", "width", "azimuth", "elevation", "theta", "distance", "px", "py", "focal")

@@ -16,7 +16,7 @@ from converter.outputs.examples import iter_pose_examples, iter_raw_examples
 from converter.outputs.sources import open_release
 from converter.pose.options import PoseOptions
 from converter.read.source import Source, open_source
-from tests.edits import members, release_npz, replace_member
+from tests.helpers import members, release_npz, replace_member
 
 
 def test_zip_and_unpacked_folder_hold_the_same_release(sample_zip: Path, sample_dir: Path) -> None:

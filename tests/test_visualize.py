@@ -13,7 +13,7 @@ from converter.look.visualize import THUMBNAIL, choose, contact_sheet, is_export
 from converter.outputs.hub import push
 from converter.read.source import Source, open_source
 from testbed.servers.hub import Hub
-from tests.edits import folder_files
+from tests.helpers import folder_files
 
 
 def test_choose_is_a_seeded_subset_in_order():
