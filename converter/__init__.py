@@ -6,12 +6,14 @@ Layers, each importing only those above it in this list:
 - `read`: any location of the release, its members, annotations, records and meshes;
 - `pose`: which objects are kept, where their photo lands on the canvas, the camera;
 - `sample`: the built-in sample, an archive generated in the release's shape;
-- `outputs`: examples, the `datasets` builder and schema, the public tool's folder, Parquet, Hub;
+- `outputs`: the configurations, declared once; examples, the `datasets` builder and schema,
+  sources opened by name, the public tool's folder, Parquet, Hub;
 - `look`: overlays, metrics and the counts of `inspect`;
 - `cli`: the `imagenet3d` command line.
 
 The loopback servers and the benchmark workload are the checkout's `testbed/`, outside the
-package. The names below are the short public API; they are imported on first use, so `import converter` stays cheap.
+package. The names below are the short public API; they are imported on first use, so
+`import converter` stays cheap.
 """
 
 from __future__ import annotations

@@ -50,3 +50,8 @@ def test_a_module_imports_only_its_layer_and_those_below(path: Path) -> None:
 def test_benchmarks_import_nothing_from_the_tests() -> None:
     for path in (ROOT / "bench").glob("*.py"):
         assert not any(name.split(".")[0] == "tests" for name in imported(path)), path.name
+
+
+def test_tests_share_helpers_through_their_helper_modules_not_through_test_modules() -> None:
+    for path in (ROOT / "tests").glob("*.py"):
+        assert not any(name.startswith("tests.test_") for name in imported(path)), path.name

@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 
 from converter.read.source import OnInvalid, Source, open_source
-from converter.sample import cached_sample
 
 SAMPLE_WORD = "sample"
 
@@ -22,5 +21,7 @@ def open_release(
         and os.fspath(location) == SAMPLE_WORD
         and not Path(SAMPLE_WORD).exists()
     ):
+        from converter.sample import cached_sample  # the generator, loaded only when asked for
+
         location = cached_sample()
     return open_source(location, token, on_invalid)
