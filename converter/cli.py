@@ -21,7 +21,7 @@ from converter.core.fields import CONFIGS, IMAGE_CONFIGS
 from converter.core.progress import SWITCH
 from converter.core.release import DEFAULT_SOURCE
 from converter.look.draw import STYLES, legend
-from converter.outputs.preprocess import LAYOUTS
+from converter.outputs.preprocess import LAYOUT_OPTIONS, LAYOUTS
 from converter.pose.geometry import MODES
 from converter.pose.options import PoseOptions
 from converter.read.remote import MIRROR_HEADERS
@@ -189,29 +189,36 @@ def _shown(default: object) -> str:
     return " ".join(default) if isinstance(default, tuple) else str(default)
 
 
-def _pose_arguments(parser: argparse.ArgumentParser) -> None:
-    """One flag per field of `PoseOptions`, the builder config's keywords, with its defaults."""
-    group = parser.add_argument_group("pose options (pose3d and pose6d)")
+def _pose_arguments(parser: argparse.ArgumentParser, title: str = "") -> None:
+    """One flag per field of `PoseOptions`, the builder config's keywords, with its defaults.
+
+    A flag not given is None, so that a command can fill in defaults of its own (`preprocess`
+    takes each layout's authors').
+    """
+    group = parser.add_argument_group(f"pose options (pose3d and pose6d){title}")
     for option in fields(PoseOptions):
         meta = option.metadata
         shown = "" if option.default is None else f" (default {_shown(option.default)})"
         group.add_argument(
             option_flag(option.name),
             dest=option.name,
-            type=str if "nargs" in meta else type(option.default),
+            type=str if "nargs" in meta or "choices" in meta else type(option.default),
             nargs=meta.get("nargs"),
             choices=meta.get("choices"),
             metavar=meta.get("metavar"),
-            default=option.default,
             help=meta["help"] + shown,
         )
 
 
+def _given_options(args: argparse.Namespace) -> dict[str, object]:
+    """The pose options the flags name; the others are left to the command's defaults."""
+    given = {option.name: getattr(args, option.name) for option in fields(PoseOptions)}
+    return {name: value for name, value in given.items() if value is not None}
+
+
 def _pose_options(args: argparse.Namespace) -> PoseOptions:
     """The options the flags name, checked by `PoseOptions` (a bad value is one line)."""
-    return PoseOptions(
-        **{option.name: getattr(args, option.name) for option in fields(PoseOptions)}
-    )
+    return PoseOptions(**_given_options(args))
 
 
 def _num_proc_argument(parser: argparse.ArgumentParser) -> None:
@@ -246,18 +253,28 @@ def _add_preprocess(commands: argparse._SubParsersAction) -> None:
         "--layout",
         choices=LAYOUTS,
         default="public",
-        help="public: images/<category>_<split>/... as the public tool writes; experiment: "
-        "<split>/images/<category>/... as the authors' experiment code reads (default public)",
+        help="public: images/<category>_<split>/... with the public tool's kept rule, as it "
+        "writes; experiment: <split>/images/<category>/... on a 512 x 512 canvas with the "
+        "experiment code's kept rule, as the authors' preprocessing for their experiments "
+        "writes (default public)",
     )
     _num_proc_argument(parser)
-    _pose_arguments(parser)
+    _pose_arguments(parser, f"; --layout sets its authors' defaults: {_layout_defaults()}")
     parser.set_defaults(run=_run_preprocess)
 
 
-def _run_preprocess(args: argparse.Namespace) -> int:
-    from converter.outputs.preprocess import preprocess
+def _layout_defaults() -> str:
+    """Each layout's default options as the flags that give them."""
+    return "; ".join(
+        f"{layout}: " + " ".join(f"{option_flag(name)} {value}" for name, value in options.items())
+        for layout, options in LAYOUT_OPTIONS.items()
+    )
 
-    options = _pose_options(args)
+
+def _run_preprocess(args: argparse.Namespace) -> int:
+    from converter.outputs.preprocess import layout_options, preprocess
+
+    options = layout_options(args.layout, **_given_options(args))
     source = _open(args)
     report = preprocess(
         source,

@@ -61,7 +61,11 @@ class ExportOptions:
         if name in MODES:
             canvas = {key: getattr(pose, key) for key in ("height", "width", "target_distance")}
             settings |= {
-                "canvas": {**canvas, "statuses": list(pose.statuses)},
+                "canvas": {
+                    **canvas,
+                    "kept_rule": pose.kept_rule,
+                    "statuses": list(pose.kept_statuses),
+                },
                 "quality": pose.jpeg_quality,
             }
         return settings

@@ -38,6 +38,12 @@ STAMP = "preprocess.json"
 PHOTOS_PER_TASK = 32
 FolderLayout = Literal["public", "experiment"]
 LAYOUTS: tuple[FolderLayout, ...] = ("public", "experiment")
+# Each layout's authors' options where they differ from PoseOptions' defaults: the public tool's
+# kept rule, and the experiment code's rule and 512 x 512 canvas (docs/format.md, 'The kept rule').
+LAYOUT_OPTIONS: dict[str, dict[str, Any]] = {
+    "public": {"kept_rule": "public"},
+    "experiment": {"kept_rule": "experiment", "height": 512, "width": 512},
+}
 # zlib's fastest level: a 6.8 kB annotation file becomes 4.9 kB (level 6: 4.9 kB, no smaller).
 NPZ_COMPRESSION = 1
 # Values the public tool copies from the release through np.savez, so their npz type is the
@@ -61,6 +67,17 @@ class OutputMismatch(FileExistsError):
     """OUT already holds output made with other settings."""
 
 
+def check_layout(layout: str) -> None:
+    if layout not in LAYOUTS:
+        raise ValueError(f"unknown layout {layout!r}; expected one of {', '.join(LAYOUTS)}")
+
+
+def layout_options(layout: FolderLayout, **given: Any) -> PoseOptions:
+    """The options of `layout`'s authors, with those `given` in their place."""
+    check_layout(layout)
+    return PoseOptions(**{**LAYOUT_OPTIONS[layout], **given})
+
+
 @dataclass(frozen=True)
 class Job:
     """What one run makes: everything that decides the bytes of its files."""
@@ -72,10 +89,7 @@ class Job:
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise unknown_mode(self.mode)
-        if self.layout not in LAYOUTS:
-            raise ValueError(
-                f"unknown layout {self.layout!r}; expected one of {', '.join(LAYOUTS)}"
-            )
+        check_layout(self.layout)
 
     def stamp(self, source: str) -> bytes:
         """The settings and `source`, the digest of what the source holds, as stamped in OUT.
@@ -83,6 +97,7 @@ class Job:
         Categories are left out: they choose which photos are written, not what their files hold.
         """
         settings = {"mode": self.mode, "layout": self.layout, **self.options.values()}
+        settings["statuses"] = self.options.kept_statuses
         del settings["categories"]
         settings["source"] = source
         return (json.dumps(settings, indent=2, sort_keys=True) + "\n").encode()
@@ -266,6 +281,15 @@ def _split_names(splits: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(chosen))
 
 
+def write_listing(out: Path, task: Task, layout: FolderLayout, names: list[str]) -> None:
+    """A category's list, with its image and annotation folders even when it kept nothing: both
+    authors' scripts make all three, and the experiment code takes its categories from the
+    folders of `<split>/images`, so a missing one would shift every category index after it."""
+    for kind in ("images", "annotations"):
+        task.folder(out, kind, layout).mkdir(parents=True, exist_ok=True)
+    write_atomic(task.folder(out, "lists", layout) / "mesh01.txt", "\n".join(names).encode())
+
+
 def preprocess(
     source: Source,
     out: str | os.PathLike[str],
@@ -278,9 +302,10 @@ def preprocess(
     layout: FolderLayout = "public",
 ) -> Report:
     """Write the public tool's folder for `mode` into `out` (or the experiment code's, by
-    `layout`); rerun it to finish a broken run."""
+    `layout`); rerun it to finish a broken run. Without `options`, the layout's authors' own
+    (`layout_options`)."""
     out = Path(out)
-    job = Job(mode, options or PoseOptions(), layout)
+    job = Job(mode, options or layout_options(layout), layout)
     tasks = _tasks(source, _split_names(splits), job.options.categories)
     _check_stamp(out, job, source)
     report = Report()
@@ -295,7 +320,6 @@ def preprocess(
             bar.update(len(task.pairs))
             bar.set_postfix(kept=report.kept, refresh=False)
             if index + 1 == len(tasks) or tasks[index + 1].listing != task.listing:
-                lists = task.folder(out, "lists", layout)
-                write_atomic(lists / "mesh01.txt", "\n".join(names).encode())
+                write_listing(out, task, layout, names)
                 names = []
     return report
