@@ -23,7 +23,7 @@ from converter.core.release import DEFAULT_SOURCE
 from converter.look.draw import STYLES, legend
 from converter.outputs.preprocess import LAYOUT_OPTIONS, LAYOUTS
 from converter.pose.geometry import MODES
-from converter.pose.options import PoseOptions
+from converter.pose.options import KEPT_RULES, PoseOptions
 from converter.read.remote import MIRROR_HEADERS
 from converter.read.source import SPLIT_ALIASES, SPLITS, Source
 
@@ -60,6 +60,17 @@ def _open(args: argparse.Namespace) -> Source:
     source = open_release(args.source, token=args.token, on_invalid=args.on_invalid)
     logger.debug("reading %s (%s layout)", source.label, source.layout.kind)
     return source
+
+
+def _split_argument(parser: argparse.ArgumentParser, default: str) -> None:
+    """`--split`, taking the release's word `val` for validation as every command does."""
+    parser.add_argument(
+        "--split",
+        type=lambda word: SPLIT_ALIASES.get(word, word),
+        choices=SPLITS,
+        default=default,
+        help=f"train or validation (or val); default {default}",
+    )
 
 
 def _report_invalid(source: Source) -> None:
@@ -118,7 +129,7 @@ def _add_visualize(commands: argparse._SubParsersAction) -> None:
     _source_arguments(parser)
     parser.add_argument("out", help="folder for the PNGs")
     parser.add_argument("--config", choices=IMAGE_CONFIGS, default="raw", help="default raw")
-    parser.add_argument("--split", choices=SPLITS, default="train", help="default train")
+    _split_argument(parser, "train")
     parser.add_argument("--per-category", type=int, default=4, help="examples each (default 4)")
     parser.add_argument("--seed", type=int, default=0, help="random seed, >= 0 (default 0)")
     parser.add_argument("--style", choices=STYLES, default="wireframe", help="default wireframe")
@@ -126,7 +137,8 @@ def _add_visualize(commands: argparse._SubParsersAction) -> None:
 
 
 def _run_visualize(args: argparse.Namespace) -> int:
-    from converter.look.visualize import is_export, visualize
+    from converter.look.exports import is_export
+    from converter.look.visualize import visualize
 
     source = args.source if is_export(args.source) else _open(args)
     written = visualize(
@@ -154,29 +166,66 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
         "overall and per category. Examples without a prediction count as wrong.",
     )
     parser.add_argument("predictions", help="the JSON-lines predictions file")
-    parser.add_argument("--source", help=f"where the annotations are: {SOURCE_HELP}")
+    parser.add_argument(
+        "--source",
+        help=f"where the annotations are: {SOURCE_HELP}; or a folder written by `export`, or "
+        "the Hub dataset it was pushed to (owner/name or hf://datasets/owner/name), scored "
+        "against its pose configuration's rows",
+    )
     parser.add_argument("--token", help=TOKEN_HELP)
-    parser.add_argument("--split", choices=SPLITS, default="validation", help="default validation")
+    _split_argument(parser, "validation")
+    parser.add_argument(
+        "--kept-rule",
+        choices=tuple(KEPT_RULES),
+        default="project",
+        help="which objects of the release are scored (docs/format.md, 'The kept rule'); "
+        "experiment scores the experiment code's set (default project)",
+    )
+    parser.add_argument(
+        "--known-categories",
+        metavar="FILE",
+        help="categories a model was trained on, one a line: figures for known, unknown and all",
+    )
+    parser.add_argument(
+        "--meta-classes",
+        metavar="FILE",
+        help="JSON object of meta-class -> category names: figures per meta-class",
+    )
     parser.add_argument("--json", metavar="OUT.json", help="also write the figures as JSON")
     _on_invalid_argument(parser)
     parser.set_defaults(run=_run_evaluate)
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
+    from converter.look.exports import is_export
     from converter.look.metrics import (
+        check_matches,
         evaluate,
+        exported_ground_truth,
         format_report,
         ground_truth,
+        read_known_categories,
+        read_meta_classes,
         read_predictions,
         write_report,
     )
 
-    source = _open(args)
-    report = evaluate(read_predictions(args.predictions), ground_truth(source, args.split))
+    predictions = read_predictions(args.predictions)
+    known = read_known_categories(args.known_categories) if args.known_categories else None
+    meta_classes = read_meta_classes(args.meta_classes) if args.meta_classes else None
+    source = None
+    if args.source is not None and is_export(args.source):
+        truth = exported_ground_truth(args.source, args.split, args.token)
+    else:
+        source = _open(args)
+        truth = ground_truth(source, args.split, PoseOptions(kept_rule=args.kept_rule))
+    check_matches(predictions, truth, args.split)
+    report = evaluate(predictions, truth, known, meta_classes)
     print("\n".join(format_report(report)))
     if args.json:
         write_report(report, args.json)
-    _report_invalid(source)
+    if source is not None:
+        _report_invalid(source)
     return 0
 
 

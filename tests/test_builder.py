@@ -60,6 +60,14 @@ def test_streamed_rows_equal_the_converters(config: str, sample_zip: Path, tmp_p
     assert sorted(stored_rows(streamed), key=str) == sorted(expected, key=str)
 
 
+def test_val_names_the_validation_split(sample_zip: Path, tmp_path: Path) -> None:
+    """docs/format.md, 'Release layout': the release's word is accepted wherever a split is."""
+    builder = prepared(sample_zip, tmp_path, "raw")
+    assert stored_rows(builder.as_dataset("val")) == stored_rows(builder.as_dataset("validation"))
+    streamed = builder.as_streaming_dataset("val")
+    assert len(stored_rows(streamed)) == builder.info.splits["validation"].num_examples
+
+
 def test_two_processes_prepare_the_same_rows(sample_zip: Path, tmp_path: Path) -> None:
     one = prepared(sample_zip, tmp_path / "one", "pose3d")
     two = prepared(sample_zip, tmp_path / "two", "pose3d", num_proc=2)

@@ -16,7 +16,6 @@ import functools
 import io
 import itertools
 import os
-import re
 import zlib
 from collections import defaultdict
 from collections.abc import Callable, Iterator, MutableMapping, Sequence
@@ -30,6 +29,7 @@ from converter.core.fields import CAD_CONFIG, IMAGE_CONFIGS
 from converter.core.files import write_atomic
 from converter.core.progress import progress_bar
 from converter.look.draw import MeshKey, Style, cad_meshes, overlay
+from converter.look.exports import export_location
 from converter.outputs.examples import iter_raw_examples, render_examples, select_objects
 from converter.pose.geometry import MODES
 from converter.pose.options import PoseOptions
@@ -42,8 +42,6 @@ MARGIN = 8
 FONT_SIZE = 14
 BACKGROUND = (32, 32, 32)
 TEXT = (235, 235, 235)
-# A Hub repository id, `owner/name`, as opposed to a path that exists or a URL.
-_REPO_ID = re.compile(r"[\w.-]+/[\w.-]+")
 Item = TypeVar("Item")
 Overlays = Callable[[str], Iterator[tuple[str, Image.Image]]]
 
@@ -101,21 +99,13 @@ def pose_overlays(
             yield example["name"], overlay(example, source, meshes=meshes, style=style)
 
 
-def is_export(location: str | os.PathLike[str]) -> bool:
-    """True for a folder written by `export` (a card beside Parquet folders) or a Hub repo id."""
-    path = Path(location)
-    if path.is_dir():
-        return (path / "README.md").is_file() and any(path.glob("*/*.parquet"))
-    return not path.exists() and _REPO_ID.fullmatch(os.fspath(location)) is not None
-
-
 class Export:
     """One split of an export's configuration and the export's meshes, loaded with `datasets`."""
 
     def __init__(self, location: str | os.PathLike[str], config: str, split: str, token: Any):
         import datasets
 
-        where = os.fspath(location)
+        where = export_location(location)
         self.rows = datasets.load_dataset(where, config, split=split, token=token)
         cad = datasets.load_dataset(where, CAD_CONFIG, split="train", token=token)
         self.categories: list[str] = self.rows.features["category"].names

@@ -22,7 +22,7 @@ from converter.outputs.examples import (
 )
 from converter.outputs.schema import CAD_CONFIG, CONFIGS, config_doc, features_for
 from converter.pose.options import PoseOptions
-from converter.read.source import SPLITS, InvalidLog, OnInvalid, Source
+from converter.read.source import SPLIT_ALIASES, SPLITS, InvalidLog, OnInvalid, Source
 from converter.sample import open_release
 
 VERSION = datasets.Version("1.0.0")
@@ -74,6 +74,14 @@ class ImageNet3D(datasets.GeneratorBasedBuilder):
             license=LICENSE,
             citation=CITATION,
         )
+
+    def as_dataset(self, split: Any = None, **kwargs: Any) -> Any:
+        """As `datasets` does, taking the release's word `val` for the validation split."""
+        return super().as_dataset(split=_split_name(split), **kwargs)
+
+    def as_streaming_dataset(self, split: Any = None, **kwargs: Any) -> Any:
+        """As `datasets` does, taking the release's word `val` for the validation split."""
+        return super().as_streaming_dataset(split=_split_name(split), **kwargs)
 
     @property
     def invalid(self) -> InvalidLog:
@@ -154,3 +162,8 @@ def _cad_split(source: Source, categories: list[str]) -> datasets.SplitGenerator
         name=datasets.Split.TRAIN,
         gen_kwargs={"source": source, "split": "train", "categories": categories},
     )
+
+
+def _split_name(split: Any) -> Any:
+    """Our name for a split given by its release word (`val`); any other split as it is."""
+    return SPLIT_ALIASES.get(split, split) if isinstance(split, str) else split

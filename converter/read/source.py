@@ -186,9 +186,11 @@ class Source:
         return sorted(self._photos)
 
     def image_ids(self, split: str, categories: list[str] | None = None) -> list[tuple[str, str]]:
-        """The (category, image_id) pairs of a split, sorted, from the official lists."""
+        """The (category, image_id) pairs of a split (`val` is validation), sorted, from the
+        official lists."""
+        split = SPLIT_ALIASES.get(split, split)
         if split not in SPLITS:
-            raise ValueError(f"unknown split {split!r}; expected one of {', '.join(SPLITS)}")
+            raise ValueError(f"unknown split {split!r}; expected train, validation (or val)")
         chosen = self._chosen(categories)
         if self.layout.kind == "flat":
             pairs = [(c, i) for c in chosen for i in self._photos[c]] if split == "train" else []
