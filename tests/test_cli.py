@@ -110,12 +110,15 @@ def test_pose_flags_are_the_builder_config_keywords(command: str) -> None:
     keywords = [o.name for o in fields(ImageNet3DConfig) if o.name not in builder_keywords]
     flags = {action.dest: action for action in command_parser(command)._actions}
     defaults = ImageNet3DConfig()
-    assert {option.name for option in fields(PoseOptions)} <= set(keywords)
+    pose_keywords = {option.name for option in fields(PoseOptions)}
+    assert pose_keywords | {"on_invalid"} == set(keywords)
     for keyword in keywords:
         assert flags[keyword].option_strings == ["--" + keyword.replace("_", "-")]
+    for keyword in pose_keywords:
         assert flags[keyword].default is None
         default = getattr(defaults, keyword)
         assert default is None or f"(default {default})" in flags[keyword].help
+    assert flags["on_invalid"].default == defaults.on_invalid
 
 
 @pytest.mark.parametrize("quality", ["0", "101"])
