@@ -177,9 +177,9 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--kept-rule",
         choices=tuple(KEPT_RULES),
-        default="project",
         help="which objects of the release are scored (docs/format.md, 'The kept rule'); "
-        "experiment scores the experiment code's set (default project)",
+        "experiment scores the experiment code's set (default project; an export's rows are "
+        "scored as exported)",
     )
     parser.add_argument(
         "--known-categories",
@@ -215,10 +215,12 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     meta_classes = read_meta_classes(args.meta_classes) if args.meta_classes else None
     source = None
     if args.source is not None and is_export(args.source):
+        _refuse_kept_rule(args)
         truth = exported_ground_truth(args.source, args.split, args.token)
     else:
         source = _open(args)
-        truth = ground_truth(source, args.split, PoseOptions(kept_rule=args.kept_rule))
+        options = PoseOptions(kept_rule=args.kept_rule or "project")
+        truth = ground_truth(source, args.split, options)
     check_matches(predictions, truth, args.split)
     report = evaluate(predictions, truth, known, meta_classes)
     print("\n".join(format_report(report)))
@@ -227,6 +229,15 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     if source is not None:
         _report_invalid(source)
     return 0
+
+
+def _refuse_kept_rule(args: argparse.Namespace) -> None:
+    """An export's rows were chosen when it was built: a rule asked for could not apply."""
+    if args.kept_rule is not None:
+        raise ValueError(
+            f"{args.source} is an export: its rows are scored as they were exported, and "
+            "--kept-rule chooses among the release's objects only"
+        )
 
 
 def option_flag(name: str) -> str:

@@ -167,3 +167,13 @@ def test_the_hub_dataset_scores_as_the_release(
     assert scores(predictions, "hf://datasets/me/imagenet3d", tmp_path, "--split", "val") == (
         from_release
     )
+
+
+def test_an_export_is_scored_as_exported_not_by_a_kept_rule(
+    exported: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    predictions = tmp_path / "p.jsonl"
+    predictions.write_text("")
+    argv = ["evaluate", str(predictions), "--source", str(exported), "--kept-rule", "experiment"]
+    assert main(argv) == 1
+    assert "scored as they were exported" in capsys.readouterr().err

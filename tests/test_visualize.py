@@ -131,3 +131,11 @@ def test_what_counts_as_an_export(sample_zip, sample_dir, exported):
     assert is_export("hf://datasets/me/imagenet3d")
     assert not is_export("hf://datasets/me/imagenet3d/imagenet3d_v1.zip")
     assert not is_export(sample_zip) and not is_export(sample_dir) and not is_export("sample")
+
+
+def test_val_is_the_validation_split(sample_zip, tmp_path):
+    """docs/format.md, 'Release layout': the release's word for the split is taken too."""
+    base = ["visualize", str(sample_zip), "--per-category", "1", "--split"]
+    assert main([*base[:2], str(tmp_path / "val"), *base[2:], "val"]) == 0
+    assert main([*base[:2], str(tmp_path / "validation"), *base[2:], "validation"]) == 0
+    assert folder_files(tmp_path / "val") == folder_files(tmp_path / "validation")

@@ -14,7 +14,7 @@ import math
 import os
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -26,9 +26,7 @@ from converter.outputs.examples import object_name, select_objects
 from converter.pose.camera import object_rotation
 from converter.pose.geometry import MODES
 from converter.pose.options import PoseOptions
-
-if TYPE_CHECKING:
-    from converter.read.source import Source
+from converter.read.source import Source, split_name
 
 ANGLES = ("azimuth", "elevation", "theta")
 THRESHOLDS = {"acc_pi_6": math.pi / 6, "acc_pi_18": math.pi / 18}
@@ -191,6 +189,7 @@ def exported_ground_truth(
     """
     import datasets
 
+    split = split_name(split)
     where = export_location(location)
     configs = datasets.get_dataset_config_names(where, token=token)
     config = next((mode for mode in MODES if mode in configs), None)

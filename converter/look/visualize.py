@@ -34,7 +34,7 @@ from converter.outputs.examples import iter_raw_examples, render_examples, selec
 from converter.pose.geometry import MODES
 from converter.pose.options import PoseOptions
 from converter.read.mesh import Mesh
-from converter.read.source import Source
+from converter.read.source import Source, split_name
 
 THUMBNAIL = 240
 COLUMNS = 4
@@ -193,6 +193,7 @@ def visualize(
         raise ValueError(f"per_category must be at least 1, got {per_category}")
     if seed < 0:
         raise ValueError(f"seed must not be negative, got {seed}")
+    split = split_name(split)
     chosen = {"count": per_category, "seed": seed, "style": style}
     if isinstance(source, Source):
         overlays = _release_overlays(source, config, split, options, chosen)

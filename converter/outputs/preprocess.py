@@ -32,7 +32,7 @@ from converter.core.progress import progress_bar
 from converter.outputs.examples import Pair, Report, object_name, render_examples, select_objects
 from converter.pose.geometry import MODES, Mode, unknown_mode
 from converter.pose.options import PoseOptions
-from converter.read.source import RELEASE_SPLITS, SPLIT_ALIASES, SPLITS, InvalidLog, Source
+from converter.read.source import RELEASE_SPLITS, SPLITS, InvalidLog, Source, split_name
 
 STAMP = "preprocess.json"
 PHOTOS_PER_TASK = 32
@@ -274,11 +274,7 @@ def _stamped_source(stamp: Path) -> str | None:
 
 
 def _split_names(splits: Iterable[str]) -> list[str]:
-    chosen = [SPLIT_ALIASES.get(split, split) for split in splits]
-    unknown = sorted(set(chosen) - set(SPLITS))
-    if unknown:
-        raise ValueError(f"unknown splits {unknown}; expected train, validation (or val)")
-    return list(dict.fromkeys(chosen))
+    return list(dict.fromkeys(split_name(split) for split in splits))
 
 
 def write_listing(out: Path, task: Task, layout: FolderLayout, names: list[str]) -> None:
