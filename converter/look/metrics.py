@@ -174,10 +174,6 @@ def ground_truth(
     return truth
 
 
-FIGURES = (*THRESHOLDS, "median_deg", "mean_deg")
-HEADER = f"{'count':>7} {'acc@pi/6':>9} {'acc@pi/18':>9} {'median deg':>11} {'mean deg':>9}"
-
-
 def exported_ground_truth(
     location: str | os.PathLike[str], split: str, token: Any = None
 ) -> dict[str, dict[str, Any]]:
@@ -236,6 +232,10 @@ def read_meta_classes(path: str | os.PathLike[str]) -> dict[str, list[str]]:
         if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
             raise DataError(member, "expected a list of category names", key=name)
     return groups
+
+
+FIGURES = (*THRESHOLDS, "median_deg", "mean_deg")
+HEADER = f"{'count':>7} {'acc@pi/6':>9} {'acc@pi/18':>9} {'median deg':>11} {'mean deg':>9}"
 
 
 def _cells(label: str, summary: Mapping[str, Any]) -> str:
