@@ -45,6 +45,8 @@ def pose_error(annotation: Mapping[str, float], prediction: Mapping[str, float])
 
 def figures(errors: Sequence[float]) -> dict[str, float]:
     errors = np.array(errors)
+    if not errors.size:  # where the open-vocabulary script asserts
+        return dict.fromkeys(("pi_6_acc", "pi_18_acc", "mean_err", "median_err"), math.nan)
     return {
         "pi_6_acc": np.mean(errors < np.pi / 6) * 100,
         "pi_18_acc": np.mean(errors < np.pi / 18) * 100,
