@@ -11,6 +11,7 @@ import datasets
 import pytest
 
 from converter.core.release import RELEASE_CATEGORIES
+from converter.look.metrics import ground_truth
 from converter.outputs import builder as builder_module
 from converter.outputs.examples import iter_pose_examples, iter_raw_examples
 from converter.outputs.schema import CONFIGS, IMAGE_CONFIGS, features_for
@@ -89,6 +90,20 @@ def test_config_keywords_reach_the_canvas(sample_zip: Path, tmp_path: Path) -> N
     assert rows[0]["image"].size == (77, 101)
     assert set(rows["category"]) == {rows.features["category"].str2int("car")}
     assert rows.features["category"].num_classes == len(open_source(sample_zip).categories())
+
+
+def test_a_kept_rule_keyword_chooses_the_examples(sample_zip: Path, tmp_path: Path) -> None:
+    """docs/format.md, 'The kept rule': the experiment code's rule leaves out the validation
+    object without a status, which this project's rule keeps."""
+    names = {}
+    for rule in ("project", "experiment"):
+        builder = ImageNet3D(
+            config_name="pose6d", data_dir=str(sample_zip), cache_dir=str(tmp_path), kept_rule=rule
+        )
+        names[rule] = {row["name"] for row in builder.as_streaming_dataset("validation")}
+    truth = ground_truth(open_source(sample_zip), "validation", PoseOptions(kept_rule="experiment"))
+    assert names["experiment"] == set(truth)
+    assert len(names["project"] - names["experiment"]) == 1
 
 
 @pytest.mark.parametrize("config", CONFIGS)
