@@ -22,9 +22,9 @@ from converter.core.release import DEFAULT_SOURCE
 from converter.look.draw import STYLES, legend
 from converter.outputs.configurations import CONFIGS, DEFAULT, IMAGE_CONFIGS
 from converter.outputs.export_folder import CARD, STAMP
-from converter.outputs.tool_folder import LAYOUTS
+from converter.outputs.tool_folder import LAYOUT_OPTIONS, LAYOUTS
 from converter.pose.geometry import MODES
-from converter.pose.options import PoseOptions
+from converter.pose.options import KEPT_RULES, PoseOptions
 from converter.read.remote import MIRROR_HEADERS
 from converter.read.source import SPLIT_ALIASES, SPLITS, Source
 
@@ -61,6 +61,17 @@ def _open(args: argparse.Namespace) -> Source:
     source = open_release(args.source, token=args.token, on_invalid=args.on_invalid)
     logger.debug("reading %s (%s layout)", source.label, source.layout.kind)
     return source
+
+
+def _split_argument(parser: argparse.ArgumentParser, default: str) -> None:
+    """`--split`, taking the release's word `val` for validation as every command does."""
+    parser.add_argument(
+        "--split",
+        type=lambda word: SPLIT_ALIASES.get(word, word),
+        choices=SPLITS,
+        default=default,
+        help=f"train or validation (or val); default {default}",
+    )
 
 
 def _report_invalid(source: Source) -> None:
@@ -121,7 +132,7 @@ def _add_visualize(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--config", choices=IMAGE_CONFIGS, default=DEFAULT, help=f"default {DEFAULT}"
     )
-    parser.add_argument("--split", choices=SPLITS, default="train", help="default train")
+    _split_argument(parser, "train")
     parser.add_argument("--per-category", type=int, default=4, help="examples each (default 4)")
     parser.add_argument("--seed", type=int, default=0, help="random seed, >= 0 (default 0)")
     parser.add_argument("--style", choices=STYLES, default="wireframe", help="default wireframe")
@@ -129,7 +140,8 @@ def _add_visualize(commands: argparse._SubParsersAction) -> None:
 
 
 def _run_visualize(args: argparse.Namespace) -> int:
-    from converter.look.visualize import is_export, visualize
+    from converter.look.exports import is_export
+    from converter.look.visualize import visualize
 
     source = args.source if is_export(args.source) else _open(args)
     written = visualize(
@@ -157,30 +169,78 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
         "overall and per category. Examples without a prediction count as wrong.",
     )
     parser.add_argument("predictions", help="the JSON-lines predictions file")
-    parser.add_argument("--source", help=f"where the annotations are: {SOURCE_HELP}")
+    parser.add_argument(
+        "--source",
+        help=f"where the annotations are: {SOURCE_HELP}; or a folder written by `export`, or "
+        "the Hub dataset it was pushed to (owner/name or hf://datasets/owner/name), scored "
+        "against its pose configuration's rows",
+    )
     parser.add_argument("--token", help=TOKEN_HELP)
-    parser.add_argument("--split", choices=SPLITS, default="validation", help="default validation")
+    _split_argument(parser, "validation")
+    parser.add_argument(
+        "--kept-rule",
+        choices=tuple(KEPT_RULES),
+        help="which objects of the release are scored (docs/format.md, 'The kept rule'); "
+        "experiment scores the experiment code's set (default project; an export's rows are "
+        "scored as exported)",
+    )
+    parser.add_argument(
+        "--known-categories",
+        metavar="FILE",
+        help="categories a model was trained on, one a line: figures for known, unknown and all",
+    )
+    parser.add_argument(
+        "--meta-classes",
+        metavar="FILE",
+        help="JSON object of meta-class -> category names: figures per meta-class",
+    )
     parser.add_argument("--json", metavar="OUT.json", help="also write the figures as JSON")
     _on_invalid_argument(parser)
     parser.set_defaults(run=_run_evaluate)
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
+    from converter.look.exports import is_export
     from converter.look.metrics import (
+        check_matches,
         evaluate,
+        exported_ground_truth,
         format_report,
         ground_truth,
+        read_known_categories,
+        read_meta_classes,
         read_predictions,
         write_report,
     )
 
-    source = _open(args)
-    scores = evaluate(read_predictions(args.predictions), ground_truth(source, args.split))
+    predictions = read_predictions(args.predictions)
+    known = read_known_categories(args.known_categories) if args.known_categories else None
+    meta_classes = read_meta_classes(args.meta_classes) if args.meta_classes else None
+    source = None
+    if args.source is not None and is_export(args.source):
+        _refuse_kept_rule(args)
+        truth = exported_ground_truth(args.source, args.split, args.token)
+    else:
+        source = _open(args)
+        options = PoseOptions(kept_rule=args.kept_rule or "project")
+        truth = ground_truth(source, args.split, options)
+    check_matches(predictions, truth, args.split)
+    scores = evaluate(predictions, truth, known, meta_classes)
     print("\n".join(format_report(scores)))
     if args.json:
         write_report(scores, args.json)
-    _report_invalid(source)
+    if source is not None:
+        _report_invalid(source)
     return 0
+
+
+def _refuse_kept_rule(args: argparse.Namespace) -> None:
+    """An export's rows were chosen when it was built: a rule asked for could not apply."""
+    if args.kept_rule is not None:
+        raise ValueError(
+            f"{args.source} is an export: its rows are scored as they were exported, and "
+            "--kept-rule chooses among the release's objects only"
+        )
 
 
 def option_flag(name: str) -> str:
@@ -192,29 +252,36 @@ def _shown(default: object) -> str:
     return " ".join(default) if isinstance(default, tuple) else str(default)
 
 
-def _pose_arguments(parser: argparse.ArgumentParser) -> None:
-    """One flag per field of `PoseOptions`, the builder config's keywords, with its defaults."""
-    group = parser.add_argument_group("pose options (pose3d and pose6d)")
+def _pose_arguments(parser: argparse.ArgumentParser, title: str = "") -> None:
+    """One flag per field of `PoseOptions`, the builder config's keywords, with its defaults.
+
+    A flag not given is None, so that a command can fill in defaults of its own (`preprocess`
+    takes each layout's authors').
+    """
+    group = parser.add_argument_group(f"pose options (pose3d and pose6d){title}")
     for option in fields(PoseOptions):
         meta = option.metadata
         shown = "" if option.default is None else f" (default {_shown(option.default)})"
         group.add_argument(
             option_flag(option.name),
             dest=option.name,
-            type=str if "nargs" in meta else type(option.default),
+            type=str if "nargs" in meta or "choices" in meta else type(option.default),
             nargs=meta.get("nargs"),
             choices=meta.get("choices"),
             metavar=meta.get("metavar"),
-            default=option.default,
             help=meta["help"] + shown,
         )
 
 
+def _given_options(args: argparse.Namespace) -> dict[str, object]:
+    """The pose options the flags name; the others are left to the command's defaults."""
+    given = {option.name: getattr(args, option.name) for option in fields(PoseOptions)}
+    return {name: value for name, value in given.items() if value is not None}
+
+
 def _pose_options(args: argparse.Namespace) -> PoseOptions:
     """The options the flags name, checked by `PoseOptions` (a bad value is one line)."""
-    return PoseOptions(
-        **{option.name: getattr(args, option.name) for option in fields(PoseOptions)}
-    )
+    return PoseOptions(**_given_options(args))
 
 
 def _num_proc_argument(parser: argparse.ArgumentParser) -> None:
@@ -249,18 +316,28 @@ def _add_preprocess(commands: argparse._SubParsersAction) -> None:
         "--layout",
         choices=LAYOUTS,
         default="public",
-        help="public: images/<category>_<split>/... as the public tool writes; experiment: "
-        "<split>/images/<category>/... as the authors' experiment code reads (default public)",
+        help="public: images/<category>_<split>/... with the public tool's kept rule, as it "
+        "writes; experiment: <split>/images/<category>/... on a 512 x 512 canvas with the "
+        "experiment code's kept rule, as the authors' preprocessing for their experiments "
+        "writes (default public)",
     )
     _num_proc_argument(parser)
-    _pose_arguments(parser)
+    _pose_arguments(parser, f"; --layout sets its authors' defaults: {_layout_defaults()}")
     parser.set_defaults(run=_run_preprocess)
 
 
-def _run_preprocess(args: argparse.Namespace) -> int:
-    from converter.outputs.tool_folder import preprocess
+def _layout_defaults() -> str:
+    """Each layout's default options as the flags that give them."""
+    return "; ".join(
+        f"{layout}: " + " ".join(f"{option_flag(name)} {value}" for name, value in options.items())
+        for layout, options in LAYOUT_OPTIONS.items()
+    )
 
-    options = _pose_options(args)
+
+def _run_preprocess(args: argparse.Namespace) -> int:
+    from converter.outputs.tool_folder import layout_options, preprocess
+
+    options = layout_options(args.layout, **_given_options(args))
     source = _open(args)
     counts = preprocess(
         source,

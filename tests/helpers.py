@@ -4,6 +4,7 @@ tool's canvases done the slow way, the builder's rows and hand-made annotation f
 from __future__ import annotations
 
 import io
+import math
 import pickle
 import zipfile
 from pathlib import Path
@@ -269,3 +270,13 @@ def with_raw_value(key: str, opcodes: bytes) -> bytes:
     with zipfile.ZipFile(buffer, "w") as npz:
         npz.writestr("annotations.npy", header.getvalue() + payload)
     return buffer.getvalue()
+
+
+# ---- rotations
+
+
+def logm_angle(rotation: np.ndarray) -> float:
+    """||logm(R)||_F / sqrt(2), with logm taken through R's eigen decomposition."""
+    values, vectors = np.linalg.eig(rotation)
+    logarithm = vectors @ np.diag(np.log(values.astype(complex))) @ np.linalg.inv(vectors)
+    return float(np.linalg.norm(logarithm) / math.sqrt(2))

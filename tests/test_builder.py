@@ -10,9 +10,11 @@ from typing import Any
 import pytest
 
 from converter.core.release import RELEASE_CATEGORIES
+from converter.look.metrics import ground_truth
 from converter.outputs import builder as builder_module
 from converter.outputs.configurations import CONFIGS, IMAGE_CONFIGS
 from converter.outputs.schema import features_for
+from converter.pose.options import PoseOptions
 from converter.read.source import SPLITS, open_source
 from imagenet3d import ImageNet3D
 from tests.clean_env import ROOT, load_names, run_clean
@@ -42,6 +44,14 @@ def test_streamed_rows_equal_the_converters(config: str, sample_zip: Path, tmp_p
     assert sorted(stored_rows(streamed), key=str) == sorted(expected, key=str)
 
 
+def test_val_names_the_validation_split(sample_zip: Path, tmp_path: Path) -> None:
+    """docs/format.md, 'Release layout': the release's word is accepted wherever a split is."""
+    builder = prepared(sample_zip, tmp_path, "raw")
+    assert stored_rows(builder.as_dataset("val")) == stored_rows(builder.as_dataset("validation"))
+    streamed = builder.as_streaming_dataset("val")
+    assert len(stored_rows(streamed)) == builder.info.splits["validation"].num_examples
+
+
 def test_two_processes_prepare_the_same_rows(sample_zip: Path, tmp_path: Path) -> None:
     one = prepared(sample_zip, tmp_path / "one", "pose3d")
     two = prepared(sample_zip, tmp_path / "two", "pose3d", num_proc=2)
@@ -63,6 +73,20 @@ def test_config_keywords_reach_the_canvas(sample_zip: Path, tmp_path: Path) -> N
     assert rows[0]["image"].size == (77, 101)
     assert set(rows["category"]) == {rows.features["category"].str2int("car")}
     assert rows.features["category"].num_classes == len(open_source(sample_zip).categories())
+
+
+def test_a_kept_rule_keyword_chooses_the_examples(sample_zip: Path, tmp_path: Path) -> None:
+    """docs/format.md, 'The kept rule': the experiment code's rule leaves out the validation
+    object without a status, which this project's rule keeps."""
+    names = {}
+    for rule in ("project", "experiment"):
+        builder = ImageNet3D(
+            config_name="pose6d", data_dir=str(sample_zip), cache_dir=str(tmp_path), kept_rule=rule
+        )
+        names[rule] = {row["name"] for row in builder.as_streaming_dataset("validation")}
+    truth = ground_truth(open_source(sample_zip), "validation", PoseOptions(kept_rule="experiment"))
+    assert names["experiment"] == set(truth)
+    assert len(names["project"] - names["experiment"]) == 1
 
 
 @pytest.mark.parametrize("config", CONFIGS)

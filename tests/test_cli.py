@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -19,8 +20,10 @@ import converter
 from converter.cli import build_parser, main, option_flag
 from converter.core.release import CITATION
 from converter.look.draw import legend
+from converter.look.metrics import ground_truth
 from converter.outputs.builder import ImageNet3D, ImageNet3DConfig
 from converter.pose.options import PoseOptions
+from converter.read.source import open_source
 from testbed.servers.fileserver import FileServer
 from tests.helpers import replace_member
 
@@ -102,15 +105,22 @@ def command_parser(command: str) -> argparse.ArgumentParser:
 
 @pytest.mark.parametrize("command", ["preprocess", "export"])
 def test_pose_flags_are_the_builder_config_keywords(command: str) -> None:
-    """Each builder keyword is a flag of the same name and default: `jpeg_quality`, --jpeg-quality."""
+    """Each builder keyword is a flag of the same name, its help showing the keyword's default:
+    `jpeg_quality`, --jpeg-quality. A flag not given is None: the command's default applies
+    (PoseOptions' own, or with `preprocess` the layout's authors')."""
     builder_keywords = {option.name for option in fields(datasets.BuilderConfig)}
     keywords = [o.name for o in fields(ImageNet3DConfig) if o.name not in builder_keywords]
     flags = {action.dest: action for action in command_parser(command)._actions}
     defaults = ImageNet3DConfig()
-    assert {option.name for option in fields(PoseOptions)} <= set(keywords)
+    pose_keywords = {option.name for option in fields(PoseOptions)}
+    assert pose_keywords | {"on_invalid"} == set(keywords)
     for keyword in keywords:
         assert flags[keyword].option_strings == ["--" + keyword.replace("_", "-")]
-        assert flags[keyword].default == getattr(defaults, keyword)
+    for keyword in pose_keywords:
+        assert flags[keyword].default is None
+        default = getattr(defaults, keyword)
+        assert default is None or f"(default {default})" in flags[keyword].help
+    assert flags["on_invalid"].default == defaults.on_invalid
 
 
 @pytest.mark.parametrize("quality", ["0", "101"])
@@ -133,8 +143,9 @@ def test_the_builder_refuses_the_same_jpeg_quality(sample_zip: Path) -> None:
 def test_evaluate_skips_invalid_records_when_asked(
     sample_zip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    name = min(ground_truth(open_source(sample_zip), "validation"))
     predictions = tmp_path / "predictions.jsonl"
-    predictions.write_text("")
+    predictions.write_text(json.dumps({"name": name, "azimuth": 0, "elevation": 0, "theta": 0}))
     argv = ["evaluate", str(predictions), "--source", str(sample_zip), "--on-invalid", "skip"]
     assert main(argv) == 0
     assert "overall" in capsys.readouterr().out

@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import json
+import re
 import zipfile
 from pathlib import Path
 
 import datasets
+import pytest
 
-from converter.core.fields import FIELD_DOCS, FIELDS, RAW, RECORD_KEYS, RELEASE_KEYS
+from converter.core.fields import (
+    CAD,
+    FIELD_DOCS,
+    FIELDS,
+    OBJECT,
+    POSE,
+    RAW,
+    RECORD_KEYS,
+    RELEASE_KEYS,
+    fields_in,
+)
 from converter.outputs.configurations import carrying
 from converter.outputs.schema import cad_features, feature_of, pose_features, raw_features
 from converter.pose.camera import CAMERA_FIELDS
@@ -84,3 +96,20 @@ def test_list_types_nest_outermost_first() -> None:
         datasets.Sequence(datasets.Value("float64"), length=3), length=3
     )
     assert triples == datasets.Sequence(datasets.Sequence(datasets.Value("int32"), length=3))
+
+
+def documented_columns(place: str) -> list[str]:
+    """The column names docs/format.md, 'Columns of each configuration', lists for one place."""
+    text = (Path(__file__).resolve().parent.parent / "docs" / "format.md").read_text()
+    section = text.split("## Columns of each configuration")[1]
+    bullets = next(block for block in section.split("\n\n") if block.startswith("- "))
+    entries = [" ".join(entry.split()) for entry in bullets[2:].split("\n- ")]
+    heads = {RAW: "`raw`, one row", OBJECT: "`raw`'s `objects`", POSE: "`pose3d` and", CAD: "`cad`"}
+    entry = next(entry for entry in entries if entry.startswith(heads[place]))
+    listed = re.sub(r"\([^)]*\)", "", entry.split(":", 1)[1])  # without the remarks in brackets
+    return re.findall(r"`([a-z_0-9]+)`", listed)
+
+
+@pytest.mark.parametrize("place", [RAW, OBJECT, POSE, CAD])
+def test_the_documented_columns_are_the_tables(place: str) -> None:
+    assert documented_columns(place) == [field.name for field in fields_in(place)]

@@ -21,7 +21,7 @@ from converter.pose.geometry import (
     pose_fields,
     skip_reason,
 )
-from converter.pose.options import DEFAULT_STATUSES, PoseOptions
+from converter.pose.options import DEFAULT_STATUSES, KEPT_RULES, PoseOptions
 from tests.helpers import record
 
 DEFAULTS = PoseOptions()
@@ -29,8 +29,9 @@ DEFAULTS = PoseOptions()
 
 def test_defaults_are_the_public_tools() -> None:
     assert (DEFAULTS.height, DEFAULTS.width, DEFAULTS.target_distance) == (640, 800, 4.0)
-    assert "status_bad" not in DEFAULTS.statuses
-    assert DEFAULTS.statuses == DEFAULT_STATUSES
+    assert DEFAULTS.kept_rule == "project"
+    assert DEFAULTS.kept_statuses == DEFAULT_STATUSES
+    assert "status_bad" not in DEFAULTS.kept_statuses
 
 
 @pytest.mark.parametrize(
@@ -59,7 +60,35 @@ def test_allowed_statuses_are_an_option() -> None:
     assert skip_reason(record(object_status="status_bad"), PoseOptions(statuses=())) == "status"
 
 
+@pytest.mark.parametrize(
+    ("changes", "project", "public", "experiment"),
+    [
+        ({}, None, None, None),
+        ({"object_status": None}, None, None, "no_status"),
+        ({"ignore": True}, "ignored", "ignored", None),
+        ({"object_status": "status_bad"}, "status", None, "status"),
+        ({"object_status": "status_bad", "ignore": True}, "ignored", "ignored", "status"),
+        ({"distance": 0.0, "object_status": None}, "no_pose", "no_pose", "no_pose"),
+    ],
+)
+def test_the_three_kept_rules_side_by_side(
+    changes: dict[str, Any], project: str | None, public: str | None, experiment: str | None
+) -> None:
+    """docs/format.md, 'The kept rule': the public tool reads `ignore` and no status; the
+    experiment code reads the status (and needs one) and no `ignore`."""
+    item = record(**changes)
+    reasons = [skip_reason(item, PoseOptions(kept_rule=rule)) for rule in KEPT_RULES]
+    assert reasons == [project, public, experiment]
+
+
+def test_statuses_given_apply_under_every_rule() -> None:
+    options = PoseOptions(kept_rule="public", statuses=("status_good",))
+    assert skip_reason(record(object_status="status_barely"), options) == "status"
+
+
 def test_bad_options_are_refused() -> None:
+    with pytest.raises(ValueError, match="unknown kept_rule"):
+        PoseOptions(kept_rule="paper")
     with pytest.raises(ValueError, match="unknown statuses"):
         PoseOptions(statuses=("status_fine",))
     with pytest.raises(ValueError, match="canvas size"):

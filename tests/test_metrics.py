@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import zipfile
 from pathlib import Path
 
@@ -25,14 +24,7 @@ from converter.outputs.examples import iter_pose_examples
 from converter.pose.camera import object_rotation
 from converter.pose.options import PoseOptions
 from converter.read.source import Source, open_source
-from tests.helpers import edited
-
-
-def logm_angle(rotation: np.ndarray) -> float:
-    """||logm(R)||_F / sqrt(2), with logm taken through R's eigen decomposition."""
-    values, vectors = np.linalg.eig(rotation)
-    logarithm = vectors @ np.diag(np.log(values.astype(complex))) @ np.linalg.inv(vectors)
-    return float(np.linalg.norm(logarithm) / math.sqrt(2))
+from tests.helpers import edited, logm_angle
 
 
 @pytest.fixture
@@ -96,7 +88,14 @@ def test_no_errors_give_no_figures():
         "acc_pi_6": None,
         "acc_pi_18": None,
         "median_deg": None,
+        "mean_deg": None,
     }
+
+
+def test_mean_error_is_beside_the_median():
+    figures = error_figures(np.radians([10.0, 20.0, 90.0]))
+    assert figures["mean_deg"] == pytest.approx(40.0)
+    assert figures["median_deg"] == pytest.approx(20.0)
 
 
 def truth(category: str, azimuth: float) -> dict:
@@ -121,7 +120,7 @@ def test_evaluate_scores_overall_and_per_category():
     assert report["per_category"]["bed"]["acc_pi_18"] == pytest.approx(50.0)
     assert report["per_category"]["car"]["median_deg"] < 5.0
     assert report["missing"] == {"count": 0, "names": []}
-    assert report["unknown"] == {"count": 0, "names": []}
+    assert report["unmatched"] == {"count": 0, "names": []}
     assert json.loads(json.dumps(report)) == report
 
 
@@ -135,7 +134,7 @@ def test_missing_predictions_count_as_wrong_and_are_reported():
     assert report["overall"]["acc_pi_6"] == pytest.approx(50.0)
     assert report["overall"]["median_deg"] == pytest.approx(90.0)
     assert report["missing"] == {"count": 1, "names": ["b_00"]}
-    assert report["unknown"] == {"count": 1, "names": ["zz_07"]}
+    assert report["unmatched"] == {"count": 1, "names": ["zz_07"]}
 
 
 def write_lines(path: Path, *lines: str) -> Path:
@@ -202,7 +201,7 @@ def test_the_annotations_score_perfectly_against_themselves(sample_zip):
         assert summary["acc_pi_6"] == summary["acc_pi_18"] == 100.0
         assert summary["median_deg"] == 0.0
     assert report["overall"]["count"] == len(truth)
-    assert report["missing"]["count"] == report["unknown"]["count"] == 0
+    assert report["missing"]["count"] == report["unmatched"]["count"] == 0
 
 
 def test_cli_evaluate_prints_a_table_and_writes_json(sample_zip, tmp_path, capsys):
@@ -218,7 +217,7 @@ def test_cli_evaluate_prints_a_table_and_writes_json(sample_zip, tmp_path, capsy
     assert code == 0
     report = json.loads(out.read_text())
     assert report["missing"] == {"count": 1, "names": [left_out]}
-    assert report["unknown"] == {"count": 1, "names": ["n0_0_00"]}
+    assert report["unmatched"] == {"count": 1, "names": ["n0_0_00"]}
     printed = capsys.readouterr().out
     assert "overall" in printed and left_out in printed and "acc@pi/6" in printed
     assert all(category in printed for category in report["per_category"])

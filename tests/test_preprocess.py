@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -206,27 +205,6 @@ def test_values_copied_from_the_release_keep_its_types() -> None:
         "px_original": np.float32,
     }
     assert arrays["viewport"] == 3000.0 and arrays["cad_index"] == 2
-
-
-def test_experiment_layout_reads_as_the_experiment_code_reads_it(
-    source: Source, tmp_path: Path
-) -> None:
-    """The authors' experiment loader: categories are the folders of <split>/images, names the
-    lines of <split>/lists/<category>/mesh01.txt, files <split>/{images,annotations}/<category>/."""
-    report = preprocess(source, tmp_path, "pose3d", progress=False, layout="experiment")
-    read = 0
-    for split in ("train", "val"):
-        images = tmp_path / split / "images"
-        for category in sorted(os.listdir(images)):
-            listed = tmp_path / split / "lists" / category / "mesh01.txt"
-            for name in listed.read_text().strip().split("\n"):
-                image = Image.open(images / category / f"{name}.JPEG").convert("RGB")
-                npz = tmp_path / split / "annotations" / category / f"{name}.npz"
-                values = dict(np.load(npz, allow_pickle=True))
-                pose = [float(values[key]) for key in ("azimuth", "elevation", "theta", "distance")]
-                assert image.size == (800, 640) and pose[3] == DEFAULTS.target_distance
-                read += 1
-    assert read == report.kept
 
 
 def test_annotation_arrays_hold_the_example_values(

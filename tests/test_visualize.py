@@ -8,8 +8,9 @@ import pytest
 from PIL import Image
 
 from converter.cli import main
+from converter.look.exports import is_export
 from converter.look.metrics import ground_truth
-from converter.look.visualize import THUMBNAIL, choose, contact_sheet, is_export, visualize
+from converter.look.visualize import THUMBNAIL, choose, contact_sheet, visualize
 from converter.outputs.hub import push
 from converter.read.source import Source, open_source
 from testbed.servers.hub import Hub
@@ -127,4 +128,14 @@ def test_a_hub_repository_draws_the_same_pngs(sample_zip, exported, hub: Hub, hf
 
 def test_what_counts_as_an_export(sample_zip, sample_dir, exported):
     assert is_export(exported) and is_export("me/imagenet3d")
+    assert is_export("hf://datasets/me/imagenet3d")
+    assert not is_export("hf://datasets/me/imagenet3d/imagenet3d_v1.zip")
     assert not is_export(sample_zip) and not is_export(sample_dir) and not is_export("sample")
+
+
+def test_val_is_the_validation_split(sample_zip, tmp_path):
+    """docs/format.md, 'Release layout': the release's word for the split is taken too."""
+    base = ["visualize", str(sample_zip), "--per-category", "1", "--split"]
+    assert main([*base[:2], str(tmp_path / "val"), *base[2:], "val"]) == 0
+    assert main([*base[:2], str(tmp_path / "validation"), *base[2:], "validation"]) == 0
+    assert folder_files(tmp_path / "val") == folder_files(tmp_path / "validation")

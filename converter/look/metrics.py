@@ -12,24 +12,26 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from converter.core.errors import DataError, described
 from converter.core.files import write_atomic
 from converter.core.progress import progress_bar
+from converter.look.exports import export_location
+from converter.outputs.configurations import posed_configs
 from converter.outputs.examples import object_name, select_objects
 from converter.pose.camera import object_rotation
 from converter.pose.options import PoseOptions
-
-if TYPE_CHECKING:
-    from converter.read.source import Source
+from converter.read.source import Source, split_name
 
 ANGLES = ("azimuth", "elevation", "theta")
 THRESHOLDS = {"acc_pi_6": math.pi / 6, "acc_pi_18": math.pi / 18}
+# No viewpoint angle needs more than a full turn either way; beyond it, degrees are most likely.
+FULL_TURN = 2 * math.pi
 REPORTED_NAMES = 10
 
 
@@ -55,7 +57,8 @@ def rotation_error(predicted: np.ndarray, truth: np.ndarray) -> np.ndarray:
 
 
 def error_figures(errors: np.ndarray) -> dict[str, Any]:
-    """Count, accuracies (percent of errors strictly below each threshold) and median in degrees.
+    """Count, accuracies (percent of errors strictly below each threshold), median and mean error
+    in degrees.
 
     With no errors at all the figures are None (JSON null) rather than a made-up number.
     """
@@ -64,7 +67,25 @@ def error_figures(errors: np.ndarray) -> dict[str, Any]:
     for key, threshold in THRESHOLDS.items():
         summary[key] = float(100.0 * np.mean(errors < threshold)) if errors.size else None
     summary["median_deg"] = float(np.degrees(np.median(errors))) if errors.size else None
+    summary["mean_deg"] = float(np.degrees(np.mean(errors))) if errors.size else None
     return summary
+
+
+def group_figures(
+    errors: np.ndarray, categories: np.ndarray, meta_classes: Mapping[str, Sequence[str]] | None
+) -> dict[str, Any]:
+    """The figures of a group of objects, over all of them and per meta-class when given.
+
+    A meta-class counts the objects of this group whose category it lists, so the known and
+    unknown groups each get their own meta-class figures.
+    """
+    figures: dict[str, Any] = {"overall": error_figures(errors)}
+    if meta_classes is not None:
+        figures["meta_classes"] = {
+            meta: error_figures(errors[np.isin(categories, list(members))])
+            for meta, members in meta_classes.items()
+        }
+    return figures
 
 
 def _angles(record: Mapping[str, Any]) -> tuple[float, float, float]:
@@ -78,13 +99,18 @@ def _count_and_first(names: Iterable[str]) -> dict[str, Any]:
 
 
 def evaluate(
-    predictions: Mapping[str, Mapping[str, Any]], ground_truth: Mapping[str, Mapping[str, Any]]
+    predictions: Mapping[str, Mapping[str, Any]],
+    ground_truth: Mapping[str, Mapping[str, Any]],
+    known: Collection[str] | None = None,
+    meta_classes: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, Any]:
-    """Figures over all ground-truth objects and per category.
+    """Figures over all ground-truth objects and per category; per meta-class with
+    `meta_classes`; and with `known` (the categories a model was trained on), the same for the
+    objects of known and of unknown categories, under ``known`` and ``unknown``.
 
     A ground-truth object without a prediction counts as wrong (error pi), so leaving out hard
     cases cannot raise the score; such names are listed under ``missing``. Predictions for names
-    that are not in the ground truth are not scored and are listed under ``unknown``.
+    that are not in the ground truth are not scored and are listed under ``unmatched``.
     """
     names = sorted(ground_truth)
     truth = np.array([_angles(ground_truth[name]) for name in names]).reshape(-1, 3)
@@ -93,16 +119,35 @@ def evaluate(
     ).reshape(-1, 3)
     found = np.array([name in predictions for name in names], dtype=bool)
     errors = np.where(found, rotation_error(predicted, truth), np.pi)
-    categories = np.array([str(ground_truth[name]["category"]) for name in names])
-    return {
-        "overall": error_figures(errors),
-        "per_category": {
-            category: error_figures(errors[categories == category])
-            for category in sorted(set(categories.tolist()))
-        },
-        "missing": _count_and_first(name for name, ok in zip(names, found, strict=True) if not ok),
-        "unknown": _count_and_first(set(predictions) - set(ground_truth)),
+    categories = np.array([str(ground_truth[name]["category"]) for name in names], dtype=str)
+    report = group_figures(errors, categories, meta_classes)
+    report["per_category"] = {
+        category: error_figures(errors[categories == category])
+        for category in sorted(set(categories.tolist()))
     }
+    if known is not None:
+        is_known = np.isin(categories, list(known))
+        for group, chosen in (("known", is_known), ("unknown", ~is_known)):
+            report[group] = group_figures(errors[chosen], categories[chosen], meta_classes)
+    report["missing"] = _count_and_first(
+        name for name, ok in zip(names, found, strict=True) if not ok
+    )
+    report["unmatched"] = _count_and_first(set(predictions) - set(ground_truth))
+    return report
+
+
+def check_matches(
+    predictions: Mapping[str, Any], ground_truth: Mapping[str, Any], split: str
+) -> None:
+    """Refuse predictions of which none names an example of the split: scoring them would print
+    figures of nothing but misses, when the cause is most likely another split or naming."""
+    if ground_truth and not set(predictions) & set(ground_truth):
+        first = ", ".join(sorted(predictions)[:3]) or "none"
+        raise ValueError(
+            f"none of the {len(predictions)} predictions names an example of the {split} split "
+            f"(its examples are named like {min(ground_truth)}; predictions: {first}); "
+            "predictions for another split?"
+        )
 
 
 def ground_truth(
@@ -132,18 +177,94 @@ def ground_truth(
     return truth
 
 
+def exported_ground_truth(
+    location: str | os.PathLike[str], split: str, token: Any = None
+) -> dict[str, dict[str, Any]]:
+    """Name -> category and angles of the rows of an export's pose configuration (`pose3d`,
+    else `pose6d`): a folder written by `export` or the Hub dataset it was pushed to.
+
+    Only those columns are read, streaming, so no image is downloaded or decoded. The rows are
+    the examples as exported, whatever options built them.
+    """
+    import datasets
+
+    split = split_name(split)
+    where = export_location(location)
+    configs = datasets.get_dataset_config_names(where, token=token)
+    config = next((name for name in posed_configs() if name in configs), None)
+    if config is None:
+        raise ValueError(f"{location} holds no pose configuration (it has {', '.join(configs)})")
+    rows = datasets.load_dataset(
+        where,
+        config,
+        split=split,
+        streaming=True,
+        columns=["name", "category", *ANGLES],
+        token=token,
+    )
+    labels = rows.features["category"].names
+    truth: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        if row["name"] in truth:
+            raise DataError(
+                f"{location} ({config}, {split})", f"two rows are named {row['name']!r}"
+            )
+        angles = {key: row[key] for key in ANGLES}
+        truth[row["name"]] = {"category": labels[row["category"]], **angles}
+    return truth
+
+
+def read_known_categories(path: str | os.PathLike[str]) -> list[str]:
+    """Category names, one a line (the experiment repository's list of known categories reads
+    as it is); blank lines are skipped."""
+    with open(path, encoding="utf-8") as lines:
+        return [line.strip() for line in lines if line.strip()]
+
+
+def read_meta_classes(path: str | os.PathLike[str]) -> dict[str, list[str]]:
+    """Meta-classes from a JSON object, each name mapped to its list of category names."""
+    member = os.fspath(path)
+    try:
+        with open(path, encoding="utf-8") as file:
+            groups = json.load(file)
+    except (json.JSONDecodeError, RecursionError, UnicodeDecodeError) as error:
+        raise DataError(member, f"not valid JSON ({error})") from None
+    if not isinstance(groups, dict):
+        raise DataError(member, f"expected a JSON object, got {type(groups).__name__}")
+    for name, members in groups.items():
+        if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
+            raise DataError(member, "expected a list of category names", key=name)
+    return groups
+
+
+FIGURES = (*THRESHOLDS, "median_deg", "mean_deg")
+HEADER = f"{'count':>7} {'acc@pi/6':>9} {'acc@pi/18':>9} {'median deg':>11} {'mean deg':>9}"
+
+
 def _cells(label: str, summary: Mapping[str, Any]) -> str:
-    figures = [summary[key] for key in (*THRESHOLDS, "median_deg")]
-    shown = ["-" if value is None else f"{value:.1f}" for value in figures]
-    return f"{label:<24} {summary['count']:>7} {shown[0]:>9} {shown[1]:>9} {shown[2]:>11}"
+    shown = ["-" if summary[key] is None else f"{summary[key]:.1f}" for key in FIGURES]
+    cells = f"{shown[0]:>9} {shown[1]:>9} {shown[2]:>11} {shown[3]:>9}"
+    return f"{label:<24} {summary['count']:>7} {cells}"
+
+
+def _group_lines(title: str, group: Mapping[str, Any], label: str) -> list[str]:
+    lines = [f"{title:<24} {HEADER}"]
+    lines += [_cells(meta, summary) for meta, summary in group.get("meta_classes", {}).items()]
+    return [*lines, _cells(label, group["overall"])]
 
 
 def format_report(report: Mapping[str, Any]) -> list[str]:
-    """The figures as a table, one category a line and overall last, then what was not scored."""
-    lines = [f"{'category':<24} {'count':>7} {'acc@pi/6':>9} {'acc@pi/18':>9} {'median deg':>11}"]
+    """The figures as tables: one category a line and overall last; each meta-class; known,
+    unknown and all categories; then what was not scored."""
+    lines = [f"{'category':<24} {HEADER}"]
     lines += [_cells(category, summary) for category, summary in report["per_category"].items()]
     lines.append(_cells("overall", report["overall"]))
-    for key, label in (("missing", "missing predictions"), ("unknown", "unknown names")):
+    for group in ("known", "unknown"):
+        if group in report:
+            lines += _group_lines(f"{group} categories", report[group], group)
+    if "known" in report or "meta_classes" in report:
+        lines += _group_lines("all categories", report, "all")
+    for key, label in (("missing", "missing predictions"), ("unmatched", "unmatched names")):
         if report[key]["count"]:
             first = ", ".join(report[key]["names"])
             lines.append(f"{label}: {report[key]['count']} (first: {first})")
@@ -179,6 +300,12 @@ def _prediction(line: str, member: str) -> tuple[str, dict[str, float]]:
         angle = _as_float(value)
         if not math.isfinite(angle):
             raise DataError(member, f"expected a finite number, got {described(value)}", key=key)
+        if abs(angle) > FULL_TURN:
+            raise DataError(
+                member,
+                f"{angle:g} is beyond 2 pi: angles are in radians (degrees given?)",
+                key=key,
+            )
         angles[key] = angle
     return name, angles
 

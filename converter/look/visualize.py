@@ -16,7 +16,6 @@ import functools
 import io
 import itertools
 import os
-import re
 import zlib
 from collections import defaultdict
 from collections.abc import Callable, Iterator, MutableMapping, Sequence
@@ -29,6 +28,7 @@ from PIL import Image, ImageDraw, ImageFont
 from converter.core.files import write_atomic
 from converter.core.progress import progress_bar
 from converter.look.draw import MeshKey, Style, cad_meshes, overlay
+from converter.look.exports import export_location
 from converter.outputs.configurations import (
     DEFAULT,
     MESHES,
@@ -36,11 +36,10 @@ from converter.outputs.configurations import (
     image_configuration,
 )
 from converter.outputs.examples import iter_raw_examples, render_examples, select_objects
-from converter.outputs.export_folder import is_export_folder
 from converter.pose.geometry import Mode
 from converter.pose.options import PoseOptions
 from converter.read.mesh import Mesh
-from converter.read.source import Source
+from converter.read.source import Source, split_name
 
 THUMBNAIL = 240
 COLUMNS = 4
@@ -48,8 +47,6 @@ MARGIN = 8
 FONT_SIZE = 14
 BACKGROUND = (32, 32, 32)
 TEXT = (235, 235, 235)
-# A Hub repository id, `owner/name`, as opposed to a path that exists or a URL.
-_REPO_ID = re.compile(r"[\w.-]+/[\w.-]+")
 Item = TypeVar("Item")
 Overlays = Callable[[str], Iterator[tuple[str, Image.Image]]]
 # The release's order of examples: by category, photo, then object (for those with one each).
@@ -109,14 +106,6 @@ def pose_overlays(
             yield example["name"], overlay(example, source, meshes=meshes, style=style)
 
 
-def is_export(location: str | os.PathLike[str]) -> bool:
-    """True for a folder written by `export` or a Hub repository id."""
-    path = Path(location)
-    if path.is_dir():
-        return is_export_folder(path)
-    return not path.exists() and _REPO_ID.fullmatch(os.fspath(location)) is not None
-
-
 class Export:
     """One split of an export's configuration and the export's meshes, loaded with `datasets`."""
 
@@ -125,7 +114,7 @@ class Export:
     ):
         import datasets
 
-        where = os.fspath(location)
+        where = export_location(location)
         self.rows = datasets.load_dataset(where, declared.name, split=split, token=token)
         cad = datasets.load_dataset(where, MESHES, split="train", token=token)
         self.categories: list[str] = self.rows.features["category"].names
@@ -210,6 +199,7 @@ def visualize(
         raise ValueError(f"per_category must be at least 1, got {per_category}")
     if seed < 0:
         raise ValueError(f"seed must not be negative, got {seed}")
+    split = split_name(split)
     chosen = {"count": per_category, "seed": seed, "style": style}
     if isinstance(source, Source):
         overlays = _release_overlays(source, declared.mode, split, options, chosen)

@@ -19,7 +19,7 @@ from converter.outputs.configurations import CONFIGURATIONS, DEFAULT, Configurat
 from converter.outputs.schema import columns
 from converter.outputs.sources import open_release
 from converter.pose.options import PoseOptions
-from converter.read.source import InvalidLog, OnInvalid, Source
+from converter.read.source import SPLIT_ALIASES, InvalidLog, OnInvalid, Source
 
 VERSION = datasets.Version("1.0.0")
 
@@ -89,6 +89,14 @@ class ImageNet3D(datasets.GeneratorBasedBuilder):
             citation=CITATION,
         )
 
+    def as_dataset(self, split: Any = None, **kwargs: Any) -> Any:
+        """As `datasets` does, taking the release's word `val` for the validation split."""
+        return super().as_dataset(split=_split_name(split), **kwargs)
+
+    def as_streaming_dataset(self, split: Any = None, **kwargs: Any) -> Any:
+        """As `datasets` does, taking the release's word `val` for the validation split."""
+        return super().as_streaming_dataset(split=_split_name(split), **kwargs)
+
     @property
     def invalid(self) -> InvalidLog:
         """Records skipped (`on_invalid="skip"`) while this process generated examples."""
@@ -132,3 +140,8 @@ class ImageNet3D(datasets.GeneratorBasedBuilder):
         declared = self.declared
         for example in declared.examples(source, split, work, self.config.options()):
             yield declared.key(example), example
+
+
+def _split_name(split: Any) -> Any:
+    """Our name for a split given by its release word (`val`); any other split as it is."""
+    return SPLIT_ALIASES.get(split, split) if isinstance(split, str) else split

@@ -71,7 +71,7 @@ def _options(stamp: dict[str, Any]) -> str:
         parts += [
             f"canvas {canvas['height']} x {canvas['width']}",
             f"target distance {canvas['target_distance']}",
-            f"statuses {', '.join(canvas['statuses'])}",
+            f"kept rule {canvas['kept_rule']}, statuses {', '.join(canvas['statuses'])}",
             f"JPEG quality {stamp['quality']}",
         ]
     return "; ".join(parts)

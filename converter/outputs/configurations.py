@@ -168,6 +168,11 @@ def image_configs() -> tuple[str, ...]:
     return tuple(name for name, declared in CONFIGURATIONS.items() if declared.images)
 
 
+def posed_configs() -> tuple[str, ...]:
+    """The declared configurations whose examples are objects the pose geometry placed."""
+    return tuple(name for name, declared in CONFIGURATIONS.items() if declared.mode is not None)
+
+
 CONFIGS = tuple(CONFIGURATIONS)  # as declared here (command-line choices)
 IMAGE_CONFIGS = image_configs()
 

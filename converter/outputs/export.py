@@ -59,7 +59,11 @@ class ExportOptions:
         canvas = {key: getattr(pose, key) for key in ("height", "width", "target_distance")}
         recorded = {
             "categories": sorted(pose.categories or []) or None,
-            "canvas": {**canvas, "statuses": list(pose.statuses)},
+            "canvas": {
+                **canvas,
+                "kept_rule": pose.kept_rule,
+                "statuses": list(pose.kept_statuses),
+            },
             "quality": pose.jpeg_quality,
         }
         return {key: recorded[key] for key in configuration(name).records}

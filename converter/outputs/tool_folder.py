@@ -33,12 +33,18 @@ from converter.core.progress import progress_bar
 from converter.outputs.examples import Pair, Report, object_name, render_examples, select_objects
 from converter.pose.geometry import MODES, Mode
 from converter.pose.options import PoseOptions
-from converter.read.source import RELEASE_SPLITS, SPLIT_ALIASES, SPLITS, InvalidLog, Source
+from converter.read.source import RELEASE_SPLITS, SPLITS, InvalidLog, Source, split_name
 
 STAMP = "preprocess.json"
 PHOTOS_PER_TASK = 32
 FolderLayout = Literal["public", "experiment"]
 LAYOUTS: tuple[FolderLayout, ...] = ("public", "experiment")
+# Each layout's authors' options where they differ from PoseOptions' defaults: the public tool's
+# kept rule, and the experiment code's rule and 512 x 512 canvas (docs/format.md, 'The kept rule').
+LAYOUT_OPTIONS: dict[str, dict[str, Any]] = {
+    "public": {"kept_rule": "public"},
+    "experiment": {"kept_rule": "experiment", "height": 512, "width": 512},
+}
 # zlib's fastest level: a 6.8 kB annotation file becomes 4.9 kB (level 6: 4.9 kB, no smaller).
 NPZ_COMPRESSION = 1
 # Values the public tool copies from the release through np.savez, so their npz type is the
@@ -62,6 +68,12 @@ class OutputMismatch(FileExistsError):
     """OUT already holds output made with other settings."""
 
 
+def layout_options(layout: FolderLayout, **given: Any) -> PoseOptions:
+    """The options of `layout`'s authors, with those `given` in their place."""
+    check_choice("layout", layout, LAYOUTS)
+    return PoseOptions(**{**LAYOUT_OPTIONS[layout], **given})
+
+
 @dataclass(frozen=True)
 class Job:
     """What one run makes: everything that decides the bytes of its files."""
@@ -80,6 +92,7 @@ class Job:
         Categories are left out: they choose which photos are written, not what their files hold.
         """
         settings = {"mode": self.mode, "layout": self.layout, **self.options.values()}
+        settings["statuses"] = self.options.kept_statuses
         del settings["categories"]
         settings["source"] = source
         return (json.dumps(settings, indent=2, sort_keys=True) + "\n").encode()
@@ -256,11 +269,16 @@ def _stamped_source(stamp: Path) -> str | None:
 
 
 def _split_names(splits: Iterable[str]) -> list[str]:
-    chosen = [SPLIT_ALIASES.get(split, split) for split in splits]
-    unknown = sorted(set(chosen) - set(SPLITS))
-    if unknown:
-        raise ValueError(f"unknown splits {unknown}; expected train, validation (or val)")
-    return list(dict.fromkeys(chosen))
+    return list(dict.fromkeys(split_name(split) for split in splits))
+
+
+def write_listing(out: Path, task: Task, layout: FolderLayout, names: list[str]) -> None:
+    """A category's list, with its image and annotation folders even when it kept nothing: both
+    authors' scripts make all three, and the experiment code takes its categories from the
+    folders of `<split>/images`, so a missing one would shift every category index after it."""
+    for kind in ("images", "annotations"):
+        task.folder(out, kind, layout).mkdir(parents=True, exist_ok=True)
+    write_atomic(task.folder(out, "lists", layout) / "mesh01.txt", "\n".join(names).encode())
 
 
 def preprocess(
@@ -275,9 +293,10 @@ def preprocess(
     layout: FolderLayout = "public",
 ) -> Report:
     """Write the public tool's folder for `mode` into `out` (or the experiment code's, by
-    `layout`); rerun it to finish a broken run."""
+    `layout`); rerun it to finish a broken run. Without `options`, the layout's authors' own
+    (`layout_options`)."""
     out = Path(out)
-    job = Job(mode, options or PoseOptions(), layout)
+    job = Job(mode, options or layout_options(layout), layout)
     tasks = _tasks(source, _split_names(splits), job.options.categories)
     _check_stamp(out, job, source)
     report = Report()
@@ -292,7 +311,6 @@ def preprocess(
             bar.update(len(task.pairs))
             bar.set_postfix(kept=report.kept, refresh=False)
             if index + 1 == len(tasks) or tasks[index + 1].listing != task.listing:
-                lists = task.folder(out, "lists", layout)
-                write_atomic(lists / "mesh01.txt", "\n".join(names).encode())
+                write_listing(out, task, layout, names)
                 names = []
     return report

@@ -40,13 +40,17 @@ def has_pose(record: Mapping[str, Any]) -> bool:
 
 
 def skip_reason(record: dict[str, Any], options: PoseOptions) -> str | None:
-    """None when the object makes an example, else a short word saying why not."""
+    """None when the object makes an example under the options' kept rule, else a short word
+    saying why not."""
+    rule = options.rule
     if not has_pose(record):
         return "no_pose"
-    if record["ignore"]:
+    if rule.honours_ignore and record["ignore"]:
         return "ignored"
     status = record["object_status"]
-    if status is not None and status not in options.statuses:
+    if status is None and rule.needs_status:
+        return "no_status"
+    if status is not None and status not in options.kept_statuses:
         return "status"
     if any(record[key] is None for key in PLACEMENT_KEYS):
         return "incomplete_pose"

@@ -51,6 +51,12 @@ MAX_NAME_LENGTH = 128
 _UNSAFE_CHARACTER = re.compile(r'[/\\<>:"|?*\x00-\x1f\x7f]')
 
 
+def split_name(split: str) -> str:
+    """Our name of a split given by it or by the release's word (`val`); any other is refused."""
+    check_choice("split", split, (*SPLITS, *SPLIT_ALIASES))
+    return SPLIT_ALIASES.get(split, split)
+
+
 def unsafe_name(name: str, kind: str = "image id") -> str | None:
     """Why `name`, a category or image id, cannot be a file name in the outputs, or None."""
     unsafe = _UNSAFE_CHARACTER.search(name)
@@ -186,8 +192,9 @@ class Source:
         return sorted(self._photos)
 
     def image_ids(self, split: str, categories: list[str] | None = None) -> list[tuple[str, str]]:
-        """The (category, image_id) pairs of a split, sorted, from the official lists."""
-        check_choice("split", split, SPLITS)
+        """The (category, image_id) pairs of a split (`val` is validation), sorted, from the
+        official lists."""
+        split = split_name(split)
         chosen = self._chosen(categories)
         if self.layout.kind == "flat":
             pairs = [(c, i) for c in chosen for i in self._photos[c]] if split == "train" else []
