@@ -10,8 +10,9 @@ import pytest
 
 from converter.cli import main
 from converter.core.errors import DataError
+from converter.core.names import MAX_NAME_BYTES, unsafe_name
 from converter.look.visualize import visualize
-from converter.read.source import MAX_NAME_LENGTH, open_source, unsafe_name
+from converter.read.source import open_source
 from tests.edits import edited, folder_files
 
 TOP = "imagenet3d_v1"
@@ -89,13 +90,18 @@ def test_list_lines_that_are_not_file_names_are_refused(sample_zip: Path, tmp_pa
 
 @pytest.mark.parametrize(
     "name",
-    ["", ".", "..", ".hidden", "a/b", "a\\b", "c:", "a*", 'a"b', "a\x00b", "a\nb", "x" * 129],
+    [
+        *("", ".", "..", ".hidden", "a/b", "a\\b", "c:", "a*", 'a"b', "a\x00b", "a\nb"),
+        *("x" * (MAX_NAME_BYTES + 1), "\u8eca" * 34, "car\x85", "car\x9b", "car\u202e", "a\u2028b"),
+    ],
     ids=repr,
 )
 def test_names_that_are_not_plain_file_names(name: str) -> None:
     assert unsafe_name(name) is not None
 
 
-@pytest.mark.parametrize("name", ["car", "n02958343_1", "wine_bottle", "x" * MAX_NAME_LENGTH])
+@pytest.mark.parametrize(
+    "name", ["car", "n02958343_1", "wine_bottle", "x" * MAX_NAME_BYTES, "\u8eca" * 33, "café"]
+)
 def test_names_of_the_release_are_plain_file_names(name: str) -> None:
     assert unsafe_name(name) is None

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from converter.core.errors import DataError, described
+from converter.core.errors import DataError, described, printable
 from converter.core.files import write_atomic
 from converter.core.progress import progress_bar
 from converter.outputs.examples import object_name, select_objects
@@ -111,8 +111,8 @@ def ground_truth(
 
     Read from the records with the preprocessing's own keep rule and naming, so it names exactly
     the examples a model is scored on without decoding a single photo. Both pose configurations
-    keep the same objects under the same names and angles, so one answer serves both. Two
-    objects of one name are refused: a prediction for that name could not say which it means.
+    keep the same objects under the same names and angles, so one answer serves both. Names are
+    unique: the source refuses a photo named like another's qualified name when it is opened.
     """
     options = options or PoseOptions()
     truth: dict[str, dict[str, Any]] = {}
@@ -120,13 +120,6 @@ def ground_truth(
     for category, image_id in progress_bar(iterable=photos, desc=split, unit="photo"):
         for record in select_objects(source, category, image_id, options):
             name = object_name(source, category, image_id, record["index"])
-            if name in truth:
-                raise DataError(
-                    source.label,
-                    f"two objects of the {split} split are named {name!r} (categories "
-                    f"{truth[name]['category']} and {category}), so predictions by name would "
-                    "be ambiguous; rename one photo",
-                )
             truth[name] = {"category": category, **{key: record[key] for key in ANGLES}}
     return truth
 
@@ -134,17 +127,23 @@ def ground_truth(
 def _cells(label: str, summary: Mapping[str, Any]) -> str:
     figures = [summary[key] for key in (*THRESHOLDS, "median_deg")]
     shown = ["-" if value is None else f"{value:.1f}" for value in figures]
-    return f"{label:<24} {summary['count']:>7} {shown[0]:>9} {shown[1]:>9} {shown[2]:>11}"
+    return (
+        f"{printable(label):<24} {summary['count']:>7} {shown[0]:>9} {shown[1]:>9} {shown[2]:>11}"
+    )
 
 
 def format_report(report: Mapping[str, Any]) -> list[str]:
-    """The figures as a table, one category a line and overall last, then what was not scored."""
+    """The figures as a table, one category a line and overall last, then what was not scored.
+
+    Names are printed with their control characters escaped (`printable`): a prediction named
+    with a newline and a made-up `overall` row shows as one name, not as a second table row.
+    """
     lines = [f"{'category':<24} {'count':>7} {'acc@pi/6':>9} {'acc@pi/18':>9} {'median deg':>11}"]
     lines += [_cells(category, summary) for category, summary in report["per_category"].items()]
     lines.append(_cells("overall", report["overall"]))
     for key, label in (("missing", "missing predictions"), ("unknown", "unknown names")):
         if report[key]["count"]:
-            first = ", ".join(report[key]["names"])
+            first = ", ".join(printable(name) for name in report[key]["names"])
             lines.append(f"{label}: {report[key]['count']} (first: {first})")
     return lines
 
