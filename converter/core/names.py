@@ -30,6 +30,8 @@ _CONTROL_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 def control_character(text: str) -> str | None:
     """The first character of `text` that is a Unicode control character (any in
     `_CONTROL_CATEGORIES`, C1 controls such as U+0085 and U+009B included), or None."""
+    if text.isprintable():  # every character outside Unicode's C and Z categories, or a space
+        return None
     return next((c for c in text if unicodedata.category(c) in _CONTROL_CATEGORIES), None)
 
 
