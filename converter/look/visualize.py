@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from converter.core.errors import DataError
+from converter.core.errors import DataError, described
 from converter.core.fields import CAD_CONFIG, IMAGE_CONFIGS
 from converter.core.files import write_atomic
 from converter.core.names import example_name, unsafe_name
@@ -155,36 +155,43 @@ class Export:
         )
         columns = self.rows.select_columns(keys).to_dict()
         rows = zip(*(columns[key] for key in keys), range(len(self.rows)), strict=True)
+        checked = []
+        for label, image_id, *naming, row in rows:
+            problem = self._unsafe_row(label, image_id, *naming)
+            if problem is None:
+                checked.append((label, image_id, *naming[:1], row))
+                continue
+            error = DataError(f"{self.label} row {row}", problem[1], key=problem[0])
+            if self.on_invalid == "raise":
+                raise error
+            self.invalid.add(error)
         grouped: dict[str, list[int]] = defaultdict(list)
-        for label, image_id, *naming, row in sorted(rows, key=lambda values: values[:3]):
-            category = self.categories[label]
-            problem = self._unsafe_row(category, image_id, *naming)
-            if problem:
-                error = DataError(f"{self.label} row {row}", problem[1], key=problem[0])
-                if self.on_invalid == "raise":
-                    raise error
-                self.invalid.add(error)
-            else:
-                grouped[category].append(row)
+        for label, *_, row in sorted(checked):
+            grouped[self.categories[label]].append(row)
         return grouped
 
-    @staticmethod
     def _unsafe_row(
-        category: str, image_id: Any, index: Any = None, name: Any = None
+        self, label: Any, image_id: Any, index: Any = None, name: Any = None
     ) -> tuple[str, str] | None:
         """(field, why) when a row's values cannot name its overlay file: the category and
-        image id must be plain names, and a pose row's name one of the two the converter gives."""
+        image id must be plain names, and a pose row's name the one its values give."""
+        if type(label) is not int or not 0 <= label < len(self.categories):
+            return "category", f"expected a category label, got {described(label)}"
+        category = self.categories[label]
         if not isinstance(image_id, str):
-            return "image_id", f"expected text, got {type(image_id).__name__}"
+            return "image_id", f"expected text, got {described(image_id)}"
         for key, value in (("category", category), ("image_id", image_id)):
             problem = unsafe_name(value, key.replace("_", " "))
             if problem:
                 return key, problem
-        if name is not None and name not in (
-            example_name(image_id, index),
-            example_name(image_id, index, category),
+        if self.naming == "name" and (
+            type(index) is not int
+            or name not in (example_name(image_id, index), example_name(image_id, index, category))
         ):
-            return "name", f"{name!r} is neither <image_id>_<k> nor <category>_<image_id>_<k>"
+            return (
+                "name",
+                f"{described(name)} is neither <image_id>_<k> nor <category>_<image_id>_<k>",
+            )
         return None
 
     def overlays(
