@@ -76,10 +76,10 @@ def check_exportable(out: Path) -> None:
             f"{out} has a {CARD} but no exported configuration: it is not an export folder; "
             "choose another output folder"
         )
-    stranger = next(iter(sorted(out.iterdir())), None)
-    if stranger is not None and not any((out / name).exists() for name in OWN_NAMES):
+    entries = sorted(path.name for path in out.iterdir())
+    if entries and not any((out / name).exists() for name in OWN_NAMES):
         raise NotAnExport(
-            f"{out} is not empty ({stranger.name}) and was not written by `imagenet3d export`; "
+            f"{out} is not empty ({entries[0]}) and was not written by `imagenet3d export`; "
             "choose an empty or new output folder"
         )
 

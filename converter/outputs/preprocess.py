@@ -300,8 +300,10 @@ def preprocess(
     tasks = _tasks(source, _split_names(splits), job.options.categories)
     out.mkdir(parents=True, exist_ok=True)
     with FileLock(out / LOCK):
+        resumed = (out / STAMP).exists()  # a folder preprocess wrote: its debris is ours
         _check_stamp(out, job, source)
-        clear_debris(out, layout)
+        if resumed:
+            clear_debris(out, layout)
         return _run(source, out, job, tasks, num_proc, progress)
 
 
