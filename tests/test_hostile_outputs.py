@@ -14,6 +14,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from huggingface_hub import HfApi
 
 from converter.cli import main
 from converter.core.errors import DataError
@@ -21,9 +22,11 @@ from converter.look.visualize import Export, visualize
 from converter.outputs.examples import iter_raw_examples
 from converter.outputs.export import export
 from converter.outputs.export_folder import STAMP, NotAnExport, check_complete, leftovers
+from converter.outputs.hub import push
 from converter.outputs.preprocess import OutputMismatch, preprocess
 from converter.pose.options import PoseOptions
 from converter.read.source import open_source
+from converter.testing.servers.hub import Hub
 from tests.edits import edited, folder_files
 
 SHARD = "train-00000-of-00001.parquet"
@@ -68,6 +71,23 @@ def test_skipping_them_draws_the_others_inside_out(exported: Path, tmp_path: Pat
     assert all(path.resolve().is_relative_to(tmp_path / "out") for path in written)
     outside = {name: data for name, data in folder_files(tmp_path).items() if "out/" not in name}
     assert outside == before and not Path("/tmp/absolute.png").exists()
+
+
+def test_a_hub_repositorys_rows_pass_the_same_check(
+    exported: Path, hub: Hub, hf_token: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    push(exported, "me/hostile", token=hf_token)
+    hostile = with_values(exported, tmp_path / "export", "raw", "image_id", HOSTILE_IDS)
+    HfApi(token=hf_token).upload_file(
+        path_or_fileobj=hostile / "raw" / SHARD,
+        path_in_repo=f"raw/{SHARD}",
+        repo_id="me/hostile",
+        repo_type="dataset",
+    )
+    assert main(["visualize", "me/hostile", str(tmp_path / "out"), "--token", hf_token]) == 1
+    error = capsys.readouterr().err.splitlines()[-1]
+    assert error.startswith("imagenet3d visualize: me/hostile raw train row 1 [image_id]: ")
+    assert not (tmp_path / "out").exists()
 
 
 def test_a_pose_rows_name_must_be_the_one_its_values_give(
