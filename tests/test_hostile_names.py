@@ -146,6 +146,15 @@ def test_categories_equal_after_case_folding_are_refused(
     ]
 
 
+def test_a_skipped_twin_is_counted_once_whatever_the_processes(
+    sample_zip: Path, tmp_path: Path
+) -> None:
+    hostile = renamed_category(sample_zip, tmp_path / "twin.zip", "car", "Car")
+    source = open_source(hostile, on_invalid="skip")
+    preprocess(source, tmp_path / "out", "pose3d", num_proc=2, progress=False)
+    assert source.invalid.count == 1
+
+
 def test_categories_equal_after_nfc_normalisation_are_refused(
     sample_zip: Path, tmp_path: Path
 ) -> None:

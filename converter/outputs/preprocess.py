@@ -208,6 +208,7 @@ _worker: tuple[Source, Path, Job] | None = None
 
 def _start_worker(source: Source, out: Path, job: Job) -> None:
     global _worker
+    source.invalid = InvalidLog()  # what reopening the source found, the parent counted already
     _worker = (source, out, job)
 
 
