@@ -238,7 +238,7 @@ def png_header(width: int, height: int) -> bytes:
 def test_a_photos_size_is_checked_from_its_header_before_decoding(
     sample_zip: Path, tmp_path: Path
 ) -> None:
-    """9000 x 9000 is just under Pillow's pixel limit: 243 MB of RGB from a 100-byte file."""
+    """9000 x 9000 is just under Pillow's pixel limit: 243 MB of RGB from a 57-byte file."""
     source = open_source(sample_zip)
     category, image_id = next(
         pair for pair in source.image_ids("train") if source.objects(*pair)[0]["width"]
