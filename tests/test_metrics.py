@@ -271,10 +271,12 @@ def test_a_photo_in_two_categories_gives_names_qualified_by_category(sample_zip,
     assert sorted(ground_truth(shared, "validation")) == sorted(names)
 
 
-def test_evaluate_refuses_a_split_where_two_objects_share_a_name(sample_zip, tmp_path):
+def test_a_split_where_two_objects_would_share_a_name_is_refused_on_opening(sample_zip, tmp_path):
     image_id = an_aeroplane_photo(open_source(sample_zip))
     # Once car holds <id> too, aeroplane's <id> is named aeroplane_<id>_00, as is chair's aeroplane_<id>.
     copies = {"car": image_id, "chair": f"aeroplane_{image_id}"}
-    source = open_source(with_photo_copied(sample_zip, tmp_path / "x.zip", image_id, copies))
-    with pytest.raises(DataError, match=f"named 'aeroplane_{image_id}_00'.*ambiguous"):
-        ground_truth(source, "validation")
+    hostile = with_photo_copied(sample_zip, tmp_path / "x.zip", image_id, copies)
+    with pytest.raises(DataError, match=f"named aeroplane_{image_id}_NN like those of") as caught:
+        open_source(hostile)
+    assert caught.value.member == f"imagenet3d_v1/images/chair/aeroplane_{image_id}.JPEG"
+    assert f"imagenet3d_v1/images/aeroplane/{image_id}.JPEG" in str(caught.value)
