@@ -14,9 +14,10 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import fields
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from converter import __version__
-from converter.core.errors import AccessError, NetworkError
+from converter.core.errors import AccessError, NetworkError, printable
 from converter.core.progress import SWITCH
 from converter.core.release import DEFAULT_SOURCE
 from converter.look.draw import STYLES, legend
@@ -27,6 +28,9 @@ from converter.pose.geometry import MODES
 from converter.pose.options import KEPT_RULES, PoseOptions
 from converter.read.remote import MIRROR_HEADERS
 from converter.read.source import SPLIT_ALIASES, SPLITS, Source
+
+if TYPE_CHECKING:
+    from converter.look.visualize import Export
 
 logger = logging.getLogger("converter")
 SOURCE_HELP = (
@@ -74,7 +78,7 @@ def _split_argument(parser: argparse.ArgumentParser, default: str) -> None:
     )
 
 
-def _report_invalid(source: Source) -> None:
+def _report_invalid(source: Source | Export) -> None:
     if source.invalid.count:
         print(source.invalid.summary(), file=sys.stderr)
 
@@ -141,9 +145,12 @@ def _add_visualize(commands: argparse._SubParsersAction) -> None:
 
 def _run_visualize(args: argparse.Namespace) -> int:
     from converter.look.exports import is_export
-    from converter.look.visualize import visualize
+    from converter.look.visualize import Export, visualize
 
-    source = args.source if is_export(args.source) else _open(args)
+    if is_export(args.source):
+        source = Export(args.source, args.config, args.split, args.token, args.on_invalid)
+    else:
+        source = _open(args)
     written = visualize(
         source,
         args.out,
@@ -155,8 +162,7 @@ def _run_visualize(args: argparse.Namespace) -> int:
         token=args.token,
     )
     print(f"{len(written)} PNGs written under {args.out}")
-    if isinstance(source, Source):
-        _report_invalid(source)
+    _report_invalid(source)
     return 0
 
 
@@ -372,7 +378,8 @@ def _add_export(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--overwrite",
         action="store_true",
-        help="rebuild configurations of OUT made with other options or from another source",
+        help="rebuild the chosen configurations of OUT, even those made with other options or "
+        "from another source (without it, those are refused and matching ones kept)",
     )
     _num_proc_argument(parser)
     _pose_arguments(parser)
@@ -491,7 +498,8 @@ def _configure_logging(verbosity: int) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; bad input (data errors, files, options, access) is one line on stderr.
+    """Run one command; bad input (data errors, files, options, access) is one line on stderr,
+    its control characters escaped (a name from a file cannot add lines or drive the terminal).
 
     Ctrl-C is one line and the shell's status for it (130); a reader that stops early
     (`imagenet3d inspect ... | head`) ends the run quietly, as it would any Unix tool.
@@ -507,7 +515,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _silence_stdout()
         return 141
     except (ValueError, OSError, AccessError, NetworkError) as error:
-        print(f"imagenet3d {args.command}: {error}", file=sys.stderr)
+        print(f"imagenet3d {args.command}: {printable(str(error))}", file=sys.stderr)
         return 1
 
 

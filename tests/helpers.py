@@ -15,11 +15,12 @@ import datasets
 import numpy as np
 from PIL import Image
 
+from converter.look.metrics import ground_truth
 from converter.outputs.examples import iter_pose_examples, iter_raw_examples
 from converter.outputs.schema import features_for
 from converter.pose.geometry import Mode
 from converter.pose.options import PoseOptions
-from converter.read.source import open_source
+from converter.read.source import Source, open_source
 
 
 def members(archive: Path, suffix: str) -> list[str]:
@@ -280,3 +281,29 @@ def logm_angle(rotation: np.ndarray) -> float:
     values, vectors = np.linalg.eig(rotation)
     logarithm = vectors @ np.diag(np.log(values.astype(complex))) @ np.linalg.inv(vectors)
     return float(np.linalg.norm(logarithm) / math.sqrt(2))
+
+
+# ---- a photo listed under several categories
+
+
+def with_photo_copied(sample_zip: Path, out: Path, image_id: str, copies: dict[str, str]) -> Path:
+    """The sample with aeroplane's validation photo `image_id` also listed under other categories.
+
+    `copies` maps a category to the image id the copy has there.
+    """
+    root = "imagenet3d_v1"
+    changes = {}
+    with zipfile.ZipFile(sample_zip) as archive:
+        for category, copy_id in copies.items():
+            for folder, suffix in (("images", ".JPEG"), ("annotations", ".npz")):
+                data = archive.read(f"{root}/{folder}/aeroplane/{image_id}{suffix}")
+                changes[f"{root}/{folder}/{category}/{copy_id}{suffix}"] = data
+            listed = f"{root}/lists/{category}_imagenet_val.txt"
+            changes[listed] = archive.read(listed) + f"\n{copy_id}\n".encode()
+    return edited(sample_zip, out, changes)
+
+
+def an_aeroplane_photo(source: Source) -> str:
+    """A validation photo of aeroplane with kept objects."""
+    truth = ground_truth(source, "validation")
+    return next(n.rpartition("_")[0] for n, t in truth.items() if t["category"] == "aeroplane")

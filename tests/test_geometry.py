@@ -11,11 +11,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from converter.core.names import example_name
 from converter.pose.geometry import (
     Mode,
     canvas_shift,
     cropping_params,
-    example_name,
     padding_params,
     placement,
     pose_fields,

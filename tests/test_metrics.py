@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -23,8 +22,8 @@ from converter.look.metrics import (
 from converter.outputs.examples import iter_pose_examples
 from converter.pose.camera import object_rotation
 from converter.pose.options import PoseOptions
-from converter.read.source import Source, open_source
-from tests.helpers import edited, logm_angle
+from converter.read.source import open_source
+from tests.helpers import an_aeroplane_photo, logm_angle, with_photo_copied
 
 
 @pytest.fixture
@@ -229,29 +228,6 @@ def test_cli_evaluate_names_the_bad_line(sample_zip, tmp_path, capsys):
     assert "predictions.jsonl:1 [elevation]" in capsys.readouterr().err
 
 
-def with_photo_copied(sample_zip: Path, out: Path, image_id: str, copies: dict[str, str]) -> Path:
-    """The sample with aeroplane's validation photo `image_id` also listed under other categories.
-
-    `copies` maps a category to the image id the copy has there.
-    """
-    root = "imagenet3d_v1"
-    changes = {}
-    with zipfile.ZipFile(sample_zip) as archive:
-        for category, copy_id in copies.items():
-            for folder, suffix in (("images", ".JPEG"), ("annotations", ".npz")):
-                data = archive.read(f"{root}/{folder}/aeroplane/{image_id}{suffix}")
-                changes[f"{root}/{folder}/{category}/{copy_id}{suffix}"] = data
-            listed = f"{root}/lists/{category}_imagenet_val.txt"
-            changes[listed] = archive.read(listed) + f"\n{copy_id}\n".encode()
-    return edited(sample_zip, out, changes)
-
-
-def an_aeroplane_photo(source: Source) -> str:
-    """A validation photo of aeroplane with kept objects."""
-    truth = ground_truth(source, "validation")
-    return next(n.rpartition("_")[0] for n, t in truth.items() if t["category"] == "aeroplane")
-
-
 def test_a_photo_in_two_categories_gives_names_qualified_by_category(sample_zip, tmp_path):
     image_id = an_aeroplane_photo(open_source(sample_zip))
     shared = open_source(
@@ -263,10 +239,12 @@ def test_a_photo_in_two_categories_gives_names_qualified_by_category(sample_zip,
     assert sorted(ground_truth(shared, "validation")) == sorted(names)
 
 
-def test_evaluate_refuses_a_split_where_two_objects_share_a_name(sample_zip, tmp_path):
+def test_a_split_where_two_objects_would_share_a_name_is_refused_on_opening(sample_zip, tmp_path):
     image_id = an_aeroplane_photo(open_source(sample_zip))
     # Once car holds <id> too, aeroplane's <id> is named aeroplane_<id>_00, as is chair's aeroplane_<id>.
     copies = {"car": image_id, "chair": f"aeroplane_{image_id}"}
-    source = open_source(with_photo_copied(sample_zip, tmp_path / "x.zip", image_id, copies))
-    with pytest.raises(DataError, match=f"named 'aeroplane_{image_id}_00'.*ambiguous"):
-        ground_truth(source, "validation")
+    hostile = with_photo_copied(sample_zip, tmp_path / "x.zip", image_id, copies)
+    with pytest.raises(DataError, match=f"named aeroplane_{image_id}_NN like those of") as caught:
+        open_source(hostile)
+    assert caught.value.member == f"imagenet3d_v1/images/chair/aeroplane_{image_id}.JPEG"
+    assert f"imagenet3d_v1/images/aeroplane/{image_id}.JPEG" in str(caught.value)

@@ -25,6 +25,15 @@ def check_choice(kind: str, value: object, choices: Collection[str]) -> None:
         raise ValueError(f"unknown {kind} {value!r}; expected one of {', '.join(choices)}")
 
 
+def printable(text: str) -> str:
+    """`text` with each character a terminal would act on (newline, escape, C1 and bidirectional
+    controls) written as its Python escape: a name from a file printed in a report or an error
+    can then neither forge a line of it nor drive the terminal."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+
+
 class DataError(ValueError):
     """Bad input data: names the member and the key so the user can find it."""
 
@@ -32,7 +41,7 @@ class DataError(ValueError):
         self.member = member
         self.key = key
         where = f"{member} [{key}]" if key else member
-        super().__init__(f"{where}: {message}")
+        super().__init__(printable(f"{where}: {message}"))
 
 
 class SourceError(OSError):

@@ -4,25 +4,60 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+
+from converter.core.errors import DataError
+from converter.core.names import MAX_COMPONENT_BYTES
 
 PARTIAL_SUFFIX = ".partial"
 # A folder built in place under this prefix, then renamed to its final name when whole.
 STAGING_PREFIX = ".partial-"
 # The time stamped on every member of a zip written here, so equal content gives equal bytes.
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+# The names `temporary_path` gives: a run killed before its rename leaves one of these, which
+# the next run may remove, and nothing else.
+_TEMPORARY = re.compile(rf"\..+\.[0-9a-f]{{8}}{re.escape(PARTIAL_SUFFIX)}", re.DOTALL)
+
+
+def temporary_path(path: Path) -> Path:
+    """A hidden, unique name beside `path` to write it under before renaming it into place.
+
+    Unique, so two processes making the same file (a cached sample, say) never share one. Its
+    length is checked here, before anything is written: a name the file system cannot hold is
+    one line naming the file, not `File name too long` from deep inside a run.
+    """
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}{PARTIAL_SUFFIX}")
+    size = len(temporary.name.encode("utf-8", "surrogatepass"))
+    if size > MAX_COMPONENT_BYTES:
+        raise DataError(
+            os.fspath(path),
+            f"the name is {size} bytes with its temporary suffix, beyond the "
+            f"{MAX_COMPONENT_BYTES} a file system holds in one name",
+            key="file name",
+        )
+    return temporary
+
+
+def is_temporary(path: Path) -> bool:
+    """True for a file named as `temporary_path` names them."""
+    return _TEMPORARY.fullmatch(path.name) is not None and path.is_file()
+
+
+def remove_temporaries(folder: Path) -> None:
+    """Remove the temporary files an interrupted run left directly in `folder`; nothing else."""
+    for path in folder.iterdir() if folder.is_dir() else ():
+        if is_temporary(path):
+            path.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager
 def replaced_on_success(path: Path) -> Iterator[Path]:
-    """A hidden, unique temporary path beside `path`, renamed onto it when the block succeeds.
-
-    Unique, so two processes making the same file (a cached sample, say) never share one.
-    """
+    """A temporary path beside `path` (`temporary_path`), renamed onto it when the block succeeds."""
+    temporary = temporary_path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}{PARTIAL_SUFFIX}")
     try:
         yield temporary
         os.replace(temporary, path)

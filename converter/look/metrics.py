@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from converter.core.errors import DataError, described
+from converter.core.errors import DataError, described, printable
 from converter.core.files import write_atomic
 from converter.core.progress import progress_bar
 from converter.look.exports import export_location
@@ -157,8 +157,8 @@ def ground_truth(
 
     Read from the records with the preprocessing's own keep rule and naming, so it names exactly
     the examples a model is scored on without decoding a single photo. Both pose configurations
-    keep the same objects under the same names and angles, so one answer serves both. Two
-    objects of one name are refused: a prediction for that name could not say which it means.
+    keep the same objects under the same names and angles, so one answer serves both. Names are
+    unique: the source refuses a photo named like another's qualified name when it is opened.
     """
     options = options or PoseOptions()
     truth: dict[str, dict[str, Any]] = {}
@@ -166,13 +166,6 @@ def ground_truth(
     for category, image_id in progress_bar(iterable=photos, desc=split, unit="photo"):
         for record in select_objects(source, category, image_id, options):
             name = object_name(source, category, image_id, record["index"])
-            if name in truth:
-                raise DataError(
-                    source.label,
-                    f"two objects of the {split} split are named {name!r} (categories "
-                    f"{truth[name]['category']} and {category}), so predictions by name would "
-                    "be ambiguous; rename one photo",
-                )
             truth[name] = {"category": category, **{key: record[key] for key in ANGLES}}
     return truth
 
@@ -244,7 +237,7 @@ HEADER = f"{'count':>7} {'acc@pi/6':>9} {'acc@pi/18':>9} {'median deg':>11} {'me
 def _cells(label: str, summary: Mapping[str, Any]) -> str:
     shown = ["-" if summary[key] is None else f"{summary[key]:.1f}" for key in FIGURES]
     cells = f"{shown[0]:>9} {shown[1]:>9} {shown[2]:>11} {shown[3]:>9}"
-    return f"{label:<24} {summary['count']:>7} {cells}"
+    return f"{printable(label):<24} {summary['count']:>7} {cells}"
 
 
 def _group_lines(title: str, group: Mapping[str, Any], label: str) -> list[str]:
@@ -255,7 +248,11 @@ def _group_lines(title: str, group: Mapping[str, Any], label: str) -> list[str]:
 
 def format_report(report: Mapping[str, Any]) -> list[str]:
     """The figures as tables: one category a line and overall last; each meta-class; known,
-    unknown and all categories; then what was not scored."""
+    unknown and all categories; then what was not scored.
+
+    Names are printed with their control characters escaped (`printable`): a prediction named
+    with a newline and a made-up `overall` row shows as one name, not as a second table row.
+    """
     lines = [f"{'category':<24} {HEADER}"]
     lines += [_cells(category, summary) for category, summary in report["per_category"].items()]
     lines.append(_cells("overall", report["overall"]))
@@ -266,7 +263,7 @@ def format_report(report: Mapping[str, Any]) -> list[str]:
         lines += _group_lines("all categories", report, "all")
     for key, label in (("missing", "missing predictions"), ("unmatched", "unmatched names")):
         if report[key]["count"]:
-            first = ", ".join(report[key]["names"])
+            first = ", ".join(printable(name) for name in report[key]["names"])
             lines.append(f"{label}: {report[key]['count']} (first: {first})")
     return lines
 

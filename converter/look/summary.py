@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from converter.core.errors import printable
 from converter.core.progress import progress_bar
 from converter.pose.geometry import has_pose
 from converter.read.source import SPLITS, Source
@@ -27,11 +28,11 @@ class Summary:
     in_both: list[tuple[str, str]]
 
     def lines(self) -> list[str]:
-        """A short human report, one fact per line."""
+        """A short human report, one fact per line (names from the source escaped, `printable`)."""
         out = [
-            f"source:     {self.label}",
+            f"source:     {printable(self.label)}",
             f"layout:     {self.layout}",
-            f"categories: {len(self.categories)} ({', '.join(self.categories[:8])}"
+            f"categories: {len(self.categories)} ({printable(', '.join(self.categories[:8]))}"
             + (", ...)" if len(self.categories) > 8 else ")"),
         ]
         for split, counts in self.splits.items():
@@ -41,7 +42,7 @@ class Summary:
             )
             for status, count in sorted(counts.statuses.items()):
                 out.append(f"    {status:<18} {count}")
-        first = f", first {'/'.join(self.in_both[0])}" if self.in_both else ""
+        first = f", first {printable('/'.join(self.in_both[0]))}" if self.in_both else ""
         out.append(f"photos in both splits: {len(self.in_both)}{first}")
         return out
 

@@ -7,7 +7,9 @@ The choice depends only on the seed and the category, so a run can be repeated e
 
 The source is the release (any `Source`) or an export of it: a folder written by `export`, or
 the Hub repository it was pushed to, read with `datasets` alone (rows from the configuration,
-meshes from `cad`). Both choose the same examples and draw the same pixels.
+meshes from `cad`). Both choose the same examples and draw the same pixels. Names that become
+paths pass the same check from either: the release's where they enter (`converter.read.source`),
+an export's row by row here.
 """
 
 from __future__ import annotations
@@ -25,21 +27,22 @@ from typing import Any, TypeVar
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from converter.core.errors import DataError, described
 from converter.core.files import write_atomic
+from converter.core.names import example_name, unsafe_name
 from converter.core.progress import progress_bar
 from converter.look.draw import MeshKey, Style, cad_meshes, overlay
 from converter.look.exports import export_location
 from converter.outputs.configurations import (
     DEFAULT,
     MESHES,
-    Configuration,
     image_configuration,
 )
 from converter.outputs.examples import iter_raw_examples, render_examples, select_objects
 from converter.pose.geometry import Mode
 from converter.pose.options import PoseOptions
 from converter.read.mesh import Mesh
-from converter.read.source import Source, split_name
+from converter.read.source import InvalidLog, OnInvalid, Source, split_name
 
 THUMBNAIL = 240
 COLUMNS = 4
@@ -107,15 +110,29 @@ def pose_overlays(
 
 
 class Export:
-    """One split of an export's configuration and the export's meshes, loaded with `datasets`."""
+    """One split of an export's configuration and the export's meshes, loaded with `datasets`.
+
+    A row whose category, image id or name could not be a file name of the outputs is refused,
+    or passed over and counted in `invalid` when `on_invalid` is "skip": an export folder or a
+    Hub repository is as untrusted as the release.
+    """
 
     def __init__(
-        self, location: str | os.PathLike[str], declared: Configuration, split: str, token: Any
+        self,
+        location: str | os.PathLike[str],
+        config: str,
+        split: str,
+        token: Any,
+        on_invalid: OnInvalid = "raise",
     ):
         import datasets
 
+        declared = image_configuration(config)
+        self.label = f"{os.fspath(location)} {config} {split}"
+        self.on_invalid = on_invalid
+        self.invalid = InvalidLog()
         where = export_location(location)
-        self.rows = datasets.load_dataset(where, declared.name, split=split, token=token)
+        self.rows = datasets.load_dataset(where, config, split=split, token=token)
         cad = datasets.load_dataset(where, MESHES, split="train", token=token)
         self.categories: list[str] = self.rows.features["category"].names
         self.meshes = cad_meshes(cad, self.categories)
@@ -131,12 +148,47 @@ class Export:
 
     def _group(self) -> dict[str, list[int]]:
         keys = [key for key in ORDER if key in self.rows.column_names]
+        keys += [] if self.naming in keys else [self.naming]
         columns = self.rows.select_columns(keys).to_dict()
         rows = zip(*(columns[key] for key in keys), range(len(self.rows)), strict=True)
+        checked = []
+        for label, image_id, *naming, row in rows:
+            problem = self._unsafe_row(label, image_id, *naming)
+            if problem is None:
+                checked.append((label, image_id, *naming[:1], row))
+                continue
+            error = DataError(f"{self.label} row {row}", problem[1], key=problem[0])
+            if self.on_invalid == "raise":
+                raise error
+            self.invalid.add(error)
         grouped: dict[str, list[int]] = defaultdict(list)
-        for label, *_, row in sorted(rows):
+        for label, *_, row in sorted(checked):
             grouped[self.categories[label]].append(row)
         return grouped
+
+    def _unsafe_row(
+        self, label: Any, image_id: Any, index: Any = None, name: Any = None
+    ) -> tuple[str, str] | None:
+        """(field, why) when a row's values cannot name its overlay file: the category and
+        image id must be plain names, and a pose row's name the one its values give."""
+        if type(label) is not int or not 0 <= label < len(self.categories):
+            return "category", f"expected a category label, got {described(label)}"
+        category = self.categories[label]
+        if not isinstance(image_id, str):
+            return "image_id", f"expected text, got {described(image_id)}"
+        for key, value in (("category", category), ("image_id", image_id)):
+            problem = unsafe_name(value, key.replace("_", " "))
+            if problem:
+                return key, problem
+        if self.naming == "name" and (
+            type(index) is not int
+            or name not in (example_name(image_id, index), example_name(image_id, index, category))
+        ):
+            return (
+                "name",
+                f"{described(name)} is neither <image_id>_<k> nor <category>_<image_id>_<k>",
+            )
+        return None
 
     def overlays(
         self, category: str, count: int, seed: int, style: Style
@@ -177,7 +229,7 @@ def save_png(image: Image.Image, path: Path) -> Path:
 
 
 def visualize(
-    source: Source | str | os.PathLike[str],
+    source: Source | Export | str | os.PathLike[str],
     out: str | os.PathLike[str],
     config: str = DEFAULT,
     per_category: int = 4,
@@ -190,7 +242,8 @@ def visualize(
 ) -> list[Path]:
     """Write overlays and a contact sheet per category; return the written paths.
 
-    `source` is the release, or an export's folder or Hub repository id (`is_export`). `config`
+    `source` is the release, or an export's folder or Hub repository id (`is_export`), or one
+    opened as `Export` (with the same `config` and `split`). `config`
     is ``raw`` (photos with all their objects) or a pose configuration (one canvas per kept
     object, made with `options`, or as exported). Categories without examples get no files.
     """
@@ -205,7 +258,7 @@ def visualize(
         overlays = _release_overlays(source, declared.mode, split, options, chosen)
         names = source.categories()
     else:
-        export = Export(source, declared, split, token)
+        export = source if isinstance(source, Export) else Export(source, config, split, token)
         overlays = functools.partial(export.overlays, **chosen)
         names = export.categories
     out = Path(out)

@@ -18,6 +18,7 @@ import numpy as np
 from PIL import ExifTags, Image
 
 from converter.core.errors import DataError
+from converter.core.names import example_name
 from converter.pose.camera import camera_fields
 from converter.pose.canvas import (
     check_decodes,
@@ -30,7 +31,6 @@ from converter.pose.canvas import (
 from converter.pose.geometry import (
     Mode,
     Placement,
-    example_name,
     placement,
     pose_fields,
     skip_reason,
@@ -177,22 +177,27 @@ def iter_pose_examples(
         yield from render_examples(source, category, image_id, kept, mode, options)
 
 
-def raw_image(data: bytes, member: str, image_id: str) -> tuple[dict[str, Any], tuple[int, int]]:
+def raw_image(
+    data: bytes, member: str, image_id: str, objects: Sequence[dict[str, Any]]
+) -> tuple[dict[str, Any], tuple[int, int]]:
     """The photo as released when it is an RGB JPEG shown as stored, else an RGB PNG; and its size.
 
     `datasets` turns a photo by its EXIF orientation when it decodes it, but boxes, centres and
     sizes are in stored pixels (the public tool's and the canvases' frame), so a photo that
-    would be turned is stored as a PNG of its pixels as they are.
+    would be turned is stored as a PNG of its pixels as they are. The size, read from the
+    header, is checked against the objects' before any pixel is decoded: a small file may
+    declare a photo of hundreds of megabytes.
     """
     image = open_photo(data, member)
+    size = image.size
+    check_photo_size(size, objects, member)
     if image.format == "JPEG" and image.mode == "RGB" and _shown_as_stored(image):
-        size = image.size
         check_decodes(image, member)
         return {"path": f"{image_id}.JPEG", "bytes": data}, size
     rgb = decode_rgb(image, member)
     buffer = io.BytesIO()
     rgb.save(buffer, format="PNG")
-    return {"path": f"{image_id}.png", "bytes": buffer.getvalue()}, rgb.size
+    return {"path": f"{image_id}.png", "bytes": buffer.getvalue()}, size
 
 
 def _shown_as_stored(image: Image.Image) -> bool:
@@ -215,8 +220,8 @@ def iter_raw_examples(
         member = source.photo_member(category, image_id)
         objects = source.objects(category, image_id)
         try:
-            image, size = raw_image(source.photo_bytes(category, image_id), member, image_id)
-            check_photo_size(size, objects, member)
+            data = source.photo_bytes(category, image_id)
+            image, size = raw_image(data, member, image_id, objects)
         except DataError as error:
             source.tolerate(error)
             continue

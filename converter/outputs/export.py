@@ -3,9 +3,11 @@
 The builder's own `download_and_prepare(file_format="parquet")` does the feature encoding
 and the size-bounded sharding, so exported rows are the builder's rows by construction.
 Each configuration is staged in a hidden folder with its stamp (`export.json`: the options
-and source that built it) and moved into place in one rename: a folder under its final name
-is always complete. A rerun keeps a configuration whose stamp matches, and rebuilds one built
-otherwise only when told to (`overwrite`). The card is then written from the folder alone.
+and source that built it, and each shard's size and digest) and moved into place in one
+rename: a folder under its final name is always complete. A rerun keeps a configuration whose
+stamp matches and whose shards are still the files stamped; it rebuilds a damaged one, and
+one built otherwise only when told to (`overwrite`, which rebuilds every configuration named).
+The card is then written from the folder alone.
 """
 
 from __future__ import annotations
@@ -32,8 +34,10 @@ from converter.outputs.export_folder import (
     STAMP,
     check_exportable,
     clear_leftovers,
+    damage,
     locked,
     read_stamp,
+    shard_record,
 )
 from converter.outputs.sources import open_release
 from converter.outputs.tool_folder import OutputMismatch
@@ -113,6 +117,7 @@ def _stamp(source: Source, config: str, options: ExportOptions) -> dict[str, Any
         "config": config,
         "source": source.store.fingerprint(),
         "source_name": source_name(source),
+        "on_invalid": source.on_invalid,
         **options.settings(config),
         "exporter": f"imagenet3d-hf {converter.__version__}",
     }
@@ -123,26 +128,31 @@ def export_config(
 ) -> None:
     """One configuration's shards and stamp, staged and moved into place.
 
-    Kept as it is when its stamp matches this run's; one built from other options or another
-    source is rebuilt only with `overwrite`, so data and card never tell different stories.
+    Kept as it is when its stamp matches this run's and its shards are the files stamped; a
+    damaged one is rebuilt, saying which file was damaged. One built from other options or
+    another source is rebuilt only with `overwrite`, so data and card never tell different
+    stories; `overwrite` rebuilds it in any case.
     """
     final = out / config
     stamp = _stamp(source, config, options)
-    if final.exists():
-        changed = _changed(read_stamp(final), stamp)
-        if not changed:
-            logger.info("%s: already built in %s, kept", config, final)
-            return
-        if not overwrite:
+    if final.exists() and not overwrite:
+        found = read_stamp(final)
+        changed = _changed(found, stamp)
+        if changed:
             raise OutputMismatch(
                 f"{final} was exported with other options or from another source "
                 f"({', '.join(changed)} differ); rerun with --overwrite to rebuild it, "
                 "or choose another output folder"
             )
+        problem = damage(final, found)
+        if not problem:
+            logger.info("%s: already built in %s, kept", config, final)
+            return
+        logger.warning("%s: %s; rebuilding it", config, problem)
     logger.info("%s: building", config)
     staging = out / f"{STAGING_PREFIX}{config}"
     shards = _build(source, staging, config, options)
-    stamp["shards"] = sorted(path.name for path in shards.iterdir())
+    stamp["shards"] = {path.name: shard_record(path) for path in sorted(shards.iterdir())}
     write_atomic(shards / STAMP, (json.dumps(stamp, indent=2, sort_keys=True) + "\n").encode())
     if final.exists():
         final.rename(staging / "replaced")

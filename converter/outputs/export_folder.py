@@ -1,7 +1,8 @@
 """An export folder read back: how each configuration was built, what it holds, whether it is whole.
 
 Layout: `OUT/<config>/<split>-NNNNN-of-NNNNN.parquet` beside `OUT/<config>/export.json` (the
-options and source that built the configuration, and its shards), and the card `OUT/README.md`.
+options and source that built the configuration, and each shard's size and SHA-256), and the
+card `OUT/README.md`.
 The card, a rerun of `export` and `push` all read these facts from the folder itself, so none
 of them can describe data the folder does not hold. Telling an export folder from others
 (`is_export_folder`) loads no `datasets` nor pyarrow: the commands that draw from one start light.
@@ -10,6 +11,7 @@ of them can describe data the folder does not hold. Telling an export folder fro
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import shutil
 import sys
@@ -19,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from filelock import FileLock, Timeout
 
-from converter.core.files import PARTIAL_SUFFIX, STAGING_PREFIX
+from converter.core.files import STAGING_PREFIX, is_temporary
 from converter.outputs.configurations import CONFIGURATIONS
 
 if TYPE_CHECKING:
@@ -28,6 +30,8 @@ if TYPE_CHECKING:
 STAMP = "export.json"
 CARD = "README.md"
 LOCK = ".export.lock"
+# The names `export` gives what it writes directly in OUT: a folder holding any of them was
+# written by `export`, and only these (and temporary files beside them) are ever removed.
 
 
 class NotAnExport(ValueError):
@@ -40,7 +44,7 @@ def read_stamp(folder: Path) -> dict[str, Any]:
         stamp = json.loads((folder / STAMP).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError):
         stamp = None
-    if not isinstance(stamp, dict) or not isinstance(stamp.get("shards"), list):
+    if not isinstance(stamp, dict) or not isinstance(stamp.get("shards"), (dict, list)):
         raise NotAnExport(
             f"{folder} is not a configuration written by `imagenet3d export` "
             f"(no readable {STAMP}); move it away or choose another output folder"
@@ -70,22 +74,43 @@ def is_export_folder(path: Path) -> bool:
 
 
 def check_exportable(out: Path) -> None:
-    """Refuse an output folder holding things `export` did not write where it would write."""
+    """Refuse an output folder `export` did not write: a file, or a folder that is not empty
+    and holds nothing `export` writes (its cleanup must never reach a user's own files)."""
     if out.exists() and not out.is_dir():
         raise NotAnExport(f"{out} is a file, not an export folder")
-    configs = stamped_configs(out) if out.is_dir() else {}
+    if not out.is_dir():
+        return
+    configs = stamped_configs(out)
     if (out / CARD).exists() and not configs:
         raise NotAnExport(
             f"{out} has a {CARD} but no exported configuration: it is not an export folder; "
             "choose another output folder"
         )
+    entries = sorted(path.name for path in out.iterdir())
+    if entries and not any((out / name).exists() for name in own_names()):
+        raise NotAnExport(
+            f"{out} is not empty ({entries[0]}) and was not written by `imagenet3d export`; "
+            "choose an empty or new output folder"
+        )
+
+
+def _staged_names() -> list[str]:
+    """The staging folder of each declared configuration."""
+    return [f"{STAGING_PREFIX}{config}" for config in CONFIGURATIONS]
+
+
+def own_names() -> list[str]:
+    """Every name `export` gives to what it writes in an output folder."""
+    return [CARD, LOCK, *CONFIGURATIONS, *_staged_names()]
 
 
 def leftovers(out: Path) -> list[Path]:
-    """Staging folders and half-written files an interrupted run left in `out`."""
-    staged = [path for path in out.iterdir() if path.name.startswith(STAGING_PREFIX)]
-    partial = [path for path in out.rglob(f"*{PARTIAL_SUFFIX}") if path.is_file()]
-    return sorted(set(staged + partial))
+    """What an interrupted run left in `out`: its staging folders, and the temporary files of
+    the card and stamps. Only names `export` itself gives; any other file is the user's."""
+    staged = [out / name for name in _staged_names() if (out / name).is_dir()]
+    folders = [out, *(out / config for config in CONFIGURATIONS if (out / config).is_dir())]
+    temporary = [path for folder in folders for path in folder.iterdir() if is_temporary(path)]
+    return sorted(staged + temporary)
 
 
 def clear_leftovers(out: Path) -> None:
@@ -95,6 +120,30 @@ def clear_leftovers(out: Path) -> None:
             shutil.rmtree(path)
         else:
             path.unlink(missing_ok=True)
+
+
+def shard_record(path: Path) -> dict[str, Any]:
+    """What the stamp keeps of a shard to know it later for the same file: size and SHA-256."""
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        while chunk := file.read(1 << 20):
+            digest.update(chunk)
+    return {"size": path.stat().st_size, "sha256": digest.hexdigest()}
+
+
+def damage(folder: Path, stamp: dict[str, Any]) -> str | None:
+    """What is wrong with a configuration's shards (missing, or not the file its stamp
+    recorded), naming the first damaged one; None when every shard is whole."""
+    shards = stamp["shards"]
+    if not isinstance(shards, dict):
+        return f"{folder / STAMP} records no shard sizes and digests"
+    for name, recorded in shards.items():
+        path = folder / name
+        if not path.is_file():
+            return f"{path} is missing"
+        if not isinstance(recorded, dict) or shard_record(path) != recorded:
+            return f"{path} is not the file {STAMP} recorded (size or SHA-256 differ)"
+    return None
 
 
 @contextlib.contextmanager
@@ -175,7 +224,7 @@ def check_complete(out: Path, listed: list[str]) -> dict[str, dict[str, Any]]:
             f"{', '.join(configs) or 'none'}; run `imagenet3d export` into it again"
         )
     for config, stamp in configs.items():
-        missing = [name for name in stamp["shards"] if not (out / config / name).is_file()]
-        if missing:
-            raise NotAnExport(f"{out / config} lacks {missing[0]}, listed in its {STAMP}")
+        problem = damage(out / config, stamp)
+        if problem:
+            raise NotAnExport(f"{problem}; run `imagenet3d export` into {out} again to rebuild it")
     return configs

@@ -9,7 +9,8 @@ the release stores them in. Every file goes to a temporary name first and is ren
 place; a category's list is written after all its examples. The run's settings and a digest of
 its source are stamped in `preprocess.json`, so a rerun over the same folder skips the photos
 already done and produces the same bytes, while a rerun with other settings or from another
-source is refused instead of mixing outputs.
+source is refused instead of mixing outputs. One run at a time works on a folder (the lock
+`.preprocess.lock`), and each first removes the temporary files a killed run left.
 """
 
 from __future__ import annotations
@@ -26,9 +27,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+from filelock import FileLock
 
 from converter.core.errors import check_choice
-from converter.core.files import ZIP_TIME, write_atomic
+from converter.core.files import ZIP_TIME, remove_temporaries, write_atomic
 from converter.core.progress import progress_bar
 from converter.outputs.examples import Pair, Report, object_name, render_examples, select_objects
 from converter.pose.geometry import MODES, Mode
@@ -36,6 +38,8 @@ from converter.pose.options import PoseOptions
 from converter.read.source import RELEASE_SPLITS, SPLITS, InvalidLog, Source, split_name
 
 STAMP = "preprocess.json"
+LOCK = ".preprocess.lock"
+KINDS = ("images", "annotations", "lists")
 PHOTOS_PER_TASK = 32
 FolderLayout = Literal["public", "experiment"]
 LAYOUTS: tuple[FolderLayout, ...] = ("public", "experiment")
@@ -214,6 +218,7 @@ _worker: tuple[Source, Path, Job] | None = None
 
 def _start_worker(source: Source, out: Path, job: Job) -> None:
     global _worker
+    source.invalid = InvalidLog()  # what reopening the source found, the parent counted already
     _worker = (source, out, job)
 
 
@@ -268,6 +273,18 @@ def _stamped_source(stamp: Path) -> str | None:
         return None
 
 
+def clear_debris(out: Path, layout: FolderLayout) -> None:
+    """Remove the temporary files a killed run left (`.<name>.npz.<hex>.partial`, say): only
+    names `converter.core.files` gives them, only in the folders a run of `layout` writes."""
+    if layout == "public":
+        parents = [out / kind for kind in KINDS]
+    else:
+        parents = [out / split / kind for split in RELEASE_SPLITS.values() for kind in KINDS]
+    folders = [path for parent in parents if parent.is_dir() for path in parent.iterdir()]
+    for folder in [out, *folders]:
+        remove_temporaries(folder)
+
+
 def _split_names(splits: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(split_name(split) for split in splits))
 
@@ -298,11 +315,23 @@ def preprocess(
     out = Path(out)
     job = Job(mode, options or layout_options(layout), layout)
     tasks = _tasks(source, _split_names(splits), job.options.categories)
-    _check_stamp(out, job, source)
+    out.mkdir(parents=True, exist_ok=True)
+    with FileLock(out / LOCK):
+        resumed = (out / STAMP).exists()  # a folder preprocess wrote: its debris is ours
+        _check_stamp(out, job, source)
+        if resumed:
+            clear_debris(out, layout)
+        return _run(source, out, job, tasks, num_proc, progress)
+
+
+def _run(
+    source: Source, out: Path, job: Job, tasks: list[Task], num_proc: int, progress: bool
+) -> Report:
+    """Write every task's files, and each list once the last task of its category is done."""
     report = Report()
     names: list[str] = []
     photos = sum(len(task.pairs) for task in tasks)
-    bar = progress_bar(total=photos, unit="photo", desc=mode, disable=not progress)
+    bar = progress_bar(total=photos, unit="photo", desc=job.mode, disable=not progress)
     with bar:
         results = _results(source, out, job, tasks, num_proc)
         for index, (task, (task_report, task_names)) in enumerate(zip(tasks, results, strict=True)):
@@ -311,6 +340,6 @@ def preprocess(
             bar.update(len(task.pairs))
             bar.set_postfix(kept=report.kept, refresh=False)
             if index + 1 == len(tasks) or tasks[index + 1].listing != task.listing:
-                write_listing(out, task, layout, names)
+                write_listing(out, task, job.layout, names)
                 names = []
     return report

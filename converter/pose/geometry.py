@@ -57,16 +57,6 @@ def skip_reason(record: dict[str, Any], options: PoseOptions) -> str | None:
     return None
 
 
-def example_name(image_id: str, index: int, category: str | None = None) -> str:
-    """`<image_id>_<k:02d>` as the public tool names it, or `<category>_<image_id>_<k:02d>`.
-
-    The category is given for a photo that more than one category holds, whose objects
-    would otherwise share names within a split.
-    """
-    name = f"{image_id}_{index:02d}"
-    return name if category is None else f"{category}_{name}"
-
-
 def placement(
     mode: Mode, record: dict[str, Any], photo_size: tuple[int, int], options: PoseOptions
 ) -> Placement:

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from converter.core.errors import DataError, SourceError, check_choice, described
+from converter.core.errors import DataError, SourceError, check_choice
+from converter.core.names import example_stem, folded, unsafe_name
 from converter.core.release import DEFAULT_SOURCE
 from converter.read.archive import FolderStore, Store, ZipStore
 from converter.read.mesh import MAX_MESH_BYTES
@@ -44,31 +45,12 @@ _FLAT_NPZ = re.compile(r"^(?P<prefix>(?:[^/]+/)?)(?P<category>[^/]+)/(?P<id>[^/]
 # of some hundreds to thousands of photos; 1 MiB holds 60,000.
 MAX_PHOTO_BYTES = 128 << 20
 MAX_LIST_BYTES = 1 << 20
-# Categories and image ids become file and folder names of the outputs (visualize writes
-# OUT/<category>/<image id>.png), so each must be one plain name on every system: not empty,
-# not `.`, `..` or hidden, no separator, no character Windows refuses, no control character.
-MAX_NAME_LENGTH = 128
-_UNSAFE_CHARACTER = re.compile(r'[/\\<>:"|?*\x00-\x1f\x7f]')
 
 
 def split_name(split: str) -> str:
     """Our name of a split given by it or by the release's word (`val`); any other is refused."""
     check_choice("split", split, (*SPLITS, *SPLIT_ALIASES))
     return SPLIT_ALIASES.get(split, split)
-
-
-def unsafe_name(name: str, kind: str = "image id") -> str | None:
-    """Why `name`, a category or image id, cannot be a file name in the outputs, or None."""
-    unsafe = _UNSAFE_CHARACTER.search(name)
-    if not name or len(name) > MAX_NAME_LENGTH:
-        why = f"it has {len(name)} characters, not 1 to {MAX_NAME_LENGTH}"
-    elif name.startswith("."):
-        why = "it starts with '.'"
-    elif unsafe:
-        why = f"it holds {unsafe.group()!r}"
-    else:
-        return None
-    return f"the {kind} {described(name)} cannot be a file name: {why}"
 
 
 @dataclass
@@ -155,6 +137,7 @@ class Source:
         self._photos = self._index_photos(names)
         self._names = set(names)
         self.shared_image_ids = _shared_image_ids(self._photos)
+        self._refuse_name_clashes()
         # The last annotation array read: writers ask for a photo's records, then its array.
         self._last_array: tuple[str, Any] = ("", None)
         if self.layout.kind == "flat":
@@ -181,12 +164,56 @@ class Source:
             category = folder.rpartition("/")[2]
             if f"{folder}/" != self.layout.photo_folder(category):
                 continue
-            problem = unsafe_name(category, "category") or unsafe_name(stem)
+            problem = unsafe_name(category, "category")
+            key = "category" if problem else "image id"
+            problem = problem or unsafe_name(stem)
             if problem:
-                self.tolerate(DataError(name, problem))
+                self.tolerate(DataError(name, problem, key=key))
             else:
                 photos[category][stem] = name
-        return dict(photos)
+        return self._without_folded_twins(dict(photos))
+
+    def _without_folded_twins(self, photos: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        """Refuse a category equal to another after case folding and NFC normalisation: macOS
+        and Windows file systems would merge their folders (the later one is skipped)."""
+        first: dict[str, str] = {}
+        for category in sorted(photos):
+            twin = first.setdefault(folded(category), category)
+            if twin != category:
+                member = min(photos.pop(category).values())
+                self.tolerate(
+                    DataError(
+                        member,
+                        f"the category {category!r} is the category {twin!r} on case-insensitive "
+                        "file systems (equal after case folding and NFC normalisation)",
+                        key="category",
+                    )
+                )
+        return photos
+
+    def _refuse_name_clashes(self) -> None:
+        """Refuse a photo whose examples would be named like another's, as the photo
+        `aeroplane_n02691156_87` is like the qualified name of `n02691156_87` when two categories
+        hold that one: they would write one file for two objects. Compared case folded, as file
+        systems that ignore case do; the later photo is refused, naming both members. The
+        qualified names stay those of the whole archive, so refusing one changes no other name."""
+        first: dict[str, str] = {}
+        for category in sorted(self._photos):
+            photos = self._photos[category]
+            for image_id in sorted(photos):
+                shared = category if image_id in self.shared_image_ids else None
+                stem = example_stem(image_id, shared)
+                twin = first.setdefault(folded(stem), photos[image_id])
+                if twin != photos[image_id]:
+                    member = photos.pop(image_id)
+                    self.tolerate(
+                        DataError(
+                            member,
+                            f"its examples would be named {stem}_NN like those of {twin}; "
+                            "rename one photo",
+                            key="image id",
+                        )
+                    )
 
     def categories(self) -> list[str]:
         return sorted(self._photos)
