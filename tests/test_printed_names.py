@@ -32,14 +32,15 @@ def test_a_prediction_name_cannot_forge_a_row_of_the_report(source: Source) -> N
     text = "\n".join(lines)
     assert [line for line in text.splitlines() if line.startswith("overall")] == [lines[-2]]
     assert "\x1b" not in text and "\x07" not in text
-    assert lines[-1].startswith("unknown names: 2 (first: ")
+    assert lines[-1].startswith("unmatched names: 2 (first: ")
 
 
 def test_the_command_line_prints_them_escaped(
-    sample_zip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    source: Source, sample_zip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     predictions = tmp_path / "predictions.jsonl"
-    lines = [{"name": name, "azimuth": 0, "elevation": 0, "theta": 0} for name in (FORGED, ESCAPES)]
+    names = [*ground_truth(source, "validation"), FORGED, ESCAPES]
+    lines = [{"name": name, "azimuth": 0, "elevation": 0, "theta": 0} for name in names]
     predictions.write_text("".join(json.dumps(line) + "\n" for line in lines))
     assert main(["evaluate", str(predictions), "--source", str(sample_zip)]) == 0
     out = capsys.readouterr().out
