@@ -30,14 +30,13 @@ from converter.sample.scaled import Scale, write_scaled_release
 
 # Canvases as small as the photos: what grows with the release is measured, not the cost of a
 # large canvas (bench.preprocess measures that).
-CANVAS = ["--height", "160", "--width", "200"]
+CANVAS = ("--height", "160", "--width", "200")
+ONE = ("--num-proc", "1")
 COMMANDS = {
     "inspect": ["inspect", "{archive}"],
-    "export raw": ["export", "{archive}", "{out}", "--config", "raw", "--num-proc", "1"],
-    "export pose3d": ["export", "{archive}", "{out}", "--config", "pose3d", "--num-proc", "1"]
-    + CANVAS,
-    "preprocess pose3d": ["preprocess", "{archive}", "{out}", "--mode", "pose3d", "--num-proc", "1"]
-    + CANVAS,
+    "export raw": ["export", "{archive}", "{out}", "--config", "raw", *ONE],
+    "export pose3d": ["export", "{archive}", "{out}", "--config", "pose3d", *ONE, *CANVAS],
+    "preprocess pose3d": ["preprocess", "{archive}", "{out}", "--mode", "pose3d", *ONE, *CANVAS],
 }
 STREAM = "stream 1st example"
 TIME_GROWTH = 1.25  # at most: time per photo at 100 % over that at 10 %

@@ -67,10 +67,15 @@ class Scale:
         return self.categories * (self.train + self.val)
 
 
-def scaled_categories(count: int) -> list[str]:
-    """Category names, sorted, each naming the sample category whose meshes it borrows."""
+def _category_names(count: int) -> list[str]:
+    """Category names, each naming the sample category whose meshes it borrows, in turn."""
     shapes = list(CATEGORIES)
     return [f"{shapes[index % len(shapes)]}_{index:03d}" for index in range(count)]
+
+
+def scaled_categories(count: int) -> list[str]:
+    """The categories of an archive of `count`, sorted as every reader lists them."""
+    return sorted(_category_names(count))
 
 
 def _scaled_plans(rng: np.random.Generator, scale: Scale) -> list[_PhotoPlan]:
@@ -78,7 +83,7 @@ def _scaled_plans(rng: np.random.Generator, scale: Scale) -> list[_PhotoPlan]:
     counts, weights = zip(*_OBJECT_COUNTS, strict=True)
     plans: list[_PhotoPlan] = []
     objects = 0
-    for index, category in enumerate(scaled_categories(scale.categories)):
+    for index, category in enumerate(_category_names(scale.categories)):
         shape = category.rpartition("_")[0]
         splits = ["train"] * scale.train + ["val"] * scale.val
         for number, split in enumerate(splits):
