@@ -14,7 +14,7 @@ import bisect
 import struct
 import zipfile
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import BinaryIO
 
 _CENTRAL = struct.Struct(zipfile.structCentralDir)
@@ -26,6 +26,16 @@ _UNSUPPORTED = {
 }
 _ZIP64_MARK = 0xFFFF_FFFF
 _BEYOND_OFFSETS = 1 << 64  # what the offset arrays hold
+# The numbers kept of each member, and the array type of each.
+_FIELDS = {
+    "header_offset": "Q",
+    "compress_size": "Q",
+    "file_size": "Q",
+    "span_end": "Q",
+    "crc": "L",
+    "flag_bits": "H",
+    "compress_type": "H",
+}
 
 
 class _Names(Sequence[str]):
@@ -49,6 +59,14 @@ class ZipIndex:
     name and extra field) are arrays in name order, one slot per member.
     """
 
+    header_offset: array
+    compress_size: array
+    file_size: array
+    span_end: array
+    crc: array
+    flag_bits: array
+    compress_type: array
+
     def __init__(self, file: BinaryIO) -> None:
         """Read the central directory that the end record points at, in one read."""
         end = zipfile._EndRecData(file)
@@ -61,29 +79,15 @@ class ZipIndex:
         if offset + concat < 0:
             raise zipfile.BadZipFile("Bad offset for central directory")
         file.seek(offset + concat)
-        self._build(list(_entries(file.read(size), concat)))
-
-    def _build(self, entries: list[tuple[str, tuple[int, ...]]]) -> None:
-        order = sorted(range(len(entries)), key=lambda index: entries[index][0])
-        kept = [
-            index
-            for position, index in enumerate(order)
-            if not entries[index][0].endswith("/")
-            and (position + 1 == len(order) or entries[order[position + 1]][0] != entries[index][0])
-        ]
-        encoded = [entries[index][0].encode() for index in kept]
-        self._blob = b"".join(encoded)
+        names, columns = _entries(file.read(size), concat)
+        kept = _kept(names)
+        encoded = [names[index].encode() for index in kept]
         self.starts = array("Q", [0])
         for name in encoded:
             self.starts.append(self.starts[-1] + len(name))
-        numbers = [entries[index][1] for index in kept]
-        self.header_offset, self.compress_size, self.file_size, self.span_end = (
-            array("Q", column) for column in _columns(numbers, 0, 4)
-        )
-        self.crc = array("L", (row[4] for row in numbers))
-        self.flag_bits, self.compress_type = (
-            array("H", column) for column in _columns(numbers, 5, 7)
-        )
+        self._blob = b"".join(encoded)
+        for field, column in columns.items():
+            setattr(self, field, array(column.typecode, map(column.__getitem__, kept)))
         self.names: Sequence[str] = _Names(self._blob, self.starts)
 
     def __len__(self) -> int:
@@ -106,12 +110,22 @@ class ZipIndex:
         return info
 
 
-def _columns(rows: list[tuple[int, ...]], start: int, stop: int) -> Iterator[list[int]]:
-    return ([row[column] for row in rows] for column in range(start, stop))
+def _kept(names: list[str]) -> list[int]:
+    """The entries kept, in name order: no folders, and of a repeated name the last (the one
+    zipfile's own lookup finds)."""
+    order = sorted(range(len(names)), key=names.__getitem__)
+    return [
+        index
+        for position, index in enumerate(order)
+        if not names[index].endswith("/")
+        and (position + 1 == len(order) or names[order[position + 1]] != names[index])
+    ]
 
 
-def _entries(data: bytes, concat: int) -> Iterator[tuple[str, tuple[int, ...]]]:
-    """Each central directory entry's name and numbers, parsed as `zipfile` parses them."""
+def _entries(data: bytes, concat: int) -> tuple[list[str], dict[str, array]]:
+    """Each central directory entry's name, and its numbers by field, parsed as `zipfile` does."""
+    names: list[str] = []
+    columns = {field: array(typecode) for field, typecode in _FIELDS.items()}
     position = 0
     while position < len(data):
         if position + _CENTRAL.size > len(data):
@@ -121,13 +135,8 @@ def _entries(data: bytes, concat: int) -> Iterator[tuple[str, tuple[int, ...]]]:
             raise zipfile.BadZipFile("Bad magic number for central directory")
         name_size, extra_size, comment_size = fields[12:15]
         start = position + _CENTRAL.size
-        raw = data[start : start + name_size]
-        flag_bits, compress_type, crc, compress_size, file_size = (
-            fields[5],
-            fields[6],
-            *fields[9:12],
-        )
-        header_offset = fields[18]
+        name = _decoded(data[start : start + name_size], fields[5])
+        file_size, compress_size, header_offset = fields[11], fields[10], fields[18]
         if _ZIP64_MARK in (file_size, compress_size, header_offset):
             info = zipfile.ZipInfo()
             info.extra = data[start + name_size : start + name_size + extra_size]
@@ -139,10 +148,13 @@ def _entries(data: bytes, concat: int) -> Iterator[tuple[str, tuple[int, ...]]]:
         header_offset += concat
         span_end = header_offset + _LOCAL.size + name_size + extra_size + compress_size
         if header_offset < 0 or span_end >= _BEYOND_OFFSETS:
-            raise zipfile.BadZipFile(f"Bad offset {header_offset} for {_decoded(raw, flag_bits)!r}")
-        numbers = (header_offset, compress_size, file_size, span_end, crc, flag_bits, compress_type)
-        yield _decoded(raw, flag_bits), numbers
+            raise zipfile.BadZipFile(f"Bad offset {header_offset} for {name!r}")
+        names.append(name)
+        values = (header_offset, compress_size, file_size, span_end, *fields[9:10], *fields[5:7])
+        for column, value in zip(columns.values(), values, strict=True):
+            column.append(value)
         position = start + name_size + extra_size + comment_size
+    return names, columns
 
 
 def _decoded(raw: bytes, flag_bits: int) -> str:
