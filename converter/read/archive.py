@@ -10,6 +10,7 @@ import hashlib
 import lzma
 import os
 import stat
+import threading
 import zipfile
 import zlib
 from collections.abc import Iterable
@@ -101,7 +102,8 @@ class FolderStore:
 
 
 class ZipStore:
-    """A zip read by random access from any seekable binary file (local or remote).
+    """A zip read by random access from any seekable binary file (local or remote), through
+    one compact index of its central directory (`ZipIndex`).
 
     A file with a `prefetch(start, end)` method (a remote one) is told each member's whole
     span first, so a member costs one request rather than one per header and body.
@@ -110,6 +112,7 @@ class ZipStore:
     def __init__(self, file: BinaryIO, label: str) -> None:
         self.label = label
         self._file = file
+        self._lock = threading.Lock()  # one seek-and-read at a time, as zipfile's own reads
         try:
             members = _declared_members(file)
             if members > MAX_MEMBERS:
@@ -154,7 +157,7 @@ class ZipStore:
         if prefetch is not None:
             prefetch(info.header_offset, self.index.span_end[number])
         try:
-            with open_member(self._file, info) as member:
+            with self._lock, open_member(self._file, info) as member:
                 return member.read(info.file_size)
         except ZIP_ERRORS as error:
             raise DataError(name, f"corrupt or truncated zip member ({error})") from None
