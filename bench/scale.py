@@ -39,6 +39,7 @@ COMMANDS = {
     "preprocess pose3d": ["preprocess", "{archive}", "{out}", "--mode", "pose3d", *ONE, *CANVAS],
 }
 STREAM = "stream 1st example"
+INDEXES = ("zipfile", "ZipIndex")
 TIME_GROWTH = 1.25  # at most: time per photo at 100 % over that at 10 %
 MEMORY_GROWTH_MIB = 150  # at most: peak memory at 100 % less that at 10 %
 FIRST_EXAMPLE_EXTRA = 1 << 20  # at most: bytes read for the first example beyond the directory
@@ -83,6 +84,20 @@ def measure_stream(archive: Path) -> dict[str, float]:
         wall = time.perf_counter() - start
         served = server.traffic.bytes_served
     return {"wall": wall, "bytes": served, **_usage()}
+
+
+def measure_index(kind: str, archive: Path) -> dict[str, float]:
+    """Memory kept, and at the peak, by opening the archive's index (zipfile's, or ours)."""
+    from converter.read.zip_index import ZipIndex
+
+    before = memory_mib()["VmRSS"]
+    start = time.perf_counter()
+    with archive.open("rb") as file:
+        index = zipfile.ZipFile(file) if kind == "zipfile" else ZipIndex(file)
+        wall = time.perf_counter() - start
+        now = memory_mib()
+        del index
+    return {"wall": wall, "kept": now["VmRSS"] - before, "peak": now["VmHWM"] - before}
 
 
 def central_directory_bytes(archive: Path) -> int:
@@ -133,6 +148,9 @@ def run_scale(fraction: float) -> dict[str, dict[str, float | str]]:
         figures.update(counts)
     results[STREAM]["directory"] = central_directory_bytes(archive)
     results[STREAM]["archive"] = archive.stat().st_size
+    results[STREAM]["indexes"] = {
+        kind: in_fresh_process("index", kind, str(archive))[0] for kind in INDEXES
+    }
     return results
 
 
@@ -162,6 +180,11 @@ def print_scale(fraction: float, results: dict[str, dict[str, float | str]]) -> 
         f"first example: {stream['bytes'] / 1e6:.2f} MB read, the central directory and "
         f"{extra / 1e6:.3f} MB more"
     )
+    for kind, figures in stream["indexes"].items():
+        print(
+            f"index by {kind:<8}: {figures['wall']:.2f} s, keeps {figures['kept']:.0f} MiB, "
+            f"{figures['peak']:.0f} MiB at the peak"
+        )
 
 
 def verdicts(small: dict, large: dict) -> list[str]:
@@ -203,9 +226,12 @@ def main() -> None:
     args = parser.parse_args()
     if args.measure:
         what, *rest = args.measure
-        figures = (
-            measure_stream(Path(rest[0])) if what == "stream" else measure_command(args.measure)
-        )
+        if what == "stream":
+            figures = measure_stream(Path(rest[0]))
+        elif what == "index":
+            figures = measure_index(rest[0], Path(rest[1]))
+        else:
+            figures = measure_command(args.measure)
         print(json.dumps(figures))
         return
     CACHE.mkdir(parents=True, exist_ok=True)

@@ -22,9 +22,9 @@ from converter.read.zip_index import ZipIndex, open_member
 
 # The bound on any member, whatever its kind; Source reads each kind with a tighter one.
 MAX_MEMBER_BYTES = 1 << 30
-# The release has under 200,000 members (photos, annotation files, lists, meshes). The central
-# directory is parsed at once, briefly about 300 bytes a member (its index keeps about 60):
-# 500,000 keeps that under 150 MB.
+# The release has under 200,000 members (photos, annotation files, lists, meshes). Its central
+# directory is parsed at once: 141,000 members took 61 MiB at the peak and their index keeps
+# 24 MiB (bench/RESULTS.md, "Scale"), so 500,000 stay well under 400 MB.
 MAX_MEMBERS = 500_000
 MAX_COMPRESSION_RATIO = 200
 # Opening a FIFO for reading waits for a writer; without blocking it opens at once, and is then

@@ -1,12 +1,11 @@
 """A zip's central directory held as a few flat arrays, and its members read by their offsets.
 
-`zipfile.ZipFile` keeps a `ZipInfo` object per member (about 700 bytes each with its dict
-entry): 130 MB for the release's 180,000 members, paid again by every process that opens it.
-Here the sorted member names are one UTF-8 byte string with an array of where each starts,
-and each number of a member is one slot of a typed array: about 60 bytes a member. A member's
-`ZipInfo` is made only when it is read, and its bytes come through zipfile's own `ZipExtFile`,
-which inflates and checks the CRC as `ZipFile.open` does.
-"""
+`zipfile.ZipFile` keeps a `ZipInfo` object per member, and the release has about 180,000
+members. Here the sorted member names are one UTF-8 byte string with an array of where each
+starts, and each number of a member is one slot of a typed array, so the index costs a small
+fraction of zipfile's (bench/RESULTS.md, "Scale"). A member's `ZipInfo` is made only when it
+is read, and its bytes come through zipfile's own `ZipExtFile`, which inflates and checks the
+CRC as `ZipFile.open` does."""
 
 from __future__ import annotations
 
