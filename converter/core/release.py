@@ -6,10 +6,6 @@ REPO_ID = "ccvl/ImageNet3D"
 ARCHIVE_NAME = "imagenet3d_v1.zip"
 DEFAULT_SOURCE = f"hf://datasets/{REPO_ID}/{ARCHIVE_NAME}"
 TOP_FOLDER = "imagenet3d_v1"
-# The category folders of the release's `imagenet3d_v1/` (the names of its `lists/` files), sorted:
-# the builder declares its features with them before any source is opened. Here the generated
-# sample's four stand in; the release's 200 names replace them.
-RELEASE_CATEGORIES = ("aeroplane", "bicycle", "car", "chair")
 
 PRETTY_NAME = "ImageNet3D"
 HOMEPAGE = "https://imagenet3d.github.io/"

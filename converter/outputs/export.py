@@ -97,8 +97,8 @@ def export(
 ) -> dict[str, datasets.DatasetInfo]:
     """Write `out/<config>/<split>-NNNNN-of-NNNNN.parquet` for each config, then `out/README.md`.
 
-    The builder reads the source the way it was opened: records it skips (`on_invalid="skip"`)
-    are added to `source.invalid`. Returns the configurations the card lists.
+    The builder reads `source` itself (one index of the archive per process): records it skips
+    (`on_invalid="skip"`) are noted in `source.invalid`. Returns the configurations the card lists.
     """
     options = options or ExportOptions()
     if not isinstance(source, Source):
@@ -174,6 +174,7 @@ def _build(source: Source, staging: Path, config: str, options: ExportOptions) -
         cache_dir=os.fspath(staging / "cache"),
         token=options.token,
         on_invalid=source.on_invalid,
+        source=source,
         **options.pose.values(),
     )
     prepared = staging / "prepared"
@@ -194,5 +195,4 @@ def _build(source: Source, staging: Path, config: str, options: ExportOptions) -
         index, count = (int(match["index"]), int(match["count"])) if match["index"] else (0, 1)
         if pq.read_metadata(path).num_rows:  # `datasets` cannot load an empty split: leave it out
             path.rename(shards / shard_name(match["split"], index, count))
-    source.invalid.merge(builder.invalid)
     return shards

@@ -10,6 +10,7 @@ import hashlib
 import lzma
 import os
 import stat
+import threading
 import zipfile
 import zlib
 from collections.abc import Iterable
@@ -17,18 +18,18 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from converter.core.errors import DataError, SourceError
+from converter.read.zip_index import ZipIndex, open_member
 
 # The bound on any member, whatever its kind; Source reads each kind with a tighter one.
 MAX_MEMBER_BYTES = 1 << 30
-# The release has under 200,000 members (photos, annotation files, lists, meshes). zipfile parses
-# every entry of the central directory at once, about 800 bytes of memory each with our index
-# of them: 500,000 keeps that under 400 MB.
+# The release has under 200,000 members (photos, annotation files, lists, meshes). Its central
+# directory is parsed at once: 141,000 members took 61 MiB at the peak and their index keeps
+# 24 MiB (bench/RESULTS.md, "Scale"), so 500,000 stay well under 400 MB.
 MAX_MEMBERS = 500_000
 MAX_COMPRESSION_RATIO = 200
 # Opening a FIFO for reading waits for a writer; without blocking it opens at once, and is then
 # refused as not a regular file. (Windows has neither FIFOs nor the flag.)
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
-LOCAL_HEADER_SIZE = 30
 # What zipfile raises on a damaged archive or member. RuntimeError, which it raises for an
 # encrypted member, is left out: a refused remote read is one (AccessError) and must reach the
 # user as it is; check_member refuses encrypted members before reading instead.
@@ -101,7 +102,8 @@ class FolderStore:
 
 
 class ZipStore:
-    """A zip read by random access from any seekable binary file (local or remote).
+    """A zip read by random access from any seekable binary file (local or remote), through
+    one compact index of its central directory (`ZipIndex`).
 
     A file with a `prefetch(start, end)` method (a remote one) is told each member's whole
     span first, so a member costs one request rather than one per header and body.
@@ -110,6 +112,7 @@ class ZipStore:
     def __init__(self, file: BinaryIO, label: str) -> None:
         self.label = label
         self._file = file
+        self._lock = threading.Lock()  # one seek-and-read at a time, as zipfile's own reads
         try:
             members = _declared_members(file)
             if members > MAX_MEMBERS:
@@ -117,7 +120,7 @@ class ZipStore:
                     f"{label}: declares {members} members, more than any release (limit "
                     f"{MAX_MEMBERS})"
                 )
-            self._zip = zipfile.ZipFile(file)
+            self.index = ZipIndex(file)
         except SourceError:
             raise
         except ZIP_ERRORS as error:
@@ -125,30 +128,37 @@ class ZipStore:
                 f"{label}: not a readable zip archive ({error}); "
                 "the download may be truncated, fetch it again"
             ) from None
-        self._infos = {info.filename: info for info in self._zip.infolist() if not info.is_dir()}
 
     def names(self) -> list[str]:
-        return sorted(self._infos)
+        return list(self.index.names)
 
     def position(self, name: str) -> int:
-        return self._infos[name].header_offset
+        return self.index.header_offset[self._find(name)]
 
     def fingerprint(self) -> str:
         """A digest of every member's name, size and CRC, from the central directory alone."""
+        index = self.index
         return _digest(
-            (name, info.file_size, info.CRC) for name, info in sorted(self._infos.items())
+            (name, index.file_size[number], index.crc[number])
+            for number, name in enumerate(index.names)
         )
 
-    def read(self, name: str, limit: int = MAX_MEMBER_BYTES) -> bytes:
-        info = self._infos.get(name)
-        if info is None:
+    def _find(self, name: str) -> int:
+        number = self.index.find(name)
+        if number is None:
             raise DataError(name, f"not in {self.label}")
+        return number
+
+    def read(self, name: str, limit: int = MAX_MEMBER_BYTES) -> bytes:
+        number = self._find(name)
+        info = self.index.zipinfo(number)
         check_member(info, name, limit)
         prefetch = getattr(self._file, "prefetch", None)
         if prefetch is not None:
-            prefetch(info.header_offset, _member_end(info))
+            prefetch(info.header_offset, self.index.span_end[number])
         try:
-            return read_member(self._zip, info)
+            with self._lock, open_member(self._file, info) as member:
+                return member.read(info.file_size)
         except ZIP_ERRORS as error:
             raise DataError(name, f"corrupt or truncated zip member ({error})") from None
 
@@ -165,12 +175,6 @@ def _declared_members(file: BinaryIO) -> int:
     by zipfile's own reader of that record (zip64 too); 0 without one, which zipfile reports."""
     end = zipfile._EndRecData(file)
     return 0 if end is None else end[zipfile._ECD_ENTRIES_TOTAL]
-
-
-def _member_end(info: zipfile.ZipInfo) -> int:
-    """Where a member's data ends, assuming its local header repeats the central one's fields."""
-    header = LOCAL_HEADER_SIZE + len(info.orig_filename.encode()) + len(info.extra)
-    return info.header_offset + header + info.compress_size
 
 
 def read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:

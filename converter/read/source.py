@@ -8,6 +8,7 @@ folder per category, no split lists).
 
 from __future__ import annotations
 
+import bisect
 import os
 import re
 import warnings
@@ -134,10 +135,10 @@ class Source:
         self.on_invalid = on_invalid
         self.invalid = InvalidLog()
         self._open_args = (location, token)
-        names = store.names()
-        self.layout = detect_layout(names, label)
-        self._photos = self._index_photos(names)
-        self._names = set(names)
+        # Sorted (each store lists them so): looked up by bisection, without a set beside them.
+        self._names = store.names()
+        self.layout = detect_layout(self._names, label)
+        self._photos = self._index_photos(self._names)
         self.shared_image_ids = _shared_image_ids(self._photos)
         self._refuse_name_clashes()
         # The last annotation array read: writers ask for a photo's records, then its array.
@@ -248,7 +249,7 @@ class Source:
 
     def _listed(self, category: str, split: str) -> list[tuple[str, str]]:
         member = self.layout.split_list(category, split)
-        if member not in self._names:
+        if not self._has(member):
             return []
         try:
             lines = self.store.read(member, MAX_LIST_BYTES).decode("utf-8").split()
@@ -295,7 +296,7 @@ class Source:
         For writers that copy the release's value types, as the public tool does.
         """
         member = self.layout.annotation(category, image_id)
-        if member not in self._names:
+        if not self._has(member):
             return None
         if self._last_array[0] != member:
             data = self.store.read(member, MAX_ANNOTATION_BYTES)
@@ -308,18 +309,30 @@ class Source:
             raise error
         self.invalid.add(error)
 
+    def _has(self, member: str) -> bool:
+        index = bisect.bisect_left(self._names, member)
+        return index < len(self._names) and self._names[index] == member
+
+    def _names_under(self, folder: str) -> list[str]:
+        """The member names that start with `folder`, found by bisection in the sorted names."""
+        start = bisect.bisect_left(self._names, folder)
+        end = bisect.bisect_right(
+            self._names, folder, lo=start, key=lambda name: name[: len(folder)]
+        )
+        return self._names[start:end]
+
     def cad_indices(self, category: str) -> list[int]:
         folder = self.layout.cad(category, 0).rpartition("/")[0] + "/"
-        found = (name[len(folder) :].removesuffix(".off") for name in self._names)
+        found = (name[len(folder) :].removesuffix(".off") for name in self._names_under(folder))
         indices = {int(stem) for stem in found if stem.isascii() and stem.isdigit()}
-        return sorted(index for index in indices if self.cad_member(category, index) in self._names)
+        return sorted(index for index in indices if self._has(self.cad_member(category, index)))
 
     def cad_member(self, category: str, cad_index: int) -> str:
         return self.layout.cad(category, cad_index)
 
     def cad_bytes(self, category: str, cad_index: int) -> bytes:
         member = self.cad_member(category, cad_index)
-        if member not in self._names:
+        if not self._has(member):
             raise DataError(member, f"no CAD mesh {cad_index} for {category} in {self.label}")
         return self.store.read(member, MAX_MESH_BYTES)
 

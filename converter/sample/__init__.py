@@ -1,4 +1,5 @@
-"""Generated archives shaped like the release: the built-in sample and the benchmark workload.
+"""Generated archives shaped like the release: the built-in sample and the benchmark workload
+(and, in `scaled`, archives of the release's breadth at any scale, for scale benchmarks).
 
 `open_release` opens any location like `converter.read.open_source`, and also the word `sample`
 (the built-in sample) when no file or folder of that name exists. Imports `core`, `read`, `pose`.

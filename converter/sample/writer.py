@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import os
 import zipfile
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import partial
@@ -80,6 +81,12 @@ class _PhotoPlan:
     mode: str  # "RGB", "L" or "CMYK"
     objects: tuple[_ObjectPlan, ...]
     png: bool = False  # saved as PNG under the .JPEG name
+    shape: str = ""  # whose procedural meshes and colour it borrows; "": its own category's
+
+    @property
+    def look(self) -> str:
+        """The sample category whose meshes and colour draw this photo's objects."""
+        return self.shape or self.category
 
 
 @dataclass(frozen=True)
@@ -478,7 +485,7 @@ def _photo_bytes(
     draw = ImageDraw.Draw(image)
     for item in sorted(placed, key=lambda item: item.plan.kind == "posed"):
         if item.plan.kind == "posed":
-            _draw(draw, item, _OBJECT_COLOURS[photo.category], contrast=0.12)
+            _draw(draw, item, _OBJECT_COLOURS[photo.look], contrast=0.12)
         else:
             _draw(draw, item, _UNPOSED_COLOUR, contrast=0.4)
     buffer = io.BytesIO()
@@ -503,19 +510,22 @@ def _members(
     The CAD files of category `crlf` end their lines as Windows tools do.
     """
     members: dict[str, Callable[[], bytes]] = {}
-    for category in sorted({plan.category for plan in plans}):
-        for index, mesh in enumerate(category_meshes(category), start=1):
+    looks = {plan.category: plan.look for plan in plans}
+    listed: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for plan in plans:
+        listed[plan.category, plan.split].append(plan.image_id)
+    for category in sorted(looks):
+        for index, mesh in enumerate(category_meshes(looks[category]), start=1):
             members[f"{TOP_FOLDER}/CAD/{category}/{index:02d}.off"] = partial(
                 _off_bytes, mesh, category == crlf
             )
         for split in ("train", "val"):
-            ids = [p.image_id for p in plans if p.category == category and p.split == split]
-            text = "".join(f"{image_id}\n" for image_id in ids)
+            text = "".join(f"{image_id}\n" for image_id in listed[category, split])
             members[f"{TOP_FOLDER}/lists/{category}_imagenet_{split}.txt"] = partial(
                 str.encode, text
             )
     for number, photo in enumerate(plans):
-        placed = [_place(obj, photo.category, photo.width, photo.height) for obj in photo.objects]
+        placed = [_place(obj, photo.look, photo.width, photo.height) for obj in photo.objects]
         boxes = [item.bbox for item in placed]
         records = [
             _annotation(photo, item, _is_dense(item.bbox, boxes[:k] + boxes[k + 1 :]))
