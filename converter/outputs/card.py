@@ -127,8 +127,9 @@ def config_section(
         f"{split.name} {split.num_examples:,} ({_plural(shards[split.name], 'shard')})"
         for split in info.splits.values()
     )
+    doc = config_doc(config, _canvas(stamp))
     text = (
-        f"### `{config}`\n\n{config_doc(config, _canvas(stamp))}. "
+        f"### `{config}`\n\n{doc[0].upper()}{doc[1:]}. "
         f"Objects of {len(categories)} categories: {', '.join(categories)}. Examples: {counts}. "
         f"Built from {_source(stamp)} with {_options(stamp)}, by {stamp['exporter']}."
     )

@@ -65,7 +65,8 @@ library), keep the stored bytes:
 ```python
 from datasets import Image, load_dataset
 
-encoded = load_dataset("{repo_id}", "{pose}", split="train").cast_column("image", Image(decode=False))
+encoded = load_dataset("{repo_id}", "{pose}", split="train")
+encoded = encoded.cast_column("image", Image(decode=False))
 jpeg = encoded[0]["image"]["bytes"]  # the canvas as stored, not decoded
 ```
 """
