@@ -59,7 +59,6 @@ def own_metadata(infos: dict[str, datasets.DatasetInfo]) -> dict[str, Any]:
         "size_categories": [size_category(infos)],
         "source_datasets": ["extended|imagenet-21k"],
         "annotations_creators": ["expert-generated"],
-        "language_creators": ["found"],
         "extra_gated_prompt": GATED_PROMPT,
         "extra_gated_fields": {
             "I agree to use this dataset for non-commercial research only": "checkbox"

@@ -11,7 +11,6 @@ whole repository for. No loading script is published (see README, "Publishing").
 
 from __future__ import annotations
 
-from http import HTTPStatus
 from pathlib import Path
 
 from huggingface_hub import (
@@ -22,6 +21,7 @@ from huggingface_hub import (
     constants,
 )
 from huggingface_hub.errors import HfHubHTTPError
+from huggingface_hub.utils import validate_repo_id
 
 from converter.core.progress import bars_hidden, bars_switched_off
 from converter.core.release import GATINGS, Gating
@@ -93,6 +93,7 @@ def push(
     """
     if gated is not None and gated not in GATINGS:
         raise ValueError(f"gated must be one of {', '.join(GATINGS)}, got {gated!r}")
+    validate_repo_id(repo_id)  # one line naming what is wrong, before any request
     if not folder.is_dir():
         raise NotAnExport(f"{folder}: no such export folder")
     listed_configs(folder)  # a folder without a card is refused before its lock is made
@@ -142,13 +143,10 @@ def _commit(
 
 
 def _create(api: HfApi, repo_id: str, private: bool | None) -> bool:
-    """Create the dataset repository; False when it exists already."""
-    try:
-        api.create_repo(repo_id, repo_type="dataset", private=private)
-    except HfHubHTTPError as error:
-        if error.response is None or error.response.status_code != HTTPStatus.CONFLICT:
-            raise
+    """Create the dataset repository unless it exists; whether this push created it."""
+    if api.repo_exists(repo_id, repo_type="dataset"):
         return False
+    api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
     return True
 
 
