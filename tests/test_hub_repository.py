@@ -14,7 +14,7 @@ import pytest
 
 from converter.cli import main
 from converter.outputs.export import ExportOptions, export
-from converter.outputs.hub import push
+from converter.outputs.hub import PushError, push
 from converter.pose.options import PoseOptions
 from converter.read.source import SPLITS
 from converter.testing.servers.hub import Hub
@@ -211,3 +211,22 @@ def test_the_cards_many_node_code_gives_each_node_its_own_row_groups(
         parts.append([row["name"] for row in namespace["stream"]])
     assert sorted(name for part in parts for name in part) == sorted(everything)
     assert all(parts)
+
+
+def test_a_card_written_before_the_first_push_is_kept_below_the_generated_part(
+    hub: Hub, exported: Path, hf_token: str
+) -> None:
+    hub.new_repo(REPO, files={"README.md": b"---\nlicense: other\n---\n\n" + HAND_WRITTEN.encode()})
+    push(exported, REPO, token=hf_token)
+    card = hub.read(REPO, "README.md").decode()
+    assert card.endswith(f"<!-- imagenet3d:generated-end -->\n\n{HAND_WRITTEN}")
+    assert "license: cc-by-nc-4.0" in card and "license: other" not in card
+
+
+def test_a_card_on_the_hub_that_cannot_be_read_stops_the_push(
+    hub: Hub, exported: Path, hf_token: str
+) -> None:
+    hub.new_repo(REPO, files={"README.md": b"---\nconfigs: [unclosed\n---\n"})
+    with pytest.raises(PushError, match=f"^{REPO}: its card cannot be read .*fix its README.md"):
+        push(exported, REPO, token=hf_token)
+    assert len(hub.commits(REPO)) == 2  # the repository's own two commits, nothing pushed

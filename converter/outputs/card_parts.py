@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import datasets
+import yaml
 from datasets.info import DatasetInfosDict
 from datasets.utils.metadata import MetadataConfigs
 from huggingface_hub import DatasetCard
@@ -93,8 +94,9 @@ def parse_card(text: str, own_keys: set[str]) -> CardParts:
         card = DatasetCard(text)
         entries = MetadataConfigs.from_dataset_card_data(card.data)
         infos = DatasetInfosDict.from_dataset_card_data(card.data)
-    except (ValueError, TypeError, KeyError, AttributeError) as error:
-        raise CardError(f"its card cannot be read ({type(error).__name__}: {error})") from None
+    except (yaml.YAMLError, ValueError, TypeError, KeyError, AttributeError) as error:
+        said = " ".join(str(error).split())
+        raise CardError(f"its card cannot be read ({type(error).__name__}: {said})") from None
     metadata = {
         key: value
         for key, value in card.data.to_dict().items()
