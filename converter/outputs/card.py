@@ -1,9 +1,10 @@
 """The dataset card of an export, written from the export folder alone.
 
 The YAML front matter is what the Hub and `datasets` read (configurations, their files and
-features, license, gating); the body is what people read. Every figure about the export
-(categories, examples per split, canvas, quality, statuses, source) is read from the shards
-and the stamps beside them, so the card describes exactly the data next to it.
+features, license, gating, the Hub's metadata); the body is what people read. Every figure
+about the export (categories, examples and shards per split, canvas, quality, statuses,
+source) is read from the shards and the stamps beside them, so the card describes exactly the
+data next to it. Pushed, the card is merged over the repository's (see `card_parts`).
 """
 
 from __future__ import annotations
