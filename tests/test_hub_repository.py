@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from converter.cli import main
+from converter.outputs import hub as hub_module
 from converter.outputs.export import ExportOptions, export
 from converter.outputs.hub import PushError, push
 from converter.pose.options import PoseOptions
@@ -230,3 +231,21 @@ def test_a_card_on_the_hub_that_cannot_be_read_stops_the_push(
     with pytest.raises(PushError, match=f"^{REPO}: its card cannot be read .*fix its README.md"):
         push(exported, REPO, token=hf_token)
     assert len(hub.commits(REPO)) == 2  # the repository's own two commits, nothing pushed
+
+
+def test_an_edit_made_on_the_hub_during_a_push_is_never_overwritten(
+    hub: Hub, exported: Path, subset: Path, hf_token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The card is merged over one commit; the Hub refuses the push if another came since."""
+    push(exported, REPO, token=hf_token)
+    merge = hub_module.upload_operations
+
+    def merged_while_a_maintainer_edits(*arguments: Any) -> list[Any]:
+        operations = merge(*arguments)
+        hub.add_file(REPO, "README.md", b"Edited on the Hub meanwhile.\n")
+        return operations
+
+    monkeypatch.setattr(hub_module, "upload_operations", merged_while_a_maintainer_edits)
+    with pytest.raises(PushError, match=f"^{REPO}: the Hub answered 412"):
+        push(subset, REPO, token=hf_token)
+    assert hub.read(REPO, "README.md") == b"Edited on the Hub meanwhile.\n"

@@ -128,8 +128,11 @@ def _commit(
         api.update_repo_settings(repo_id, gated=setting, repo_type="dataset")
     if revision and not create_pr:
         api.create_branch(repo_id, repo_type="dataset", branch=revision, exist_ok=True)
-    remote = api.list_repo_files(repo_id, repo_type="dataset", revision=revision)
-    existing = _remote_card(api, repo_id, revision) if CARD in remote else None
+    # The merge is made over one commit of the repository, and the Hub refuses the push if
+    # another has come since: an edit made on the Hub meanwhile is never overwritten.
+    head = api.repo_info(repo_id, repo_type="dataset", revision=revision).sha
+    remote = api.list_repo_files(repo_id, repo_type="dataset", revision=head)
+    existing = _remote_card(api, repo_id, head) if CARD in remote else None
     operations = upload_operations(folder, repo_id, existing)
     deletions = [CommitOperationDelete(path) for path in stale_files(remote, operations, repo_id)]
     return api.create_commit(
@@ -139,6 +142,7 @@ def _commit(
         repo_type="dataset",
         revision=revision,
         create_pr=create_pr,
+        parent_commit=head,
     )
 
 
@@ -150,8 +154,8 @@ def _create(api: HfApi, repo_id: str, private: bool | None) -> bool:
     return True
 
 
-def _remote_card(api: HfApi, repo_id: str, revision: str | None) -> str:
-    """The repository's card as it is now, to merge this push's over."""
+def _remote_card(api: HfApi, repo_id: str, revision: str) -> str:
+    """The repository's card at `revision`, to merge this push's over."""
     path = api.hf_hub_download(repo_id, CARD, repo_type="dataset", revision=revision)
     return Path(path).read_text(encoding="utf-8")
 
