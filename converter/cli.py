@@ -326,10 +326,10 @@ def _run_export(args: argparse.Namespace) -> int:
     for config, info in infos.items():
         shards = shards_per_split(read_stamp(out / config))
         counts = ", ".join(
-            f"{split} {split_info.num_examples} in {shards[split]}"
+            f"{split} {split_info.num_examples} examples in {shards[split]} shards"
             for split, split_info in info.splits.items()
         )
-        print(f"{config}: {counts} (examples in shards)")
+        print(f"{config}: {counts}")
     print(f"card: {out / 'README.md'}")
     _report_invalid(source)
     return 0

@@ -287,14 +287,18 @@ def test_a_wrong_category_is_named_with_the_nearest_and_every_category(
     )
 
 
-def test_max_shard_size_is_honoured_to_within_one_row_group(
-    sample_zip: Path, tmp_path: Path
+def test_max_shard_size_is_honoured_to_within_one_row_group_and_the_shards_are_reported(
+    sample_zip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    options = ExportOptions(max_shard_size="150KB", rows_per_group=4)
-    export(sample_zip, tmp_path / "out", ["pose3d"], options)
-    shards = sorted((tmp_path / "out" / "pose3d").glob("*.parquet"))
-    assert len(shards) > 2
-    for shard in shards:
+    limits = ["--max-shard-size", "150KB", "--rows-per-group", "4"]
+    assert main(["export", str(sample_zip), str(tmp_path), "--config", "pose3d", *limits]) == 0
+    shards = {split: sorted((tmp_path / "pose3d").glob(f"{split}-*.parquet")) for split in SPLITS}
+    assert capsys.readouterr().out.splitlines()[0] == (
+        f"pose3d: train 41 examples in {len(shards['train'])} shards, "
+        f"validation 14 examples in {len(shards['validation'])} shards"
+    )
+    assert len(shards["train"]) > 2
+    for shard in shards["train"] + shards["validation"]:
         metadata = pq.read_metadata(shard)
         groups = [metadata.row_group(index) for index in range(metadata.num_row_groups)]
         assert all(group.num_rows <= 4 for group in groups)
