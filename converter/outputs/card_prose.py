@@ -117,11 +117,12 @@ estimation (robots, vehicles) without validation on data of that domain.
 ## Limitations and biases
 
 The photos come from ImageNet-21k, gathered from the web: they over-represent the objects,
-places and viewpoints photographers favour, and the English-language web they were collected
-from. The 3D pose is the fit of one representative CAD model per category (from Objaverse) by
-human annotators: shapes differ from the object in the photo, and the annotators' accuracy
-varies; each object's `object_status` and `quality` say how usable the annotators judged it.
-Objects annotated without a pose have null pose fields.
+places and viewpoints photographers favour and post online. The 3D pose is the fit of one
+representative CAD model per category (from Objaverse) by human annotators: shapes differ from
+the object in the photo, and the annotators' accuracy varies; each object's `object_status`
+says how much of it the annotators judged visible and usable, and `status_bad` objects are
+left out of `pose3d` and `pose6d` by default. Objects annotated without a pose have null pose
+fields.
 
 ## Personal information
 
