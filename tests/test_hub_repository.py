@@ -11,6 +11,7 @@ from typing import Any
 import datasets
 import numpy as np
 import pytest
+from huggingface_hub import HfApi
 
 from converter.cli import main
 from converter.outputs import hub as hub_module
@@ -120,7 +121,7 @@ def test_after_a_subset_push_every_configuration_loads_in_a_fresh_environment(
 
 def test_a_repository_push_creates_is_gated(hub: Hub, exported: Path, hf_token: str) -> None:
     push(exported, REPO, token=hf_token)
-    assert hub.repo(REPO).gated == "auto"
+    assert HfApi().repo_info(REPO, repo_type="dataset").gated == "auto"
     with pytest.raises(datasets.exceptions.DatasetNotFoundError, match="gated"):
         datasets.load_dataset(REPO, "cad", split="train")
     assert datasets.load_dataset(REPO, "cad", split="train", token=hf_token).num_rows == 5
