@@ -119,12 +119,16 @@ def test_after_a_subset_push_every_configuration_loads_in_a_fresh_environment(
     assert loaded["cad"] == {"train": mesh_names(sample_zip)}
 
 
-def test_a_repository_push_creates_is_gated(hub: Hub, exported: Path, hf_token: str) -> None:
+def test_a_repository_push_creates_is_gated(
+    hub: Hub, exported: Path, hf_token: str, tmp_path: Path
+) -> None:
     push(exported, REPO, token=hf_token)
     assert HfApi().repo_info(REPO, repo_type="dataset").gated == "auto"
+    cache = str(tmp_path / "cache")  # nothing an earlier load left to fall back on
     with pytest.raises(datasets.exceptions.DatasetNotFoundError, match="gated"):
-        datasets.load_dataset(REPO, "cad", split="train")
-    assert datasets.load_dataset(REPO, "cad", split="train", token=hf_token).num_rows == 5
+        datasets.load_dataset(REPO, "cad", split="train", cache_dir=cache)
+    loaded = datasets.load_dataset(REPO, "cad", split="train", token=hf_token, cache_dir=cache)
+    assert loaded.num_rows == 5
 
 
 def test_gated_none_leaves_a_new_repository_public(hub: Hub, exported: Path, hf_token: str) -> None:
