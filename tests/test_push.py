@@ -30,7 +30,8 @@ REPO = "ccvl/ImageNet3D-processed"
 
 @pytest.fixture
 def pushed(hub: Hub, exported: Path, hf_token: str) -> Hub:
-    push(exported, REPO, token=hf_token)
+    """The sample's export pushed to a new repository left public (`gated="none"`)."""
+    push(exported, REPO, token=hf_token, gated="none")
     return hub
 
 

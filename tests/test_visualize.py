@@ -121,7 +121,7 @@ def test_an_export_draws_the_same_pngs_as_the_release_without_opening_it(
 
 
 def test_a_hub_repository_draws_the_same_pngs(sample_zip, exported, hub: Hub, hf_token, tmp_path):
-    push(exported, "me/imagenet3d", token=hf_token)
+    push(exported, "me/imagenet3d", token=hf_token, gated="none")
     from_zip = draw(str(sample_zip), tmp_path / "zip", "pose6d")
     assert draw("me/imagenet3d", tmp_path / "hub", "pose6d") == from_zip
 

@@ -24,6 +24,7 @@ from typing import Any
 
 import datasets
 import pyarrow.parquet as pq
+from datasets.utils.py_utils import convert_file_size_to_int
 
 import converter
 from converter.core.files import STAGING_PREFIX, write_atomic
@@ -51,12 +52,26 @@ _PREPARED = re.compile(r"-(?P<split>[a-z]+)(?:-(?P<index>\d{5})-of-(?P<count>\d{
 
 @dataclass
 class ExportOptions:
-    """How to build each configuration: the pose options and the writing limits."""
+    """How to build each configuration: the pose options and the writing limits.
+
+    `datasets` writes a split in row groups of `rows_per_group` rows (its own choice when None:
+    100 for the image configurations) and starts a new shard once one passes `max_shard_size`
+    (a number of bytes, or one with a unit: "500MB"), so a shard exceeds it by less than one
+    row group. Every value is checked here, before anything is written.
+    """
 
     pose: PoseOptions = field(default_factory=PoseOptions)
     max_shard_size: str | int = "500MB"
+    rows_per_group: int | None = None
     num_proc: int | None = None
     token: str | bool | None = None
+
+    def __post_init__(self) -> None:
+        self.max_shard_size = shard_size(self.max_shard_size)
+        if self.rows_per_group is not None and self.rows_per_group < 1:
+            raise ValueError(f"rows_per_group must be at least 1, got {self.rows_per_group}")
+        if self.num_proc is not None and self.num_proc < 1:
+            raise ValueError(f"num_proc must be at least 1, got {self.num_proc}")
 
     def settings(self, name: str) -> dict[str, Any]:
         """The options that decide configuration `name`'s rows, as its stamp records them."""
@@ -73,6 +88,22 @@ class ExportOptions:
                 "quality": pose.jpeg_quality,
             }
         return settings
+
+
+def shard_size(size: str | int) -> int:
+    """A shard size bound in bytes, read as `datasets` reads one ("500MB" is 500 * 10**6)."""
+    if isinstance(size, str) and size.strip().isdigit():
+        size = int(size)
+    try:
+        value = convert_file_size_to_int(size)
+    except (ValueError, TypeError):
+        value = 0
+    if not isinstance(value, int) or value < 1:
+        raise ValueError(
+            f"max_shard_size {size!r} is not a size: give bytes, or a number with a unit "
+            "(KB, MB, GB, or KiB, MiB, GiB), e.g. 500MB"
+        )
+    return value
 
 
 def source_name(source: Source) -> dict[str, Any]:
@@ -98,11 +129,17 @@ def export(
     """Write `out/<config>/<split>-NNNNN-of-NNNNN.parquet` for each config, then `out/README.md`.
 
     The builder reads `source` itself (one index of the archive per process): records it skips
-    (`on_invalid="skip"`) are noted in `source.invalid`. Returns the configurations the card lists.
+    (`on_invalid="skip"`) are noted in `source.invalid`. Configurations, categories and options
+    are checked before anything is written: a bad one leaves `out` as it was. Returns the
+    configurations the card lists.
     """
     options = options or ExportOptions()
+    unknown = [config for config in configs if config not in CONFIGS]
+    if unknown:
+        raise ValueError(f"no such configurations: {', '.join(unknown)}; see {', '.join(CONFIGS)}")
     if not isinstance(source, Source):
         source = open_release(source, options.token)
+    source.check_categories(options.pose.categories)
     check_exportable(out)
     out.mkdir(parents=True, exist_ok=True)
     with locked(out):
@@ -175,6 +212,7 @@ def _build(source: Source, staging: Path, config: str, options: ExportOptions) -
         token=options.token,
         on_invalid=source.on_invalid,
         source=source,
+        writer_batch_size=options.rows_per_group,
         **options.pose.values(),
     )
     prepared = staging / "prepared"

@@ -9,10 +9,12 @@ folder per category, no split lists).
 from __future__ import annotations
 
 import bisect
+import difflib
 import os
 import re
 import warnings
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -117,6 +119,15 @@ def detect_layout(names: list[str], label: str) -> Layout:
         f"{label}: no ImageNet3D layout found (expected imagenet3d_v1/images/<category>/"
         "<image_id>.JPEG with annotations/, lists/ and CAD/ beside it)"
     )
+
+
+def no_such_categories(unknown: list[str], known: list[str]) -> str:
+    """Which names are not categories, the nearest category to each, and every category."""
+    named = []
+    for name in unknown:
+        nearest = difflib.get_close_matches(name, known, n=1)
+        named.append(f"{name!r}" + (f" (did you mean {nearest[0]!r}?)" if nearest else ""))
+    return f"no such categories: {', '.join(named)}; the categories are {', '.join(known)}"
 
 
 class Source:
@@ -239,12 +250,16 @@ class Source:
         self._chosen([category])
         return self._listed(category, split)
 
+    def check_categories(self, categories: Sequence[str] | None) -> None:
+        """Refuse names that are not categories of this source, before any work starts."""
+        self._chosen(None if categories is None else list(categories))
+
     def _chosen(self, categories: list[str] | None) -> list[str]:
         if categories is None:
             return self.categories()
         unknown = sorted(set(categories) - set(self._photos))
         if unknown:
-            raise ValueError(f"{self.label}: no such categories: {', '.join(unknown)}")
+            raise ValueError(f"{self.label}: {no_such_categories(unknown, self.categories())}")
         return sorted(set(categories))
 
     def _listed(self, category: str, split: str) -> list[tuple[str, str]]:
