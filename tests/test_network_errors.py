@@ -169,7 +169,7 @@ def test_a_silent_hub_is_given_up_within_the_time_out(
 def test_a_compressed_range_reply_is_refused_before_it_is_inflated(
     served_zip: str, file_server: FileServer
 ) -> None:
-    file_server.gzip_bomb = 64 << 20
+    file_server.send_gzip_bombs(64 << 20)
     message, _ = failure(served_zip)
     assert "gzip-encoded bytes though identity was asked" in message
     assert "attempts" not in message  # refused at the first reply, not retried

@@ -10,11 +10,14 @@ import hashlib
 import lzma
 import os
 import stat
+import struct
 import zipfile
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import BinaryIO, Protocol
+
+import numpy as np
 
 from converter.core.errors import DataError, SourceError
 
@@ -24,6 +27,11 @@ MAX_MEMBER_BYTES = 1 << 30
 # every entry of the central directory at once, about 800 bytes of memory each with our index
 # of them: 500,000 keeps that under 400 MB.
 MAX_MEMBERS = 500_000
+# A directory entry is 46 bytes and the member's name, extra field and comment: about 120 bytes
+# in the release. zipfile parses the directory by its byte size, not its declared count, so the
+# size is bounded by the count too, and the entries are counted before zipfile parses them.
+MAX_ENTRY_BYTES = 512
+DIRECTORY_ENTRY_SIZE = 46
 MAX_COMPRESSION_RATIO = 200
 # Opening a FIFO for reading waits for a writer; without blocking it opens at once, and is then
 # refused as not a regular file. (Windows has neither FIFOs nor the flag.)
@@ -111,12 +119,9 @@ class ZipStore:
         self.label = label
         self._file = file
         try:
-            members = _declared_members(file)
-            if members > MAX_MEMBERS:
-                raise SourceError(
-                    f"{label}: declares {members} members, more than any release (limit "
-                    f"{MAX_MEMBERS})"
-                )
+            problem = _directory_problem(file)
+            if problem:
+                raise SourceError(f"{label}: {problem}")
             self._zip = zipfile.ZipFile(file)
         except SourceError:
             raise
@@ -125,7 +130,16 @@ class ZipStore:
                 f"{label}: not a readable zip archive ({error}); "
                 "the download may be truncated, fetch it again"
             ) from None
-        self._infos = {info.filename: info for info in self._zip.infolist() if not info.is_dir()}
+        infos = self._zip.infolist()
+        overlap = first_overlap([(info.header_offset, _span(info)) for info in infos])
+        if overlap:
+            first, second = (infos[index].filename for index in overlap)
+            raise SourceError(
+                f"{label}: members {first} and {second} share bytes (overlapping members, the "
+                "construction of a zip bomb)"
+            )
+        # Not `is_dir()`, which fails on an empty name.
+        self._infos = {info.filename: info for info in infos if not info.filename.endswith("/")}
 
     def names(self) -> list[str]:
         return sorted(self._infos)
@@ -160,17 +174,79 @@ def _digest(entries: Iterable[tuple[object, ...]]) -> str:
     return digest.hexdigest()
 
 
-def _declared_members(file: BinaryIO) -> int:
-    """The member count the zip's end record declares, read before zipfile parses every entry,
-    by zipfile's own reader of that record (zip64 too); 0 without one, which zipfile reports."""
+def _directory_problem(file: BinaryIO) -> str | None:
+    """Why the central directory must not be parsed, judged before zipfile parses it whole: more
+    members declared than any release, more bytes than the count allows, or more entries than
+    declared. The end record is read by zipfile's own reader (zip64 too); without one, None,
+    and zipfile reports it."""
     end = zipfile._EndRecData(file)
-    return 0 if end is None else end[zipfile._ECD_ENTRIES_TOTAL]
+    if end is None:
+        return None
+    count, size = end[zipfile._ECD_ENTRIES_TOTAL], end[zipfile._ECD_SIZE]
+    if count > MAX_MEMBERS:
+        return f"declares {count} members, more than any release (limit {MAX_MEMBERS})"
+    if size > count * MAX_ENTRY_BYTES:
+        return (
+            f"its directory of {size} bytes is too large for the {count} members it declares "
+            f"(limit {MAX_ENTRY_BYTES} bytes each)"
+        )
+    start = end[zipfile._ECD_LOCATION] - size
+    if end[zipfile._ECD_SIGNATURE] == zipfile.stringEndArchive64:
+        start -= zipfile.sizeEndCentDir64 + zipfile.sizeEndCentDir64Locator
+    file.seek(max(start, 0))
+    if _count_entries(file.read(size), count) > count:
+        return f"declares {count} members but its directory holds more"
+    return None
+
+
+def _count_entries(directory: bytes, most: int) -> int:
+    """The entries of a central directory, counted as zipfile walks them, up to `most` + 1."""
+    count = position = 0
+    while position + DIRECTORY_ENTRY_SIZE <= len(directory) and count <= most:
+        name, extra, comment = struct.unpack_from("<HHH", directory, position + 28)
+        position += DIRECTORY_ENTRY_SIZE + name + extra + comment
+        count += 1
+    return count
+
+
+def first_overlap(spans: Sequence[tuple[int, int]]) -> tuple[int, int] | None:
+    """The indices of two (offset, size) spans that share a byte, or None.
+
+    Members whose bytes overlap let a few megabytes of one deflate stream inflate once per
+    member (the "better zip bomb"); no zip writer makes them.
+    """
+    if len(spans) < 2:
+        return None
+    offsets, sizes = np.asarray(spans, dtype=np.int64).T
+    order = np.argsort(offsets, kind="stable")
+    ends = offsets[order] + sizes[order]
+    reach = np.maximum.accumulate(ends)[:-1]
+    clash = np.flatnonzero(reach > offsets[order][1:])
+    if not len(clash):
+        return None
+    later = int(clash[0]) + 1
+    earlier = int(np.argmax(ends[:later] > offsets[order][later]))
+    return int(order[earlier]), int(order[later])
+
+
+def _span(info: zipfile.ZipInfo) -> int:
+    """The fewest bytes a member takes from its local header on: a header without extra field
+    and the compressed data (a local extra field only makes it longer)."""
+    return LOCAL_HEADER_SIZE + _name_size(info) + info.compress_size
+
+
+def _name_size(info: zipfile.ZipInfo) -> int:
+    """The length of the name as stored: UTF-8 when the header says so, else code page 437."""
+    encoding = "utf-8" if info.flag_bits & 0x800 else "cp437"
+    try:
+        return len(info.orig_filename.encode(encoding))
+    except UnicodeEncodeError:
+        return len(info.orig_filename.encode())
 
 
 def _member_end(info: zipfile.ZipInfo) -> int:
     """Where a member's data ends, assuming its local header repeats the central one's fields."""
-    header = LOCAL_HEADER_SIZE + len(info.orig_filename.encode()) + len(info.extra)
-    return info.header_offset + header + info.compress_size
+    return info.header_offset + _span(info) + len(info.extra)
 
 
 def read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:

@@ -7,8 +7,8 @@ with FileServer(folder) as server:
     server.traffic.bytes_served                       # response body bytes sent so far
 
 Two hostile behaviours can be switched on: `redirect_to` answers every request with a 302 to
-the same path on another server, and `gzip_bomb` answers every range request with a gzip body
-(`Content-Encoding: gzip`) that inflates to that many zero bytes, whatever was asked.
+the same path on another server, and `send_gzip_bombs(size)` answers every range request with a
+gzip body (`Content-Encoding: gzip`) that inflates to `size` zero bytes, whatever was asked.
 """
 
 from __future__ import annotations
@@ -32,8 +32,7 @@ class _FileHandler(LoopbackHandler):
             self.respond(302, {"Location": f"{owner.redirect_to}{self.path}"})
             return
         if owner.gzip_bomb and self.headers.get("Range"):
-            body = gzip.compress(bytes(owner.gzip_bomb))
-            self.respond(206, {"Content-Encoding": "gzip"}, body)
+            self.respond(206, {"Content-Encoding": "gzip"}, owner.gzip_bomb)
             return
         path = self.server.owner.locate(self.url_path)
         if path is None:
@@ -57,8 +56,12 @@ class FileServer(LoopbackServer):
     def __init__(self, files: Path) -> None:
         self.files = files
         self.redirect_to: str | None = None
-        self.gzip_bomb = 0
+        self.gzip_bomb = b""
         super().__init__()
+
+    def send_gzip_bombs(self, size: int) -> None:
+        """Answer every range request with gzip data that inflates to `size` zero bytes."""
+        self.gzip_bomb = gzip.compress(bytes(size), compresslevel=9)
 
     def locate(self, url_path: str) -> Path | None:
         """The local file behind a URL path, None when there is none (or it leaves the folder)."""
