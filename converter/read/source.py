@@ -48,6 +48,8 @@ MAX_LIST_BYTES = 1 << 20
 # OUT/<category>/<image id>.png), so each must be one plain name on every system: not empty,
 # not `.`, `..` or hidden, no separator, no character Windows refuses, no control character.
 MAX_NAME_LENGTH = 128
+# A mesh's number is stored in the int32 `cad_index` column.
+MAX_CAD_INDEX = 2**31 - 1
 _UNSAFE_CHARACTER = re.compile(r'[/\\<>:"|?*\x00-\x1f\x7f]')
 
 
@@ -274,10 +276,21 @@ class Source:
         self.invalid.add(error)
 
     def cad_indices(self, category: str) -> list[int]:
+        """The numbers of the category's meshes; a file numbered beyond what the `cad_index`
+        column holds is refused (skipped under `on_invalid="skip"`), named."""
         folder = self.layout.cad(category, 0).rpartition("/")[0] + "/"
-        found = (name[len(folder) :].removesuffix(".off") for name in self._names)
-        indices = {int(stem) for stem in found if stem.isascii() and stem.isdigit()}
-        return sorted(index for index in indices if self.cad_member(category, index) in self._names)
+        meshes = sorted(name for name in self._names if name.startswith(folder))
+        indices = []
+        for name in meshes:
+            stem = name[len(folder) :].removesuffix(".off")
+            if not (stem.isascii() and stem.isdigit() and name.endswith(".off")):
+                continue
+            if len(stem) > len(str(MAX_CAD_INDEX)) or int(stem) > MAX_CAD_INDEX:
+                problem = f"mesh number {described(stem)} is beyond any cad_index ({MAX_CAD_INDEX})"
+                self.tolerate(DataError(name, problem))
+            elif self.cad_member(category, int(stem)) == name:
+                indices.append(int(stem))
+        return indices
 
     def cad_member(self, category: str, cad_index: int) -> str:
         return self.layout.cad(category, cad_index)
