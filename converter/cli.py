@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import fields
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from converter import __version__
 from converter.core.errors import AccessError, NetworkError
@@ -26,6 +27,9 @@ from converter.pose.geometry import MODES
 from converter.pose.options import PoseOptions
 from converter.read.remote import MIRROR_HEADERS
 from converter.read.source import SPLIT_ALIASES, SPLITS, Source
+
+if TYPE_CHECKING:
+    from converter.look.visualize import Export
 
 logger = logging.getLogger("converter")
 SOURCE_HELP = (
@@ -62,7 +66,7 @@ def _open(args: argparse.Namespace) -> Source:
     return source
 
 
-def _report_invalid(source: Source) -> None:
+def _report_invalid(source: Source | Export) -> None:
     if source.invalid.count:
         print(source.invalid.summary(), file=sys.stderr)
 
@@ -126,9 +130,12 @@ def _add_visualize(commands: argparse._SubParsersAction) -> None:
 
 
 def _run_visualize(args: argparse.Namespace) -> int:
-    from converter.look.visualize import is_export, visualize
+    from converter.look.visualize import Export, is_export, visualize
 
-    source = args.source if is_export(args.source) else _open(args)
+    if is_export(args.source):
+        source = Export(args.source, args.config, args.split, args.token, args.on_invalid)
+    else:
+        source = _open(args)
     written = visualize(
         source,
         args.out,
@@ -140,8 +147,7 @@ def _run_visualize(args: argparse.Namespace) -> int:
         token=args.token,
     )
     print(f"{len(written)} PNGs written under {args.out}")
-    if isinstance(source, Source):
-        _report_invalid(source)
+    _report_invalid(source)
     return 0
 
 

@@ -19,22 +19,22 @@ import os
 import re
 import zlib
 from collections import defaultdict
-from collections.abc import Callable, Iterator, MutableMapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from converter.core.errors import DataError
 from converter.core.fields import CAD_CONFIG, IMAGE_CONFIGS
 from converter.core.files import write_atomic
 from converter.core.progress import progress_bar
-from converter.look.draw import MeshKey, Style, cad_meshes, overlay
+from converter.look.draw import Meshes, Style, cad_meshes, overlay
 from converter.outputs.examples import iter_raw_examples, render_examples, select_objects
 from converter.pose.geometry import MODES
 from converter.pose.options import PoseOptions
-from converter.read.mesh import Mesh
-from converter.read.source import Source
+from converter.read.source import InvalidLog, OnInvalid, Source
 
 THUMBNAIL = 240
 COLUMNS = 4
@@ -64,7 +64,7 @@ def raw_overlays(
     split: str,
     count: int,
     seed: int,
-    meshes: MutableMapping[MeshKey, Mesh],
+    meshes: Meshes,
     style: Style,
 ) -> Iterator[tuple[str, Image.Image]]:
     """(image_id, overlay) of chosen photos with all their objects."""
@@ -80,7 +80,7 @@ def pose_overlays(
     mode: str,
     count: int,
     seed: int,
-    meshes: MutableMapping[MeshKey, Mesh],
+    meshes: Meshes,
     style: Style,
     options: PoseOptions,
 ) -> Iterator[tuple[str, Image.Image]]:
@@ -110,18 +110,33 @@ def is_export(location: str | os.PathLike[str]) -> bool:
 
 
 class Export:
-    """One split of an export's configuration and the export's meshes, loaded with `datasets`."""
+    """One split of an export's configuration and the export's meshes, loaded with `datasets`.
 
-    def __init__(self, location: str | os.PathLike[str], config: str, split: str, token: Any):
+    Meshes are held to the release's rule; one that breaks it is an invalid record, raised or
+    (with `on_invalid="skip"`) counted in `invalid` and drawn without, as for the release.
+    """
+
+    def __init__(
+        self,
+        location: str | os.PathLike[str],
+        config: str,
+        split: str,
+        token: Any,
+        on_invalid: OnInvalid = "raise",
+    ):
         import datasets
 
         where = os.fspath(location)
+        self.config, self.on_invalid, self.invalid = config, on_invalid, InvalidLog()
         self.rows = datasets.load_dataset(where, config, split=split, token=token)
         cad = datasets.load_dataset(where, CAD_CONFIG, split="train", token=token)
         self.categories: list[str] = self.rows.features["category"].names
-        self.meshes = cad_meshes(cad, self.categories)
+        self.meshes = cad_meshes(cad, self.categories, self.tolerate)
         self.naming = "image_id" if config == "raw" else "name"
         self._by_category = self._group()
+
+    def tolerate(self, error: DataError) -> None:
+        self.invalid.tolerate(error, self.on_invalid)
 
     def candidates(self, category: str) -> list[int]:
         """Row numbers of a category in the release's order: by photo, then object index.
@@ -178,7 +193,7 @@ def save_png(image: Image.Image, path: Path) -> Path:
 
 
 def visualize(
-    source: Source | str | os.PathLike[str],
+    source: Source | Export | str | os.PathLike[str],
     out: str | os.PathLike[str],
     config: str = "raw",
     per_category: int = 4,
@@ -191,7 +206,8 @@ def visualize(
 ) -> list[Path]:
     """Write overlays and a contact sheet per category; return the written paths.
 
-    `source` is the release, or an export's folder or Hub repository id (`is_export`). `config`
+    `source` is the release, or an export's folder or Hub repository id (`is_export`), or an
+    `Export` of `config` already opened (to choose how invalid meshes are met). `config`
     is ``raw`` (photos with all their objects) or a pose configuration (one canvas per kept
     object, made with `options`, or as exported). Categories without examples get no files.
     """
@@ -208,7 +224,7 @@ def visualize(
         overlays = _release_overlays(source, config, split, options, chosen)
         names = source.categories()
     else:
-        export = Export(source, config, split, token)
+        export = source if isinstance(source, Export) else Export(source, config, split, token)
         overlays = functools.partial(export.overlays, **chosen)
         names = export.categories
     out = Path(out)
@@ -232,7 +248,7 @@ def _release_overlays(
     chosen: dict[str, Any],
 ) -> Overlays:
     """The overlays of one category from the release; meshes are loaded once for all categories."""
-    meshes: dict[MeshKey, Mesh] = {}
+    meshes: Meshes = {}
     if config in MODES:
         return functools.partial(
             pose_overlays,

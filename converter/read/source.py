@@ -80,6 +80,12 @@ class InvalidLog:
         if len(self.members) < self.shown:
             self.members.append(str(error))
 
+    def tolerate(self, error: DataError, on_invalid: OnInvalid) -> None:
+        """Raise a data error, or note it when skipping them (`on_invalid="skip"`)."""
+        if on_invalid == "raise":
+            raise error
+        self.add(error)
+
     def merge(self, other: InvalidLog) -> None:
         """Fold in what another process (a worker over the same source) passed over."""
         self.count += other.count
@@ -271,9 +277,7 @@ class Source:
 
     def tolerate(self, error: DataError) -> None:
         """Raise a data error, or note it and go on when the source was opened to skip them."""
-        if self.on_invalid == "raise":
-            raise error
-        self.invalid.add(error)
+        self.invalid.tolerate(error, self.on_invalid)
 
     def cad_indices(self, category: str) -> list[int]:
         """The numbers of the category's meshes; a file numbered beyond what the `cad_index`
