@@ -27,9 +27,9 @@ MAX_MEMBER_BYTES = 1 << 30
 # every entry of the central directory at once, about 800 bytes of memory each with our index
 # of them: 500,000 keeps that under 400 MB.
 MAX_MEMBERS = 500_000
-# A directory entry is 46 bytes and the member's name, extra field and comment: about 120 bytes
-# in the release. zipfile parses the directory by its byte size, not its declared count, so the
-# size is bounded by the count too, and the entries are counted before zipfile parses them.
+# A directory entry is 46 bytes and the member's name, extra field and comment; the release's
+# names are short paths (`imagenet3d_v1/images/<category>/<image id>.JPEG`). zipfile parses the directory by its byte size, not its declared count, so
+# the size is bounded by the count too, and the entries are counted before zipfile parses them.
 MAX_ENTRY_BYTES = 512
 DIRECTORY_ENTRY_SIZE = 46
 MAX_COMPRESSION_RATIO = 200
