@@ -207,6 +207,10 @@ def test_a_source_url_is_recorded_and_published_without_its_credentials(
     assert "PASSWORD" not in written and "SIGNED" not in written and "user:" not in written
     assert f"`{served_zip}` (" in written
     assert "user info, query string, fragment removed" in written
+    files = [path for path in tmp_path.rglob("*") if path.is_file()]
+    assert not any(
+        b"PASSWORD" in path.read_bytes() or b"SIGNED" in path.read_bytes() for path in files
+    )
     assert upload_operations(tmp_path, REPO)  # what push would send passes its own check
 
 
