@@ -192,3 +192,6 @@ def test_running_out_of_memory_is_not_retried_as_a_network_problem() -> None:
 def test_a_range_reply_longer_than_the_range_is_refused_before_its_body_is_read() -> None:
     with pytest.raises(remote.UnsafeReply, match="answered 1048576 bytes for a range of 16384"):
         remote.check_reply("bytes=0-16383", 206, {"Content-Length": str(1 << 20)})
+    with pytest.raises(remote.UnsafeReply, match="a range of 16384 bytes without its length"):
+        remote.check_reply("bytes=0-16383", 206, {"Transfer-Encoding": "chunked"})
+    remote.check_reply("bytes=0-16383", 206, {"Content-Length": "16384"})

@@ -7,8 +7,8 @@ IMAGENET3D_HTTP_HEADERS (a private mirror), and nothing else. Either set of head
 the origin (scheme, host, port) the user named: a redirect to another origin gets none of them.
 
 What a reply may cost: identity encoding is asked and nothing is decoded, so a reply is as large
-as what the server sends; a range reply declaring more bytes than were asked is refused before
-its body is read.
+as what the server sends; a range reply declaring more bytes than were asked, or no length, is
+refused before its body is read.
 
 How long: every request waits at most `HF_HUB_DOWNLOAD_TIMEOUT` seconds (huggingface_hub's
 setting, default 10) to connect and then for each next piece of the answer. A time-out, a dropped
@@ -142,7 +142,8 @@ class OriginHeaders:
 
 
 def check_reply(asked: str | None, status: int, headers: Any) -> None:
-    """Refuse a successful reply that is encoded, or a range reply longer than the range asked.
+    """Refuse a successful reply that is encoded, or a range reply that does not declare a
+    length within the range asked.
 
     Nothing is decoded, so a reply is as large as its body: a 206 that declares no more bytes
     than asked costs no more memory than the range.
@@ -153,11 +154,14 @@ def check_reply(asked: str | None, status: int, headers: Any) -> None:
     if encoding != "identity":
         raise UnsafeReply(f"the server sent {encoding}-encoded bytes though identity was asked")
     bounds = re.fullmatch(r"bytes=(\d+)-(\d+)", asked or "")
+    if status != 206 or not bounds:
+        return
+    wanted = int(bounds[2]) - int(bounds[1]) + 1
     length = headers.get("Content-Length", "")
-    if status == 206 and bounds and length.isdigit():
-        wanted = int(bounds[2]) - int(bounds[1]) + 1
-        if int(length) > wanted:
-            raise UnsafeReply(f"the server answered {length} bytes for a range of {wanted}")
+    if not length.isdigit():
+        raise UnsafeReply(f"the server answered a range of {wanted} bytes without its length")
+    if int(length) > wanted:
+        raise UnsafeReply(f"the server answered {length} bytes for a range of {wanted}")
 
 
 def with_retries(label: str, what: str, action: Callable[[], T], attempts: int = ATTEMPTS) -> T:
