@@ -46,3 +46,45 @@ def folder_files(root: Path) -> dict[str, bytes]:
         for path in sorted(root.rglob("*"))
         if path.is_file()
     }
+
+
+def zip_bytes(files: dict[str, bytes], method: int = zipfile.ZIP_STORED) -> bytes:
+    """A zip of `files`, written by zipfile."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", method) as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def end_record(entries: int, directory: bytes, offset: int) -> bytes:
+    """A zip's end record declaring `entries` members in `directory`, found at `offset`."""
+    counts = entries.to_bytes(2, "little") * 2
+    return (
+        b"PK\x05\x06"
+        + bytes(4)
+        + counts
+        + len(directory).to_bytes(4, "little")
+        + (offset.to_bytes(4, "little") + bytes(2))
+    )
+
+
+def overlapping(outer: str, inner: str, data: bytes) -> bytes:
+    """A zip of two members sharing bytes: member `outer` is stored and holds member `inner`'s
+    local header and deflated data, which the directory also lists as a member of its own. The
+    "better zip bomb" chains such members over one deflate stream."""
+    inside = zip_bytes({inner: data}, zipfile.ZIP_DEFLATED)
+    inner_entry = inside[inside.index(b"PK\x01\x02") : inside.index(b"PK\x05\x06")]
+    around = zip_bytes({outer: inside[: inside.index(b"PK\x01\x02")]})
+    start = around.index(b"PK\x01\x02")
+    shift = 30 + len(outer.encode())  # the outer member's local header, without extra field
+    moved = inner_entry[:42] + shift.to_bytes(4, "little") + inner_entry[46:]
+    directory = around[start : around.index(b"PK\x05\x06")] + moved
+    return around[:start] + directory + end_record(2, directory, start)
+
+
+def declaring(entries: int, files: dict[str, bytes]) -> bytes:
+    """A zip of `files` whose end record declares `entries` members, whatever it holds."""
+    data = zip_bytes(files)
+    start, end = data.index(b"PK\x01\x02"), data.index(b"PK\x05\x06")
+    return data[:end] + end_record(entries, data[start:end], start)

@@ -22,7 +22,7 @@ from converter.outputs.export_folder import LOCK, STAMP, NotAnExport, leftovers
 from converter.outputs.preprocess import OutputMismatch
 from converter.outputs.schema import CAD_CONFIG, CONFIGS, IMAGE_CONFIGS
 from converter.pose.options import PoseOptions
-from converter.read.source import SPLITS
+from converter.read.source import SPLITS, open_source
 from converter.sample import open_release
 from tests.edits import edited, folder_files, members
 from tests.test_builder import converter_rows, stored_rows
@@ -304,3 +304,36 @@ def test_max_shard_size_is_honoured_to_within_one_row_group_and_the_shards_are_r
         assert all(group.num_rows <= 4 for group in groups)
         before_last = sum(group.total_byte_size for group in groups[:-1])
         assert before_last <= 150_000  # the bound is crossed by the last row group at most
+
+
+@pytest.mark.parametrize(
+    ("mesh", "data", "cause"),
+    [
+        ("99999999999.off", b"OFF\n0 0 0\n", "mesh number '99999999999' is beyond any cad_index"),
+        (f"{'9' * 5000}.off", b"OFF\n0 0 0\n", "is beyond any cad_index"),
+        ("03.off", b"OFF\n0 0 " + b"9" * 5000 + b"\n", "line 2: expected 'n_vertices n_faces"),
+        ("03.off", b"OFF\n1 0 0\n0 1e300 0\n", "line 3: expected a vertex of 3 finite numbers"),
+    ],
+    ids=["number-beyond-int32", "number-of-5000-digits", "count-of-5000-digits", "beyond-float32"],
+)
+def test_a_mesh_beyond_its_columns_is_named_and_skipped_when_asked(
+    mesh: str,
+    data: bytes,
+    cause: str,
+    sample_zip: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    member = f"imagenet3d_v1/CAD/car/{mesh}"
+    hostile = edited(sample_zip, tmp_path / "hostile.zip", {member: data})
+    command = ["export", str(hostile), str(tmp_path / "out"), "--config", CAD_CONFIG]
+    assert main(command) == 1
+    error = capsys.readouterr().err.splitlines()[-1]
+    assert error.startswith(f"imagenet3d export: {member}") and cause in error
+    assert main([*command, "--on-invalid", "skip"]) == 0
+    assert "1 invalid records skipped" in capsys.readouterr().err
+    source = open_source(sample_zip)
+    meshes = sum(len(source.cad_indices(category)) for category in source.categories())
+    assert (
+        datasets.load_dataset(str(tmp_path / "out"), CAD_CONFIG, split="train").num_rows == meshes
+    )

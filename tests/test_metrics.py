@@ -24,8 +24,9 @@ from converter.look.metrics import (
 from converter.outputs.examples import iter_pose_examples
 from converter.pose.camera import object_rotation
 from converter.pose.options import PoseOptions
+from converter.read.safe_npz import load_npz_array
 from converter.read.source import Source, open_source
-from tests.edits import edited
+from tests.edits import edited, release_npz
 
 
 def logm_angle(rotation: np.ndarray) -> float:
@@ -238,17 +239,21 @@ def test_cli_evaluate_names_the_bad_line(sample_zip, tmp_path, capsys):
 
 
 def with_photo_copied(sample_zip: Path, out: Path, image_id: str, copies: dict[str, str]) -> Path:
-    """The sample with aeroplane's validation photo `image_id` also listed under other categories.
+    """The sample with aeroplane's validation photo `image_id` also listed under other categories,
+    its objects of the category of each folder they are copied to.
 
     `copies` maps a category to the image id the copy has there.
     """
     root = "imagenet3d_v1"
     changes = {}
     with zipfile.ZipFile(sample_zip) as archive:
+        photo = archive.read(f"{root}/images/aeroplane/{image_id}.JPEG")
+        annotation = f"{root}/annotations/aeroplane/{image_id}.npz"
+        objects = load_npz_array(archive.read(annotation), annotation)
         for category, copy_id in copies.items():
-            for folder, suffix in (("images", ".JPEG"), ("annotations", ".npz")):
-                data = archive.read(f"{root}/{folder}/aeroplane/{image_id}{suffix}")
-                changes[f"{root}/{folder}/{category}/{copy_id}{suffix}"] = data
+            changes[f"{root}/images/{category}/{copy_id}.JPEG"] = photo
+            moved = np.array([{**item, "class": category} for item in objects], dtype=object)
+            changes[f"{root}/annotations/{category}/{copy_id}.npz"] = release_npz(moved)
             listed = f"{root}/lists/{category}_imagenet_val.txt"
             changes[listed] = archive.read(listed) + f"\n{copy_id}\n".encode()
     return edited(sample_zip, out, changes)

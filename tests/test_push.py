@@ -4,6 +4,7 @@ trip, and every way a push is refused before it touches the network."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import socket
@@ -16,8 +17,9 @@ import numpy as np
 import pytest
 
 from converter.cli import main
-from converter.outputs.export_folder import NotAnExport
-from converter.outputs.hub import PushError, push, script_name
+from converter.outputs.export import export
+from converter.outputs.export_folder import STAMP, NotAnExport
+from converter.outputs.hub import PushError, push, script_name, upload_operations
 from converter.outputs.schema import CAD_CONFIG, IMAGE_CONFIGS
 from converter.read.mesh import load_cad
 from converter.read.source import SPLITS, open_source
@@ -195,3 +197,48 @@ def test_push_refuses_a_folder_an_export_is_writing(exported: Path, tmp_path: Pa
 
     with FileLock(exported / LOCK), pytest.raises(NotAnExport, match="another `imagenet3d export`"):
         push(exported, REPO)
+
+
+def test_a_source_url_is_recorded_and_published_without_its_credentials(
+    served_zip: str, tmp_path: Path
+) -> None:
+    scheme, rest = served_zip.split("://")
+    export(f"{scheme}://user:PASSWORD@{rest}?X-Amz-Signature=SIGNED#part", tmp_path, [CAD_CONFIG])
+    written = (tmp_path / "README.md").read_text() + (tmp_path / CAD_CONFIG / STAMP).read_text()
+    assert "PASSWORD" not in written and "SIGNED" not in written and "user:" not in written
+    assert f"`{served_zip}` (" in written
+    assert "user info, query string, fragment removed" in written
+    files = [path for path in tmp_path.rglob("*") if path.is_file()]
+    assert not any(
+        b"PASSWORD" in path.read_bytes() or b"SIGNED" in path.read_bytes() for path in files
+    )
+    assert upload_operations(tmp_path, REPO)  # what push would send passes its own check
+
+
+def test_push_refuses_a_card_or_stamp_holding_a_credential(
+    hub: Hub, exported: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for credential in ("http://user:PASSWORD@mirror.example/x.zip", "x.zip?X-Amz-Signature=S"):
+        folder = shutil.copytree(exported, tmp_path / "signed", dirs_exist_ok=True)
+        stamp = json.loads((folder / CAD_CONFIG / STAMP).read_text())
+        stamp["source_name"]["name"] = credential
+        (folder / CAD_CONFIG / STAMP).write_text(json.dumps(stamp))
+        assert f"{folder / CAD_CONFIG / STAMP} holds " in refused(folder, capsys)
+    assert hub.repos == {} and hub.traffic.requests == []
+
+
+def test_push_uploads_only_regular_files_of_the_folder_named_by_bare_name(
+    hub: Hub, exported: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outside = tmp_path / "elsewhere.parquet"
+    linked = shutil.copytree(exported, tmp_path / "linked")
+    shard = next((linked / CAD_CONFIG).glob("*.parquet"))
+    shard.rename(outside)
+    shard.symlink_to(outside)
+    assert f"{shard} is listed in" in refused(linked, capsys)
+    listed = shutil.copytree(exported, tmp_path / "listed")
+    stamp = json.loads((listed / CAD_CONFIG / STAMP).read_text())
+    stamp["shards"].append(str(outside))
+    (listed / CAD_CONFIG / STAMP).write_text(json.dumps(stamp))
+    assert f"{outside} is listed in" in refused(listed, capsys)
+    assert hub.repos == {} and hub.traffic.requests == []

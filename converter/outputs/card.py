@@ -107,10 +107,12 @@ def _options(stamp: dict[str, Any]) -> str:
 
 
 def _source(stamp: dict[str, Any]) -> str:
-    """The source in words: its name, size when known, and the start of its content digest."""
+    """The source in words: its name, size when known, the start of its content digest, and
+    what was cut from its URL before it was recorded."""
     named = stamp["source_name"]
     size = f", {named['size']:,} bytes" if "size" in named else ""
-    return f"`{named['name']}` ({stamp['source'][:12]}{size})"
+    removed = f"; {', '.join(named['removed'])} removed" if named.get("removed") else ""
+    return f"`{named['name']}` ({stamp['source'][:12]}{size}{removed})"
 
 
 def _canvas(stamp: dict[str, Any]) -> PoseOptions:

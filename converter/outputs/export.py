@@ -28,6 +28,7 @@ from datasets.utils.py_utils import convert_file_size_to_int
 
 import converter
 from converter.core.files import STAGING_PREFIX, write_atomic
+from converter.core.locations import recorded_location
 from converter.outputs.builder import ImageNet3D
 from converter.outputs.card import write_card
 from converter.outputs.export_folder import (
@@ -107,11 +108,15 @@ def shard_size(size: str | int) -> int:
 
 
 def source_name(source: Source) -> dict[str, Any]:
-    """How the card names the source: a local file's name and size, a folder's name, a URL."""
+    """How the card names the source: a local file's name and size, a folder's name, or a URL
+    as `recorded_location` makes it publishable (with what it cut from it)."""
     path = Path(source.label)
     if path.is_file():
         return {"name": path.name, "size": path.stat().st_size}
-    return {"name": path.name if path.is_dir() else source.label}
+    if path.is_dir():
+        return {"name": path.name}
+    name, removed = recorded_location(source.label)
+    return {"name": name, "removed": removed} if removed else {"name": name}
 
 
 def shard_name(split: str, index: int, count: int) -> str:

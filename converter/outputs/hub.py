@@ -11,7 +11,8 @@ whole repository for. No loading script is published (see README, "Publishing").
 
 from __future__ import annotations
 
-from pathlib import Path
+import stat
+from pathlib import Path, PurePosixPath
 
 from huggingface_hub import (
     CommitInfo,
@@ -23,11 +24,12 @@ from huggingface_hub import (
 from huggingface_hub.errors import HfHubHTTPError
 from huggingface_hub.utils import validate_repo_id
 
+from converter.core.locations import find_credential
 from converter.core.progress import bars_hidden, bars_switched_off
 from converter.core.release import GATINGS, Gating
 from converter.outputs.card import card_text, listed_configs
 from converter.outputs.card_parts import CardError
-from converter.outputs.export_folder import CARD, NotAnExport, check_complete, locked
+from converter.outputs.export_folder import CARD, STAMP, NotAnExport, check_complete, locked
 
 COMMIT_MESSAGE = "Upload ImageNet3D export"
 # huggingface_hub's HTTP errors derive from its HTTP library's own base error (and OSError):
@@ -51,12 +53,51 @@ def upload_operations(folder: Path, repo_id: str, existing: str | None) -> list[
     The stamps stay home: they hold local paths, and the card already says what they say.
     """
     stamps = check_complete(folder, listed_configs(folder))
+    shards = {
+        f"{config}/{name}": shard_file(folder, config, name)
+        for config, stamp in stamps.items()
+        for name in stamp["shards"]
+    }
+    for config in stamps:
+        stamp = folder / config / STAMP
+        check_no_credential(stamp, stamp.read_text(encoding="utf-8"))
     card, _ = card_text(folder, repo_id, existing)
-    operations = [CommitOperationAdd(CARD, card.encode("utf-8"))]
-    for config, stamp in stamps.items():
-        for name in stamp["shards"]:
-            operations.append(CommitOperationAdd(f"{config}/{name}", folder / config / name))
-    return operations
+    check_no_credential(folder / CARD, card)
+    return [
+        CommitOperationAdd(CARD, card.encode("utf-8")),
+        *(CommitOperationAdd(path, file) for path, file in shards.items()),
+    ]
+
+
+def check_no_credential(path: Path, text: str) -> None:
+    """Refuse to publish what `path` says (the card, or the stamp it is made from) when it holds
+    a credential: one recorded by an older version, or written in by hand."""
+    found = find_credential(text)
+    if found:
+        raise NotAnExport(
+            f"{path} holds {found}, which a push would publish; remove it from the file, "
+            "or export again into a new folder"
+        )
+
+
+def shard_file(folder: Path, config: str, name: str) -> Path:
+    """The stamped shard `name` of `config`, if it is a bare name of a regular file there.
+
+    A path or a link would upload a file from outside the export, under a name that tells
+    its local path.
+    """
+    bare = isinstance(name, str) and name not in ("", ".", "..") and "\\" not in name
+    path = folder / config / str(name)
+    try:
+        regular = bare and PurePosixPath(name).name == name and stat.S_ISREG(path.lstat().st_mode)
+    except OSError:
+        regular = False
+    if not regular:
+        raise NotAnExport(
+            f"{path} is listed in {folder / config / STAMP} but is not a regular file in that "
+            "folder (a link, a path elsewhere or missing); export again into a new folder"
+        )
+    return path
 
 
 def stale_files(remote: list[str], operations: list[CommitOperationAdd], repo_id: str) -> list[str]:

@@ -10,12 +10,15 @@ import hashlib
 import lzma
 import os
 import stat
+import struct
 import threading
 import zipfile
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import BinaryIO, Protocol
+
+import numpy as np
 
 from converter.core.errors import DataError, SourceError
 from converter.read.zip_index import ZipIndex, open_member
@@ -26,6 +29,11 @@ MAX_MEMBER_BYTES = 1 << 30
 # directory is parsed at once: 141,000 members took 61 MiB at the peak and their index keeps
 # 24 MiB (bench/RESULTS.md, "Scale"), so 500,000 stay well under 400 MB.
 MAX_MEMBERS = 500_000
+# A directory entry is 46 bytes and the member's name, extra field and comment; the release's
+# names are short paths (`imagenet3d_v1/images/<category>/<image id>.JPEG`). zipfile parses the directory by its byte size, not its declared count, so
+# the size is bounded by the count too, and the entries are counted before zipfile parses them.
+MAX_ENTRY_BYTES = 512
+DIRECTORY_ENTRY_SIZE = 46
 MAX_COMPRESSION_RATIO = 200
 # Opening a FIFO for reading waits for a writer; without blocking it opens at once, and is then
 # refused as not a regular file. (Windows has neither FIFOs nor the flag.)
@@ -114,12 +122,9 @@ class ZipStore:
         self._file = file
         self._lock = threading.Lock()  # one seek-and-read at a time, as zipfile's own reads
         try:
-            members = _declared_members(file)
-            if members > MAX_MEMBERS:
-                raise SourceError(
-                    f"{label}: declares {members} members, more than any release (limit "
-                    f"{MAX_MEMBERS})"
-                )
+            problem = _directory_problem(file)
+            if problem:
+                raise SourceError(f"{label}: {problem}")
             self.index = ZipIndex(file)
         except SourceError:
             raise
@@ -128,6 +133,13 @@ class ZipStore:
                 f"{label}: not a readable zip archive ({error}); "
                 "the download may be truncated, fetch it again"
             ) from None
+        overlap = first_overlap(self.index.spans())
+        if overlap:
+            first, second = (self.index.names[index] for index in overlap)
+            raise SourceError(
+                f"{label}: members {first} and {second} share bytes (overlapping members, the "
+                "construction of a zip bomb)"
+            )
 
     def names(self) -> list[str]:
         return list(self.index.names)
@@ -170,11 +182,59 @@ def _digest(entries: Iterable[tuple[object, ...]]) -> str:
     return digest.hexdigest()
 
 
-def _declared_members(file: BinaryIO) -> int:
-    """The member count the zip's end record declares, read before zipfile parses every entry,
-    by zipfile's own reader of that record (zip64 too); 0 without one, which zipfile reports."""
+def _directory_problem(file: BinaryIO) -> str | None:
+    """Why the central directory must not be parsed, judged before zipfile parses it whole: more
+    members declared than any release, more bytes than the count allows, or more entries than
+    declared. The end record is read by zipfile's own reader (zip64 too); without one, None,
+    and zipfile reports it."""
     end = zipfile._EndRecData(file)
-    return 0 if end is None else end[zipfile._ECD_ENTRIES_TOTAL]
+    if end is None:
+        return None
+    count, size = end[zipfile._ECD_ENTRIES_TOTAL], end[zipfile._ECD_SIZE]
+    if count > MAX_MEMBERS:
+        return f"declares {count} members, more than any release (limit {MAX_MEMBERS})"
+    if size > count * MAX_ENTRY_BYTES:
+        return (
+            f"its directory of {size} bytes is too large for the {count} members it declares "
+            f"(limit {MAX_ENTRY_BYTES} bytes each)"
+        )
+    start = end[zipfile._ECD_LOCATION] - size
+    if end[zipfile._ECD_SIGNATURE] == zipfile.stringEndArchive64:
+        start -= zipfile.sizeEndCentDir64 + zipfile.sizeEndCentDir64Locator
+    file.seek(max(start, 0))
+    if _count_entries(file.read(size), count) > count:
+        return f"declares {count} members but its directory holds more"
+    return None
+
+
+def _count_entries(directory: bytes, most: int) -> int:
+    """The entries of a central directory, counted as zipfile walks them, up to `most` + 1."""
+    count = position = 0
+    while position + DIRECTORY_ENTRY_SIZE <= len(directory) and count <= most:
+        name, extra, comment = struct.unpack_from("<HHH", directory, position + 28)
+        position += DIRECTORY_ENTRY_SIZE + name + extra + comment
+        count += 1
+    return count
+
+
+def first_overlap(spans: Sequence[tuple[int, int]] | np.ndarray) -> tuple[int, int] | None:
+    """The indices of two (offset, size) spans that share a byte, or None.
+
+    Members whose bytes overlap let a few megabytes of one deflate stream inflate once per
+    member (the "better zip bomb"); no zip writer makes them.
+    """
+    if len(spans) < 2:
+        return None
+    offsets, sizes = np.asarray(spans, dtype=np.int64).T
+    order = np.argsort(offsets, kind="stable")
+    ends = offsets[order] + sizes[order]
+    reach = np.maximum.accumulate(ends)[:-1]
+    clash = np.flatnonzero(reach > offsets[order][1:])
+    if not len(clash):
+        return None
+    later = int(clash[0]) + 1
+    earlier = int(np.argmax(ends[:later] > offsets[order][later]))
+    return int(order[earlier]), int(order[later])
 
 
 def read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:

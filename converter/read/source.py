@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from converter.core.errors import DataError, SourceError
+from converter.core.errors import DataError, SourceError, described
 from converter.core.names import example_stem, folded, unsafe_name
 from converter.core.release import DEFAULT_SOURCE
 from converter.read.archive import FolderStore, Store, ZipStore
@@ -48,6 +48,8 @@ _FLAT_NPZ = re.compile(r"^(?P<prefix>(?:[^/]+/)?)(?P<category>[^/]+)/(?P<id>[^/]
 # of some hundreds to thousands of photos; 1 MiB holds 60,000.
 MAX_PHOTO_BYTES = 128 << 20
 MAX_LIST_BYTES = 1 << 20
+# A mesh's number is stored in the int32 `cad_index` column.
+MAX_CAD_INDEX = 2**31 - 1
 
 
 def split_name(split: str) -> str:
@@ -70,6 +72,12 @@ class InvalidLog:
         self.count += 1
         if len(self.members) < self.shown:
             self.members.append(str(error))
+
+    def tolerate(self, error: DataError, on_invalid: OnInvalid) -> None:
+        """Raise a data error, or note it when skipping them (`on_invalid="skip"`)."""
+        if on_invalid == "raise":
+            raise error
+        self.add(error)
 
     def merge(self, other: InvalidLog) -> None:
         """Fold in what another process (a worker over the same source) passed over."""
@@ -320,9 +328,7 @@ class Source:
 
     def tolerate(self, error: DataError) -> None:
         """Raise a data error, or note it and go on when the source was opened to skip them."""
-        if self.on_invalid == "raise":
-            raise error
-        self.invalid.add(error)
+        self.invalid.tolerate(error, self.on_invalid)
 
     def _has(self, member: str) -> bool:
         index = bisect.bisect_left(self._names, member)
@@ -337,10 +343,20 @@ class Source:
         return self._names[start:end]
 
     def cad_indices(self, category: str) -> list[int]:
+        """The numbers of the category's meshes; a file numbered beyond what the `cad_index`
+        column holds is refused (skipped under `on_invalid="skip"`), named."""
         folder = self.layout.cad(category, 0).rpartition("/")[0] + "/"
-        found = (name[len(folder) :].removesuffix(".off") for name in self._names_under(folder))
-        indices = {int(stem) for stem in found if stem.isascii() and stem.isdigit()}
-        return sorted(index for index in indices if self._has(self.cad_member(category, index)))
+        indices = []
+        for name in self._names_under(folder):
+            stem = name[len(folder) :].removesuffix(".off")
+            if not (stem.isascii() and stem.isdigit() and name.endswith(".off")):
+                continue
+            if len(stem) > len(str(MAX_CAD_INDEX)) or int(stem) > MAX_CAD_INDEX:
+                problem = f"mesh number {described(stem)} is beyond any cad_index ({MAX_CAD_INDEX})"
+                self.tolerate(DataError(name, problem))
+            elif self.cad_member(category, int(stem)) == name:
+                indices.append(int(stem))
+        return sorted(indices)
 
     def cad_member(self, category: str, cad_index: int) -> str:
         return self.layout.cad(category, cad_index)

@@ -16,6 +16,8 @@ from array import array
 from collections.abc import Sequence
 from typing import BinaryIO
 
+import numpy as np
+
 _CENTRAL = struct.Struct(zipfile.structCentralDir)
 _LOCAL = struct.Struct(zipfile.structFileHeader)
 _UTF8_NAME = 0x800
@@ -31,6 +33,7 @@ _FIELDS = {
     "compress_size": "Q",
     "file_size": "Q",
     "span_end": "Q",
+    "least_span": "Q",
     "crc": "L",
     "flag_bits": "H",
     "compress_type": "H",
@@ -55,13 +58,16 @@ class ZipIndex:
 
     `header_offset`, `compress_size`, `file_size`, `crc`, `flag_bits`, `compress_type` and
     `span_end` (where the member's data ends, if its local header repeats the central one's
-    name and extra field) are arrays in name order, one slot per member.
+    name and extra field) and `least_span` (the fewest bytes it takes from its local header on:
+    header, name and data, a local extra field only adds) are arrays in name order, one slot per
+    member.
     """
 
     header_offset: array
     compress_size: array
     file_size: array
     span_end: array
+    least_span: array
     crc: array
     flag_bits: array
     compress_type: array
@@ -96,6 +102,11 @@ class ZipIndex:
         """The index of member `name`, or None."""
         index = bisect.bisect_left(self.names, name)
         return index if index < len(self) and self.names[index] == name else None
+
+    def spans(self) -> np.ndarray:
+        """Each member's (header offset, least span), one row per member, for overlap checks."""
+        offsets = np.frombuffer(self.header_offset, dtype=np.uint64)
+        return np.column_stack([offsets, np.frombuffer(self.least_span, dtype=np.uint64)])
 
     def zipinfo(self, index: int) -> zipfile.ZipInfo:
         """The member's `ZipInfo`, made for one read: what `ZipExtFile` and the checks need."""
@@ -149,7 +160,16 @@ def _entries(data: bytes, concat: int) -> tuple[list[str], dict[str, array]]:
         if header_offset < 0 or span_end >= _BEYOND_OFFSETS:
             raise zipfile.BadZipFile(f"Bad offset {header_offset} for {name!r}")
         names.append(name)
-        values = (header_offset, compress_size, file_size, span_end, *fields[9:10], *fields[5:7])
+        least_span = _LOCAL.size + name_size + compress_size
+        values = (
+            header_offset,
+            compress_size,
+            file_size,
+            span_end,
+            least_span,
+            fields[9],
+            *fields[5:7],
+        )
         for column, value in zip(columns.values(), values, strict=True):
             column.append(value)
         position = start + name_size + extra_size + comment_size
