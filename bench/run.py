@@ -20,6 +20,7 @@ BENCHMARKS = {
     "Parquet export: throughput, memory at 1x, 4x and 16x, two processes": ["bench.export"],
     "Streaming from the loopback Hub against downloading the archive": ["bench.streaming"],
     "Start-up: imagenet3d --help against importing numpy and Pillow": ["bench.startup"],
+    "Scale: the commands at 1 %, 10 % and 100 % of the release's size": ["bench.scale"],
 }
 
 

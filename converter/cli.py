@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 
 from converter import __version__
 from converter.core.errors import AccessError, NetworkError, printable
-from converter.core.progress import SWITCH
-from converter.core.release import DEFAULT_SOURCE
+from converter.core.progress import SWITCH, bars_hidden, bars_switched_off
+from converter.core.release import DEFAULT_SOURCE, GATINGS
 from converter.look.draw import STYLES, legend
 from converter.outputs.configurations import CONFIGS, DEFAULT, IMAGE_CONFIGS
 from converter.outputs.export_folder import CARD, STAMP
@@ -373,7 +373,16 @@ def _add_export(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("out", help="the output folder")
     parser.add_argument("--config", choices=(*CONFIGS, "all"), default="all", help="default all")
     parser.add_argument(
-        "--max-shard-size", default="500MB", help="shard size bound (default 500MB)"
+        "--max-shard-size",
+        default="500MB",
+        help="shard size bound, bytes or with a unit (default 500MB); a shard ends with the row "
+        "group that passes it, so it exceeds the bound by less than one row group",
+    )
+    parser.add_argument(
+        "--rows-per-group",
+        type=int,
+        help="rows per Parquet row group, the unit shards are cut in and that many-node "
+        "streaming splits by (default: datasets' own, 100 for raw, pose3d and pose6d)",
     )
     parser.add_argument(
         "--overwrite",
@@ -388,22 +397,27 @@ def _add_export(commands: argparse._SubParsersAction) -> None:
 
 def _run_export(args: argparse.Namespace) -> int:
     from converter.outputs.export import ExportOptions, export
+    from converter.outputs.export_folder import read_stamp, shards_per_split
 
     options = ExportOptions(
         pose=_pose_options(args),
         max_shard_size=args.max_shard_size,
+        rows_per_group=args.rows_per_group,
         num_proc=args.num_proc if args.num_proc > 1 else None,
         token=args.token,
     )
     configs = CONFIGS if args.config == "all" else (args.config,)
     source = _open(args)
-    infos = export(source, Path(args.out), configs, options, overwrite=args.overwrite)
+    out = Path(args.out)
+    infos = export(source, out, configs, options, overwrite=args.overwrite)
     for config, info in infos.items():
+        shards = shards_per_split(read_stamp(out / config))
         counts = ", ".join(
-            f"{split} {split_info.num_examples}" for split, split_info in info.splits.items()
+            f"{split} {split_info.num_examples} examples in {shards[split]} shards"
+            for split, split_info in info.splits.items()
         )
-        print(f"{config}: {counts} examples")
-    print(f"card: {Path(args.out) / CARD}")
+        print(f"{config}: {counts}")
+    print(f"card: {out / CARD}")
     _report_invalid(source)
     return 0
 
@@ -423,6 +437,13 @@ def _add_push(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--private", action="store_true", help="create the repository private")
     parser.add_argument("--revision", help="branch to push to (created if missing)")
     parser.add_argument("--create-pr", action="store_true", help="open a pull request instead")
+    parser.add_argument(
+        "--gated",
+        choices=GATINGS,
+        help="who may download: access requests approved at once (auto) or by you (manual), "
+        "or anyone (none); default: auto for a repository push creates, an existing one keeps "
+        "its setting",
+    )
     parser.set_defaults(run=_run_push)
 
 
@@ -436,6 +457,7 @@ def _run_push(args: argparse.Namespace) -> int:
         private=args.private or None,
         revision=args.revision,
         create_pr=args.create_pr,
+        gated=args.gated,
     )
     print(info.pr_url or info.commit_url)
     return 0
@@ -453,9 +475,9 @@ COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
 
 
 EPILOG = (
-    f"Progress bars follow the switch of `datasets`: {SWITCH}=1 hides them. -q and -v set how "
-    "much this tool tells on stderr; `datasets` and `huggingface_hub` follow their own "
-    "DATASETS_VERBOSITY and HF_HUB_VERBOSITY."
+    f"Progress bars follow the switch of `datasets`: {SWITCH}=1 hides every bar, those of "
+    "`huggingface_hub` too, and so does -q. -q and -v set how much this tool tells on stderr; "
+    "`datasets` and `huggingface_hub` follow their own DATASETS_VERBOSITY and HF_HUB_VERBOSITY."
 )
 LEVELS = {-1: logging.WARNING, 0: logging.INFO, 1: logging.DEBUG}
 
@@ -463,7 +485,12 @@ LEVELS = {-1: logging.WARNING, 0: logging.INFO, 1: logging.DEBUG}
 def _verbosity_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_mutually_exclusive_group()
     group.add_argument(
-        "-q", "--quiet", dest="verbosity", action="store_const", const=-1, help="warnings only"
+        "-q",
+        "--quiet",
+        dest="verbosity",
+        action="store_const",
+        const=-1,
+        help="warnings only, and no progress bars",
     )
     group.add_argument(
         "-v", "--verbose", dest="verbosity", action="count", help="also debug messages"
@@ -507,7 +534,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _configure_logging(args.verbosity)
     try:
-        return args.run(args)
+        with bars_hidden(args.verbosity < 0 or bars_switched_off()):
+            return args.run(args)
     except KeyboardInterrupt:
         print(f"imagenet3d {args.command}: interrupted", file=sys.stderr)
         return 130

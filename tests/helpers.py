@@ -3,6 +3,7 @@ tool's canvases done the slow way, the builder's rows and hand-made annotation f
 
 from __future__ import annotations
 
+import hashlib
 import io
 import math
 import pickle
@@ -20,6 +21,8 @@ from converter.outputs.examples import iter_pose_examples, iter_raw_examples
 from converter.outputs.schema import features_for
 from converter.pose.geometry import Mode
 from converter.pose.options import PoseOptions
+from converter.read.mesh import load_cad
+from converter.read.safe_npz import load_npz_array
 from converter.read.source import Source, open_source
 
 
@@ -60,6 +63,48 @@ def folder_files(root: Path) -> dict[str, bytes]:
         for path in sorted(root.rglob("*"))
         if path.is_file()
     }
+
+
+def zip_bytes(files: dict[str, bytes], method: int = zipfile.ZIP_STORED) -> bytes:
+    """A zip of `files`, written by zipfile."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", method) as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def end_record(entries: int, directory: bytes, offset: int) -> bytes:
+    """A zip's end record declaring `entries` members in `directory`, found at `offset`."""
+    counts = entries.to_bytes(2, "little") * 2
+    return (
+        b"PK\x05\x06"
+        + bytes(4)
+        + counts
+        + len(directory).to_bytes(4, "little")
+        + (offset.to_bytes(4, "little") + bytes(2))
+    )
+
+
+def overlapping(outer: str, inner: str, data: bytes) -> bytes:
+    """A zip of two members sharing bytes: member `outer` is stored and holds member `inner`'s
+    local header and deflated data, which the directory also lists as a member of its own. The
+    "better zip bomb" chains such members over one deflate stream."""
+    inside = zip_bytes({inner: data}, zipfile.ZIP_DEFLATED)
+    inner_entry = inside[inside.index(b"PK\x01\x02") : inside.index(b"PK\x05\x06")]
+    around = zip_bytes({outer: inside[: inside.index(b"PK\x01\x02")]})
+    start = around.index(b"PK\x01\x02")
+    shift = 30 + len(outer.encode())  # the outer member's local header, without extra field
+    moved = inner_entry[:42] + shift.to_bytes(4, "little") + inner_entry[46:]
+    directory = around[start : around.index(b"PK\x05\x06")] + moved
+    return around[:start] + directory + end_record(2, directory, start)
+
+
+def declaring(entries: int, files: dict[str, bytes]) -> bytes:
+    """A zip of `files` whose end record declares `entries` members, whatever it holds."""
+    data = zip_bytes(files)
+    start, end = data.index(b"PK\x01\x02"), data.index(b"PK\x05\x06")
+    return data[:end] + end_record(entries, data[start:end], start)
 
 
 # ---- object records
@@ -215,6 +260,20 @@ def stored_rows(dataset: datasets.Dataset | datasets.IterableDataset) -> list[di
     return list(dataset.cast_column("image", datasets.Image(decode=False)))
 
 
+def mesh_names(sample_zip: Path) -> list[str]:
+    """What `clean_load.py` prints for each mesh of the source: its file and arrays' digest."""
+    source = open_source(sample_zip)
+    names = []
+    for category in source.categories():
+        for index in source.cad_indices(category):
+            mesh = load_cad(source, category, index)
+            arrays = (
+                mesh.vertices.astype(np.float32).tobytes() + mesh.faces.astype(np.int32).tobytes()
+            )
+            names.append(f"CAD/{category}/{index:02d}.off {hashlib.sha256(arrays).hexdigest()}")
+    return names
+
+
 def example_names(sample_zip: Path, config: str, split: str) -> list[str]:
     return [row.get("name") or row["image_id"] for row in converter_rows(sample_zip, config, split)]
 
@@ -287,17 +346,21 @@ def logm_angle(rotation: np.ndarray) -> float:
 
 
 def with_photo_copied(sample_zip: Path, out: Path, image_id: str, copies: dict[str, str]) -> Path:
-    """The sample with aeroplane's validation photo `image_id` also listed under other categories.
+    """The sample with aeroplane's validation photo `image_id` also listed under other categories,
+    its objects of the category of each folder they are copied to.
 
     `copies` maps a category to the image id the copy has there.
     """
     root = "imagenet3d_v1"
     changes = {}
     with zipfile.ZipFile(sample_zip) as archive:
+        photo = archive.read(f"{root}/images/aeroplane/{image_id}.JPEG")
+        annotation = f"{root}/annotations/aeroplane/{image_id}.npz"
+        objects = load_npz_array(archive.read(annotation), annotation)
         for category, copy_id in copies.items():
-            for folder, suffix in (("images", ".JPEG"), ("annotations", ".npz")):
-                data = archive.read(f"{root}/{folder}/aeroplane/{image_id}{suffix}")
-                changes[f"{root}/{folder}/{category}/{copy_id}{suffix}"] = data
+            changes[f"{root}/images/{category}/{copy_id}.JPEG"] = photo
+            moved = np.array([{**item, "class": category} for item in objects], dtype=object)
+            changes[f"{root}/annotations/{category}/{copy_id}.npz"] = release_npz(moved)
             listed = f"{root}/lists/{category}_imagenet_val.txt"
             changes[listed] = archive.read(listed) + f"\n{copy_id}\n".encode()
     return edited(sample_zip, out, changes)

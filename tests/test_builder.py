@@ -9,9 +9,7 @@ from typing import Any
 
 import pytest
 
-from converter.core.release import RELEASE_CATEGORIES
 from converter.look.metrics import ground_truth
-from converter.outputs import builder as builder_module
 from converter.outputs.configurations import CONFIGS, IMAGE_CONFIGS
 from converter.outputs.schema import features_for
 from converter.pose.options import PoseOptions
@@ -90,40 +88,53 @@ def test_a_kept_rule_keyword_chooses_the_examples(sample_zip: Path, tmp_path: Pa
 
 
 @pytest.mark.parametrize("config", CONFIGS)
-def test_features_are_declared_before_any_source_is_opened(config: str, tmp_path: Path) -> None:
+def test_the_release_declares_its_features_once_opened(config: str, tmp_path: Path) -> None:
+    """docs/format.md, 'Categories': no other archive's categories stand in for the release's."""
     builder = ImageNet3D(config_name=config, cache_dir=str(tmp_path))
-    assert builder.info.features == features_for(config, RELEASE_CATEGORIES)
+    assert builder.info.features is None
     assert Path(builder.cache_dir).relative_to(tmp_path).parts == ("imagenet3d", config, "1.0.0")
 
 
-def test_a_source_with_other_categories_declares_its_own(
-    sample_zip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("config", CONFIGS)
+def test_a_given_source_declares_its_categories_at_once(
+    config: str, sample_zip: Path, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(builder_module, "RELEASE_CATEGORIES", ("car", "zebra"))
-    builder = ImageNet3D(config_name="raw", data_dir=str(sample_zip), cache_dir=str(tmp_path))
-    assert builder.info.features["category"].names == ["car", "zebra"]
+    builder = ImageNet3D(config_name=config, data_dir=str(sample_zip), cache_dir=str(tmp_path))
+    categories = open_source(sample_zip).categories()
+    assert builder.info.features == features_for(config, categories)
+
+
+def test_an_open_source_is_read_as_it_is(sample_zip: Path, tmp_path: Path) -> None:
+    """The command's source serves the builder: one index of the archive per process."""
+    source = open_source(sample_zip)
+    builder = ImageNet3D(
+        config_name="raw", data_dir=str(sample_zip), cache_dir=str(tmp_path), source=source
+    )
     builder.download_and_prepare()
+    assert builder._source is source
     labels = builder.as_dataset("train").features["category"].names
-    assert labels == open_source(sample_zip).categories()
+    assert labels == source.categories()
 
 
 def test_datasets_3_6_knows_the_features_before_preparing(
-    datasets3_python: Path, tmp_path: Path
+    datasets3_python: Path, sample_zip: Path, tmp_path: Path
 ) -> None:
     script = (
         "import datasets, sys; "
-        "builder = datasets.load_dataset_builder(sys.argv[1], 'pose3d', trust_remote_code=True); "
+        "builder = datasets.load_dataset_builder("
+        "sys.argv[1], 'pose3d', data_dir=sys.argv[2], trust_remote_code=True); "
         "print(builder.info.features['category'].names, builder.info.version)"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_DATASETS_CACHE": str(tmp_path)}
     result = subprocess.run(
-        [datasets3_python, "-P", "-c", script, str(SCRIPT)],
+        [datasets3_python, "-P", "-c", script, str(SCRIPT), str(sample_zip)],
         capture_output=True,
         text=True,
         env=env,
         check=True,
     )
-    assert result.stdout.splitlines()[-1] == f"{list(RELEASE_CATEGORIES)} 1.0.0"
+    categories = open_source(sample_zip).categories()
+    assert result.stdout.splitlines()[-1] == f"{categories} 1.0.0"
 
 
 @pytest.mark.parametrize("config", ["raw", "pose3d"])

@@ -61,7 +61,7 @@ def test_a_declared_configuration_is_exported_with_its_card(
             category: len(source.image_ids(split, [category])) for category in source.categories()
         }
     card = (out / CARD).read_text()
-    assert f"- `{TOY.name}`: {TOY.describe(PoseOptions())}." in card
+    assert f"### `{TOY.name}`" in card and TOY.describe(PoseOptions())[1:] in card
     assert f"- `photos`: {PHOTOS.meaning}" in card
     assert set(read_stamp(out / TOY.name)) >= {"categories", "shards"}
     assert "canvas" not in read_stamp(out / TOY.name)

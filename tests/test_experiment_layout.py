@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from converter.cli import main
-from converter.outputs.tool_folder import preprocess
+from converter.outputs.tool_folder import LOCK, STAMP, preprocess
 from converter.pose.geometry import MODES, Mode
 from converter.read.safe_npz import load_npz_array
 from converter.read.source import open_source
@@ -99,7 +99,7 @@ def test_the_experiment_folder_has_their_files_and_values(
     folders = {path.relative_to(theirs) for path in theirs.rglob("*") if path.is_dir()}
     assert folders == {path.relative_to(ours) for path in ours.rglob("*") if path.is_dir()}
     their_files, our_files = folder_files(theirs), folder_files(ours)
-    assert set(their_files) == set(our_files) - {"preprocess.json"}
+    assert set(their_files) == set(our_files) - {STAMP, LOCK}
     for path, data in their_files.items():
         if path.endswith(".txt"):
             assert our_files[path] == data

@@ -12,6 +12,7 @@ import zipfile
 from pathlib import Path
 
 import datasets
+import pyarrow.parquet as pq
 import pytest
 from filelock import FileLock
 
@@ -22,7 +23,7 @@ from converter.outputs.export_folder import CARD, LOCK, STAMP, NotAnExport, left
 from converter.outputs.sources import open_release
 from converter.outputs.tool_folder import OutputMismatch
 from converter.pose.options import PoseOptions
-from converter.read.source import SPLITS
+from converter.read.source import SPLITS, open_source
 from tests.helpers import converter_rows, edited, folder_files, members, stored_rows
 
 
@@ -71,10 +72,10 @@ def test_the_card_documents_counts_fields_and_citation(exported: Path) -> None:
 
 def test_the_card_states_this_exports_figures_and_options(exported: Path) -> None:
     """The 4-category sample's card says 4 categories, not the release's 200."""
-    this_export = card(exported).split("## This export")[1].split("## Loading")[0]
+    this_export = card(exported).split("## Configurations")[1].split("## Loading")[0]
     assert "Objects of 4 categories: aeroplane, bicycle, car, chair." in this_export
     assert "200" not in this_export
-    assert "Examples: train 32, validation 12." in this_export  # raw: photos per split
+    assert "Examples: train 32 (1 shard), validation 12 (1 shard)." in this_export  # raw photos
     assert "canvas 640 x 800; target distance 4.0" in this_export
     assert "statuses status_good, status_partially, status_barely; JPEG quality 75" in this_export
     assert "Built from `imagenet3d_v1.zip`" in this_export
@@ -87,7 +88,7 @@ def test_a_category_subset_is_what_the_card_counts(sample_zip: Path, tmp_path: P
     assert "Objects of 2 categories: car, chair." in this_export
     assert "categories: car, chair;" in this_export
     counts = infos["pose3d"].splits
-    assert f"Examples: train {counts['train'].num_examples}, validation" in this_export
+    assert f"Examples: train {counts['train'].num_examples} (1 shard), validation" in this_export
 
 
 def test_the_same_input_gives_byte_identical_shards(
@@ -170,7 +171,10 @@ def test_a_split_without_photos_is_left_out_and_the_rest_loads(
     export(no_validation, tmp_path / "out", ["raw"])
     loaded = datasets.load_dataset(str(tmp_path / "out"), "raw")
     assert list(loaded) == ["train"] and loaded["train"].num_rows == 32
-    assert "validation" not in card(tmp_path / "out")
+    assert "split: validation" not in card(tmp_path / "out")
+    assert (
+        "validation" not in card(tmp_path / "out").split("## Configurations")[1].split("## Load")[0]
+    )
 
 
 def test_leftovers_of_a_crash_are_cleared_by_the_next_run(
@@ -240,3 +244,93 @@ def test_two_exports_started_together_both_finish_with_one_result(
     assert leftovers(out) == []
     raw = "raw/train-00000-of-00001.parquet"
     assert folder_files(out)[raw] == folder_files(exported)[raw]
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    """Every file under `folder` with its content: equal trees mean nothing was written."""
+    return {
+        str(path.relative_to(folder)): path.read_bytes()
+        for path in folder.rglob("*")
+        if path.is_file()
+    }
+
+
+@pytest.mark.parametrize(
+    "typo", [["--categories", "bycicle"], ["--max-shard-size", "10XB"], ["--rows-per-group", "0"]]
+)
+def test_a_typo_in_an_option_leaves_out_absent_or_exactly_as_it_was(
+    typo: list[str],
+    sample_zip: Path,
+    exported: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    absent = tmp_path / "absent"
+    assert main(["export", str(sample_zip), str(absent), *typo]) == 1
+    assert not absent.exists()
+    existing = shutil.copytree(exported, tmp_path / "existing")
+    before = tree(existing)
+    assert main(["export", str(sample_zip), str(existing), "--overwrite", *typo]) == 1
+    assert tree(existing) == before
+    errors = capsys.readouterr().err.splitlines()
+    assert len(errors) == 2 and errors[0] == errors[1]
+
+
+def test_a_wrong_category_is_named_with_the_nearest_and_every_category(
+    sample_zip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["export", str(sample_zip), str(tmp_path / "out"), "--categories", "bycicle"]) == 1
+    assert capsys.readouterr().err == (
+        f"imagenet3d export: {sample_zip}: no such categories: 'bycicle' (did you mean "
+        "'bicycle'?); the categories are aeroplane, bicycle, car, chair\n"
+    )
+
+
+def test_max_shard_size_is_honoured_to_within_one_row_group_and_the_shards_are_reported(
+    sample_zip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    limits = ["--max-shard-size", "150KB", "--rows-per-group", "4"]
+    assert main(["export", str(sample_zip), str(tmp_path), "--config", "pose3d", *limits]) == 0
+    shards = {split: sorted((tmp_path / "pose3d").glob(f"{split}-*.parquet")) for split in SPLITS}
+    assert capsys.readouterr().out.splitlines()[0] == (
+        f"pose3d: train 41 examples in {len(shards['train'])} shards, "
+        f"validation 14 examples in {len(shards['validation'])} shards"
+    )
+    assert len(shards["train"]) > 2
+    for shard in shards["train"] + shards["validation"]:
+        metadata = pq.read_metadata(shard)
+        groups = [metadata.row_group(index) for index in range(metadata.num_row_groups)]
+        assert all(group.num_rows <= 4 for group in groups)
+        before_last = sum(group.total_byte_size for group in groups[:-1])
+        assert before_last <= 150_000  # the bound is crossed by the last row group at most
+
+
+@pytest.mark.parametrize(
+    ("mesh", "data", "cause"),
+    [
+        ("99999999999.off", b"OFF\n0 0 0\n", "mesh number '99999999999' is beyond any cad_index"),
+        (f"{'9' * 5000}.off", b"OFF\n0 0 0\n", "is beyond any cad_index"),
+        ("03.off", b"OFF\n0 0 " + b"9" * 5000 + b"\n", "line 2: expected 'n_vertices n_faces"),
+        ("03.off", b"OFF\n1 0 0\n0 1e300 0\n", "line 3: expected a vertex of 3 finite numbers"),
+    ],
+    ids=["number-beyond-int32", "number-of-5000-digits", "count-of-5000-digits", "beyond-float32"],
+)
+def test_a_mesh_beyond_its_columns_is_named_and_skipped_when_asked(
+    mesh: str,
+    data: bytes,
+    cause: str,
+    sample_zip: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    member = f"imagenet3d_v1/CAD/car/{mesh}"
+    hostile = edited(sample_zip, tmp_path / "hostile.zip", {member: data})
+    command = ["export", str(hostile), str(tmp_path / "out"), "--config", MESHES]
+    assert main(command) == 1
+    error = capsys.readouterr().err.splitlines()[-1]
+    assert error.startswith(f"imagenet3d export: {member}") and cause in error
+    assert main([*command, "--on-invalid", "skip"]) == 0
+    assert "1 invalid records skipped" in capsys.readouterr().err
+    source = open_source(sample_zip)
+    meshes = sum(len(source.cad_indices(category)) for category in source.categories())
+    assert datasets.load_dataset(str(tmp_path / "out"), MESHES, split="train").num_rows == meshes

@@ -83,12 +83,13 @@ def test_a_push_rides_out_a_passing_fault(
     fault: str, hub: Hub, exported: Path, hf_token: str
 ) -> None:
     if fault == "drop":
-        hub.faults.drop(method="PUT")
+        hub.faults.drop(method="PUT", path="/lfs-upload/")
     else:
         hub.faults.slow(0.5, method="POST", path="/commit/")
     push(exported, "ccvl/faults", token=hf_token)
     assert hub.faults.pending == 0
-    assert datasets.load_dataset("ccvl/faults", "pose6d", split="validation").num_rows > 0
+    loaded = datasets.load_dataset("ccvl/faults", "pose6d", split="validation", token=hf_token)
+    assert loaded.num_rows > 0
 
 
 def test_a_failed_commit_leaves_no_half_commit_and_a_rerun_finishes(

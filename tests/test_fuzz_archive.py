@@ -1,5 +1,6 @@
-"""Broken and hostile zips: opening gives a Source or a SourceError naming the file; reading a
-member gives its bytes or a DataError naming the member; sizes are judged before inflating."""
+"""Broken and hostile zips: opening gives a Source, a SourceError naming the file, or a DataError
+naming a member whose name cannot be an output's (a damaged name byte); reading a member gives
+its bytes or a DataError naming the member; sizes are judged before inflating."""
 
 from __future__ import annotations
 
@@ -14,9 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from converter.core.errors import DataError, SourceError
-from converter.read.archive import MAX_MEMBERS
+from converter.read.archive import MAX_MEMBERS, first_overlap
 from converter.read.source import SPLITS, Source, open_source
-from tests.helpers import edited, members
+from tests.helpers import declaring, edited, members, overlapping
 
 FUZZ = settings(
     max_examples=100,
@@ -141,6 +142,9 @@ def test_a_damaged_zip_is_refused_or_read_member_by_member(
             source = open_source(path, on_invalid=on_invalid)  # type: ignore[arg-type]
         except SourceError as error:
             assert str(path) in str(error)
+            return
+        except DataError:  # a damaged name is refused where it enters, unless skipping
+            assert on_invalid == "raise"
             return
         read_everything(source)
 
@@ -287,3 +291,38 @@ def test_an_archive_declaring_millions_of_members_is_refused_before_parsing(
     honest = tmp_path / "honest.zip"
     honest.write_bytes(declaring_members(sample_zip.read_bytes(), len(members(sample_zip, ""))))
     assert open_source(honest).categories() == open_source(sample_zip).categories()
+
+
+def test_members_sharing_bytes_are_refused_at_open(tmp_path: Path) -> None:
+    """Each such member passes the size and ratio checks; together they inflate one stream
+    once per member. zipfile itself reads both here."""
+    photo = "imagenet3d_v1/images/car/n1_1.JPEG"
+    path = tmp_path / "overlapping.zip"
+    path.write_bytes(overlapping("imagenet3d_v1/images/car/n1_2.JPEG", photo, bytes(1 << 20)))
+    assert zipfile.ZipFile(path).read(photo) == bytes(1 << 20)
+    with pytest.raises(SourceError, match=rf"{path}: members .* and {photo} share bytes"):
+        open_source(path)
+
+
+@pytest.mark.parametrize(
+    ("held", "why"),
+    [
+        (200, "its directory of .* bytes is too large for the 7 members it declares"),
+        (20, "declares 7 members but its directory holds more"),
+    ],
+)
+def test_a_directory_holding_more_than_its_end_record_declares_is_refused(
+    held: int, why: str, tmp_path: Path
+) -> None:
+    """zipfile parses the directory by its byte size, not by the declared count."""
+    path = tmp_path / "lying.zip"
+    path.write_bytes(declaring(7, {f"{index}": b"" for index in range(held)}))
+    assert len(zipfile.ZipFile(path).infolist()) == held
+    with pytest.raises(SourceError, match=f"{path}: {why}"):
+        open_source(path)
+
+
+def test_first_overlap_names_two_spans_sharing_a_byte() -> None:
+    assert first_overlap([(0, 10), (10, 5), (20, 1)]) is None
+    assert first_overlap([(20, 1), (0, 12), (10, 5)]) == (1, 2)
+    assert first_overlap([(0, 100), (40, 1), (10, 5)]) == (0, 2)

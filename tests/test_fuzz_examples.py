@@ -182,7 +182,6 @@ def test_a_damaged_photo_is_named_or_counted(
 
 def one_pixel_object(height: int, width: int) -> bytes:
     item = {
-        "class": "car",
         "bbox": np.array([0.0, 0.0, 1.0, 1.0]),
         "height": height,
         "width": width,

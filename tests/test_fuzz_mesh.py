@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from converter.core.errors import DataError
-from converter.read.mesh import MAX_MESH_BYTES, Mesh, read_off, write_off
+from converter.read.mesh import MAX_COORDINATE, MAX_MESH_BYTES, Mesh, read_off, write_off
 
 FUZZ = settings(max_examples=200, deadline=None, derandomize=True, database=None)
 MEMBER = "imagenet3d_v1/CAD/chair/03.off"
@@ -19,7 +19,7 @@ BAD_TOKENS = ["nan", "inf", "-inf", "1e400", "-1", "3.5", "x", "4", "99999999999
 @st.composite
 def meshes(draw: st.DrawFn) -> Mesh:
     count = draw(st.integers(0, 8))
-    coordinates = st.floats(allow_nan=False, allow_infinity=False)
+    coordinates = st.floats(-MAX_COORDINATE, MAX_COORDINATE)  # what the float32 column holds
     vertices = draw(
         st.lists(st.tuples(coordinates, coordinates, coordinates), min_size=count, max_size=count)
     )

@@ -186,3 +186,25 @@ def test_a_mesh_of_many_valid_lines_parses_within_the_bounds(
     mesh = b"OFF\n%d 1 0\n" % count + b"0 0 0\n" * count + b"3 0 0 %d\n" % count
     message = first_error_bounded(with_member(sample_zip, tmp_path, MESH, mesh, STORED))
     assert_one_line(message, MESH, f"vertex index out of range 0..{count - 1}")
+
+
+def test_items_of_no_bytes_in_a_huge_shape_are_refused_also_when_skipping(
+    annotation: str, sample_zip: Path, tmp_path: Path
+) -> None:
+    """10**18 items of `|S0` take no bytes to store and forever to visit one by one."""
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "|S0", "fortran_order": False, "shape": (10**18,)}
+    )
+    npz = npz_of_npy(header.getvalue())
+    assert len(npz) < 400
+    spec = with_member(sample_zip, tmp_path, annotation, npz)
+    message = first_error_bounded(spec)
+    assert_one_line(message, annotation, f"declares {10**18} elements (limit")
+    category, image_id = annotation.removesuffix(".npz").split("/")[-2:]
+    skipped = run_bounded(
+        f"source = open_source({str(spec)!r}, on_invalid='skip')\n"
+        f"print(source.objects({category!r}, {image_id!r}), source.invalid.count)",
+        "from converter.read.source import open_source",
+    )
+    assert skipped == "[] 1"

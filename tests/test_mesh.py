@@ -66,6 +66,15 @@ def test_an_empty_mesh_is_a_mesh() -> None:
         (TETRAHEDRON.replace(b"3 0 1 3", b"3 0 1 4"), "line 8: vertex index out of range 0..3"),
         (TETRAHEDRON.replace(b"3 0 1 3", b"3 0 -1 3"), "line 8: vertex index out of range 0..3"),
         (TETRAHEDRON.replace(b"1.5", "1\N{MIDDLE DOT}5".encode()), "not an ASCII OFF file"),
+        (
+            TETRAHEDRON.replace(b"4 4 0", b"4 4 " + b"9" * 5000),
+            "line 2: expected 'n_vertices n_faces n_edges'",
+        ),
+        (TETRAHEDRON.replace(b"3 0 1 3", b"3 0 1 " + b"9" * 5000), "line 8: expected a triangle"),
+        (
+            TETRAHEDRON.replace(b"1 0 0", b"1 1e300 0"),
+            "line 4: expected a vertex of 3 finite numbers that float32 holds",
+        ),
     ],
     ids=[
         "empty",
@@ -85,6 +94,9 @@ def test_an_empty_mesh_is_a_mesh() -> None:
         "index-too-large",
         "negative-index",
         "not-ascii",
+        "count-of-5000-digits",
+        "index-of-5000-digits",
+        "beyond-float32",
     ],
 )
 def test_malformed_files_name_the_member_and_the_fault(data: bytes, complaint: str) -> None:

@@ -83,3 +83,21 @@ def test_a_malformed_mirror_header_is_named(
     monkeypatch.setenv(MIRROR_HEADERS, "Bearer mirror-secret")
     with pytest.raises(ValueError, match=f"{MIRROR_HEADERS}: expected 'Name: value'"):
         open_source(served_zip)
+
+
+def test_a_redirect_to_another_origin_gets_none_of_the_headers_named_for_the_mirror(
+    served_zip: str, file_server: FileServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secrets = {"x-api-key": "key-secret", "private-token": "token-secret", "cookie": "c=secret"}
+    monkeypatch.setenv(
+        MIRROR_HEADERS, "\n".join(f"{name}: {value}" for name, value in secrets.items())
+    )
+    (tmp_path / "nothing").mkdir()
+    with FileServer(tmp_path / "nothing") as named:
+        named.redirect_to = file_server.url
+        assert open_source(f"{named.url}/{ARCHIVE_NAME}").categories()
+    assert all(set(secrets) <= request.header_names() for request in named.traffic.requests)
+    assert file_server.traffic.count("GET") > 0
+    assert all(
+        not set(secrets) & request.header_names() for request in file_server.traffic.requests
+    )

@@ -164,3 +164,34 @@ def test_a_silent_hub_is_given_up_within_the_time_out(
     assert seconds < remote.ATTEMPTS * 2 * TIMEOUT + pauses() + 2
     assert message.startswith(f"{url}: opening failed after {remote.ATTEMPTS} attempts")
     assert f"no answer within {TIMEOUT:g} s" in message
+
+
+def test_a_compressed_range_reply_is_refused_before_it_is_inflated(
+    served_zip: str, file_server: FileServer
+) -> None:
+    file_server.send_gzip_bombs(64 << 20)
+    message, _ = failure(served_zip)
+    assert "gzip-encoded bytes though identity was asked" in message
+    assert "attempts" not in message  # refused at the first reply, not retried
+    asked = [request.headers for request in file_server.traffic.requests]
+    assert asked and all(("Accept-Encoding", "identity") in headers for headers in asked)
+
+
+def test_running_out_of_memory_is_not_retried_as_a_network_problem() -> None:
+    tries = []
+
+    def action() -> bytes:
+        tries.append(1)
+        raise MemoryError
+
+    with pytest.raises(MemoryError):
+        remote.with_retries("http://mirror.example/a.zip", "reading", action)
+    assert len(tries) == 1
+
+
+def test_a_range_reply_longer_than_the_range_is_refused_before_its_body_is_read() -> None:
+    with pytest.raises(remote.UnsafeReply, match="answered 1048576 bytes for a range of 16384"):
+        remote.check_reply("bytes=0-16383", 206, {"Content-Length": str(1 << 20)})
+    with pytest.raises(remote.UnsafeReply, match="a range of 16384 bytes without its length"):
+        remote.check_reply("bytes=0-16383", 206, {"Transfer-Encoding": "chunked"})
+    remote.check_reply("bytes=0-16383", 206, {"Content-Length": "16384"})

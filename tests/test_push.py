@@ -3,7 +3,7 @@ trip, and every way a push is refused before it touches the network."""
 
 from __future__ import annotations
 
-import hashlib
+import json
 import os
 import shutil
 import socket
@@ -12,25 +12,25 @@ import sys
 from pathlib import Path
 
 import datasets
-import numpy as np
 import pytest
 
 from converter.cli import main
 from converter.outputs.configurations import IMAGE_CONFIGS, MESHES
-from converter.outputs.export_folder import CARD, NotAnExport
-from converter.outputs.hub import PushError, push, script_name
-from converter.read.mesh import load_cad
-from converter.read.source import SPLITS, open_source
+from converter.outputs.export import export
+from converter.outputs.export_folder import CARD, STAMP, NotAnExport
+from converter.outputs.hub import PushError, push, script_name, upload_operations
+from converter.read.source import SPLITS
 from testbed.servers.hub import Hub
 from tests.clean_env import load_names
-from tests.helpers import converter_rows, example_names, stored_rows
+from tests.helpers import converter_rows, example_names, mesh_names, stored_rows
 
 REPO = "ccvl/ImageNet3D-processed"
 
 
 @pytest.fixture
 def pushed(hub: Hub, exported: Path, hf_token: str) -> Hub:
-    push(exported, REPO, token=hf_token)
+    """The sample's export pushed to a new repository left public (`gated="none"`)."""
+    push(exported, REPO, token=hf_token, gated="none")
     return hub
 
 
@@ -67,20 +67,6 @@ def test_a_fresh_environment_with_only_datasets_loads_the_push(
         assert loaded[split] == example_names(sample_zip, "pose3d", split)
         assert streamed[split] == example_names(sample_zip, "raw", split)
     assert load_names(clean, REPO, MESHES, "load") == {"train": mesh_names(sample_zip)}
-
-
-def mesh_names(sample_zip: Path) -> list[str]:
-    """What `clean_load.py` prints for each mesh of the source: its file and arrays' digest."""
-    source = open_source(sample_zip)
-    names = []
-    for category in source.categories():
-        for index in source.cad_indices(category):
-            mesh = load_cad(source, category, index)
-            arrays = (
-                mesh.vertices.astype(np.float32).tobytes() + mesh.faces.astype(np.int32).tobytes()
-            )
-            names.append(f"CAD/{category}/{index:02d}.off {hashlib.sha256(arrays).hexdigest()}")
-    return names
 
 
 def test_one_push_is_one_commit_and_an_unchanged_folder_adds_none(
@@ -194,3 +180,48 @@ def test_push_refuses_a_folder_an_export_is_writing(exported: Path, tmp_path: Pa
 
     with FileLock(exported / LOCK), pytest.raises(NotAnExport, match="another `imagenet3d export`"):
         push(exported, REPO)
+
+
+def test_a_source_url_is_recorded_and_published_without_its_credentials(
+    served_zip: str, tmp_path: Path
+) -> None:
+    scheme, rest = served_zip.split("://")
+    export(f"{scheme}://user:PASSWORD@{rest}?X-Amz-Signature=SIGNED#part", tmp_path, [MESHES])
+    written = (tmp_path / "README.md").read_text() + (tmp_path / MESHES / STAMP).read_text()
+    assert "PASSWORD" not in written and "SIGNED" not in written and "user:" not in written
+    assert f"`{served_zip}` (" in written
+    assert "user info, query string, fragment removed" in written
+    files = [path for path in tmp_path.rglob("*") if path.is_file()]
+    assert not any(
+        b"PASSWORD" in path.read_bytes() or b"SIGNED" in path.read_bytes() for path in files
+    )
+    assert upload_operations(tmp_path, REPO)  # what push would send passes its own check
+
+
+def test_push_refuses_a_card_or_stamp_holding_a_credential(
+    hub: Hub, exported: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for credential in ("http://user:PASSWORD@mirror.example/x.zip", "x.zip?X-Amz-Signature=S"):
+        folder = shutil.copytree(exported, tmp_path / "signed", dirs_exist_ok=True)
+        stamp = json.loads((folder / MESHES / STAMP).read_text())
+        stamp["source_name"]["name"] = credential
+        (folder / MESHES / STAMP).write_text(json.dumps(stamp))
+        assert f"{folder / MESHES / STAMP} holds " in refused(folder, capsys)
+    assert hub.repos == {} and hub.traffic.requests == []
+
+
+def test_push_uploads_only_regular_files_of_the_folder_named_by_bare_name(
+    hub: Hub, exported: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outside = tmp_path / "elsewhere.parquet"
+    linked = shutil.copytree(exported, tmp_path / "linked")
+    shard = next((linked / MESHES).glob("*.parquet"))
+    shard.rename(outside)
+    shard.symlink_to(outside)
+    assert f"{shard} is listed in" in refused(linked, capsys)
+    listed = shutil.copytree(exported, tmp_path / "listed")
+    stamp = json.loads((listed / MESHES / STAMP).read_text())
+    stamp["shards"].append(str(outside))
+    (listed / MESHES / STAMP).write_text(json.dumps(stamp))
+    assert f"{outside} is listed in" in refused(listed, capsys)
+    assert hub.repos == {} and hub.traffic.requests == []

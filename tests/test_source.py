@@ -88,15 +88,31 @@ def test_a_wrong_type_names_the_member_and_the_key(sample_zip: Path, tmp_path: P
 
 def test_skipping_invalid_records_counts_them(sample_zip: Path, tmp_path: Path) -> None:
     member = members(sample_zip, ".npz")[0]
-    good = {"class": "car", "distance": 0.0, "ignore": 0}
-    bad = {"class": "car", "azimuth": float("nan"), "distance": 5.0, "ignore": 0}
+    category, image_id = member.rsplit("/", 2)[-2], Path(member).stem
+    good = {"class": category, "distance": 0.0, "ignore": 0}
+    bad = {"class": category, "azimuth": float("nan"), "distance": 5.0, "ignore": 0}
     broken = replace_member(
         sample_zip, tmp_path / "bad.zip", member, release_npz(np.array([good, bad], dtype=object))
     )
-    category, image_id = member.rsplit("/", 2)[-2], Path(member).stem
     source = open_source(broken, on_invalid="skip")
     assert [obj["index"] for obj in source.objects(category, image_id)] == [0]
     assert source.invalid.count == 1 and member in source.invalid.summary()
+
+
+def test_a_record_whose_class_is_not_its_folder_is_an_error_naming_the_field(
+    sample_zip: Path, tmp_path: Path
+) -> None:
+    member = members(sample_zip, ".npz")[0]
+    category, image_id = member.rsplit("/", 2)[-2], Path(member).stem
+    objects = [{"class": category, "distance": 5.0}, {"class": "zebra", "distance": 5.0}]
+    broken = replace_member(
+        sample_zip, tmp_path / "bad.zip", member, release_npz(np.array(objects, dtype=object))
+    )
+    with pytest.raises(DataError, match=f"^{member} \\[class\\]: object 1: class 'zebra' is not"):
+        open_source(broken).objects(category, image_id)
+    source = open_source(broken, on_invalid="skip")
+    assert [obj["index"] for obj in source.objects(category, image_id)] == [0]
+    assert source.invalid.count == 1
 
 
 def test_a_truncated_zip_is_named(sample_zip: Path, tmp_path: Path) -> None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from PIL import Image
 
@@ -14,7 +17,7 @@ from converter.look.visualize import THUMBNAIL, choose, contact_sheet, visualize
 from converter.outputs.hub import push
 from converter.read.source import Source, open_source
 from testbed.servers.hub import Hub
-from tests.helpers import folder_files
+from tests.helpers import edited, folder_files
 
 
 def test_choose_is_a_seeded_subset_in_order():
@@ -121,7 +124,7 @@ def test_an_export_draws_the_same_pngs_as_the_release_without_opening_it(
 
 
 def test_a_hub_repository_draws_the_same_pngs(sample_zip, exported, hub: Hub, hf_token, tmp_path):
-    push(exported, "me/imagenet3d", token=hf_token)
+    push(exported, "me/imagenet3d", token=hf_token, gated="none")
     from_zip = draw(str(sample_zip), tmp_path / "zip", "pose6d")
     assert draw("me/imagenet3d", tmp_path / "hub", "pose6d") == from_zip
 
@@ -139,3 +142,38 @@ def test_val_is_the_validation_split(sample_zip, tmp_path):
     assert main([*base[:2], str(tmp_path / "val"), *base[2:], "val"]) == 0
     assert main([*base[:2], str(tmp_path / "validation"), *base[2:], "validation"]) == 0
     assert folder_files(tmp_path / "val") == folder_files(tmp_path / "validation")
+
+
+def run(arguments: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    """The exit status and the last line on stderr of a command."""
+    code = main(arguments)
+    return code, (capsys.readouterr().err.splitlines() or [""])[-1]
+
+
+def test_a_mesh_export_skips_is_skipped_by_visualize_too(sample_zip, tmp_path, capsys):
+    """One rule: a refused mesh is an invalid record for `export cad` and `visualize` alike."""
+    member = "imagenet3d_v1/CAD/car/01.off"
+    hostile = edited(sample_zip, tmp_path / "nan.zip", {member: b"OFF\n1 0 0\nnan 0 0\n"})
+    export = ["export", str(hostile), str(tmp_path / "out"), "--config", "cad"]
+    pictures = ["visualize", str(hostile), str(tmp_path / "pictures"), "--per-category", "99"]
+    for command in (export, pictures):
+        code, last = run(command, capsys)
+        assert code == 1 and f"{member}: line 3: expected a vertex of 3 finite numbers" in last
+        code, last = run([*command, "--on-invalid", "skip"], capsys)
+        assert code == 0 and last.startswith(f"1 invalid records skipped, first: {member}")
+    assert (tmp_path / "pictures" / "car.png").is_file()
+
+
+def test_an_exported_face_naming_a_missing_vertex_is_an_invalid_record(exported, tmp_path, capsys):
+    export = shutil.copytree(exported, tmp_path / "export")
+    (shard,) = (export / "cad").glob("*.parquet")
+    table = pq.read_table(shard)
+    rows = table.to_pylist()
+    rows[0]["faces"][0] = [0, 1, 2_000_000]
+    pq.write_table(pa.Table.from_pylist(rows, schema=table.schema), shard)
+    broken = f"cad mesh {rows[0]['mesh_file'].split('/')[1]} {rows[0]['cad_index']} [faces]"
+    pictures = ["visualize", str(export), str(tmp_path / "pictures"), "--per-category", "99"]
+    code, last = run(pictures, capsys)
+    assert code == 1 and f"{broken}: row 0: vertex index out of range" in last
+    code, last = run([*pictures, "--on-invalid", "skip"], capsys)
+    assert code == 0 and last.startswith(f"1 invalid records skipped, first: {broken}")

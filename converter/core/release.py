@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 REPO_ID = "ccvl/ImageNet3D"
 ARCHIVE_NAME = "imagenet3d_v1.zip"
 DEFAULT_SOURCE = f"hf://datasets/{REPO_ID}/{ARCHIVE_NAME}"
@@ -13,14 +15,14 @@ SAMPLE_SYNSETS = {
     "car": "n02958343",
     "chair": "n03001627",
 }
-# The category folders of the release's `imagenet3d_v1/` (the names of its `lists/` files), sorted:
-# the builder declares its features with them before any source is opened. Here the generated
-# sample's four stand in; the release's 200 names replace them.
-RELEASE_CATEGORIES = tuple(sorted(SAMPLE_SYNSETS))
 
 PRETTY_NAME = "ImageNet3D"
 HOMEPAGE = "https://imagenet3d.github.io/"
 LICENSE = "cc-by-nc-4.0"
+# How a published copy is gated, as the Hub names it: access requests approved at once (`auto`)
+# or by the maintainers (`manual`), or not gated (`none`, which the Hub's API calls False).
+Gating = Literal["auto", "manual", "none"]
+GATINGS: tuple[str, ...] = get_args(Gating)
 DESCRIPTION = (
     "ImageNet3D: about 86 thousand objects in ImageNet photos of 200 rigid categories, each "
     "annotated with a 3D viewpoint (azimuth, elevation, in-plane rotation), distance, 2D box, "

@@ -13,15 +13,15 @@ so a row from the Hub can be drawn with nothing else.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from PIL import Image, ImageDraw
 
-from converter.core.errors import check_choice
+from converter.core.errors import DataError, check_choice
 from converter.pose.camera import has_camera, project
-from converter.read.mesh import Mesh, load_cad
+from converter.read.mesh import Mesh, checked_mesh, load_cad
 
 if TYPE_CHECKING:
     from converter.read.source import Source
@@ -38,6 +38,8 @@ COLOURS: tuple[tuple[str | None, str, tuple[int, int, int]], ...] = (
 PALETTE = {status: rgb for status, _, rgb in COLOURS}
 FACE_OPACITY = 0.45
 MeshKey = tuple[str, int]
+# Meshes by key; None for one its source refused, so it is drawn without and counted once.
+Meshes = MutableMapping[MeshKey, Mesh | None]
 
 
 def legend() -> str:
@@ -137,33 +139,45 @@ def draw_object(
 
 
 def cad_meshes(
-    cad: Iterable[Mapping[str, Any]], categories: Sequence[str] | None = None
+    cad: Iterable[Mapping[str, Any]],
+    categories: Sequence[str] | None = None,
+    tolerate: Callable[[DataError], None] | None = None,
 ) -> dict[MeshKey, Mesh]:
     """Rows of the ``cad`` configuration as meshes by (category name, cad_index).
 
-    `cad` is the loaded dataset (its ClassLabel names the categories) or any rows of it.
+    `cad` is the loaded dataset (its ClassLabel names the categories) or any rows of it. Each row
+    is held to the rule a mesh file of the release is (`checked_mesh`): a row breaking it raises
+    its DataError, or is passed to `tolerate` and left out.
     """
     if categories is None and hasattr(cad, "features"):
         categories = cad.features["category"].names
-    return {
-        (_with_category_name(row, categories)["category"], row["cad_index"]): Mesh(
-            np.asarray(row["vertices"], dtype=np.float32), np.asarray(row["faces"], dtype=np.int64)
-        )
-        for row in cad
-    }
+    meshes = {}
+    for row in cad:
+        key = (_with_category_name(row, categories)["category"], row["cad_index"])
+        try:
+            meshes[key] = checked_mesh(row["vertices"], row["faces"], f"cad mesh {key[0]} {key[1]}")
+        except DataError as error:
+            if tolerate is None:
+                raise
+            tolerate(error)
+    return meshes
 
 
-def find_mesh(
-    record: Mapping[str, Any],
-    meshes: MutableMapping[MeshKey, Mesh],
-    source: Source | None,
-) -> Mesh | None:
-    """The record's mesh from `meshes`, else loaded from `source` and kept in `meshes`."""
+def find_mesh(record: Mapping[str, Any], meshes: Meshes, source: Source | None) -> Mesh | None:
+    """The record's mesh from `meshes`, else loaded from `source` and kept in `meshes`.
+
+    A mesh the source refuses is one of its invalid records: raised, or (when the source skips
+    them) counted once and the objects drawn without it, as `export` leaves it out.
+    """
     if record.get("cad_index") is None:
         return None
     key = (record["category"], record["cad_index"])
     if key not in meshes and source is not None:
-        meshes[key] = load_cad(source, *key)
+        try:
+            meshes[key] = load_cad(source, *key)
+        except DataError as error:
+            source.tolerate(error)
+            meshes[key] = None
     return meshes.get(key)
 
 
@@ -172,7 +186,7 @@ def draw_objects(
     objects: Sequence[Mapping[str, Any]],
     source: Source | None = None,
     *,
-    meshes: MutableMapping[MeshKey, Mesh] | None = None,
+    meshes: Meshes | None = None,
     style: Style = "wireframe",
 ) -> Image.Image:
     """A copy of the photo with all its objects drawn; meshes come from `meshes` or `source`.
@@ -207,7 +221,7 @@ def overlay(
     row: Mapping[str, Any],
     source: Source | None = None,
     *,
-    meshes: MutableMapping[MeshKey, Mesh] | Any | None = None,
+    meshes: Meshes | Any | None = None,
     categories: Sequence[str] | None = None,
     style: Style = "wireframe",
 ) -> Image.Image:

@@ -20,7 +20,7 @@ import itertools
 import os
 import zlib
 from collections import defaultdict
-from collections.abc import Callable, Iterator, MutableMapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -31,7 +31,7 @@ from converter.core.errors import DataError, described
 from converter.core.files import write_atomic
 from converter.core.names import example_name, unsafe_name
 from converter.core.progress import progress_bar
-from converter.look.draw import MeshKey, Style, cad_meshes, overlay
+from converter.look.draw import Meshes, Style, cad_meshes, overlay
 from converter.look.exports import export_location
 from converter.outputs.configurations import (
     DEFAULT,
@@ -41,7 +41,6 @@ from converter.outputs.configurations import (
 from converter.outputs.examples import iter_raw_examples, render_examples, select_objects
 from converter.pose.geometry import Mode
 from converter.pose.options import PoseOptions
-from converter.read.mesh import Mesh
 from converter.read.source import InvalidLog, OnInvalid, Source, split_name
 
 THUMBNAIL = 240
@@ -72,7 +71,7 @@ def raw_overlays(
     split: str,
     count: int,
     seed: int,
-    meshes: MutableMapping[MeshKey, Mesh],
+    meshes: Meshes,
     style: Style,
 ) -> Iterator[tuple[str, Image.Image]]:
     """(image_id, overlay) of chosen photos with all their objects."""
@@ -88,7 +87,7 @@ def pose_overlays(
     mode: Mode,
     count: int,
     seed: int,
-    meshes: MutableMapping[MeshKey, Mesh],
+    meshes: Meshes,
     style: Style,
     options: PoseOptions,
 ) -> Iterator[tuple[str, Image.Image]]:
@@ -115,6 +114,9 @@ class Export:
     A row whose category, image id or name could not be a file name of the outputs is refused,
     or passed over and counted in `invalid` when `on_invalid` is "skip": an export folder or a
     Hub repository is as untrusted as the release.
+
+    Meshes are held to the release's rule; one that breaks it is an invalid record, raised or
+    (with `on_invalid="skip"`) counted in `invalid` and drawn without, as for the release.
     """
 
     def __init__(
@@ -129,15 +131,17 @@ class Export:
 
         declared = image_configuration(config)
         self.label = f"{os.fspath(location)} {config} {split}"
-        self.on_invalid = on_invalid
-        self.invalid = InvalidLog()
+        self.config, self.on_invalid, self.invalid = config, on_invalid, InvalidLog()
         where = export_location(location)
         self.rows = datasets.load_dataset(where, config, split=split, token=token)
         cad = datasets.load_dataset(where, MESHES, split="train", token=token)
         self.categories: list[str] = self.rows.features["category"].names
-        self.meshes = cad_meshes(cad, self.categories)
+        self.meshes = cad_meshes(cad, self.categories, self.tolerate)
         self.naming = declared.naming
         self._by_category = self._group()
+
+    def tolerate(self, error: DataError) -> None:
+        self.invalid.tolerate(error, self.on_invalid)
 
     def candidates(self, category: str) -> list[int]:
         """Row numbers of a category in the release's order: by photo, then object index.
@@ -157,10 +161,7 @@ class Export:
             if problem is None:
                 checked.append((label, image_id, *naming[:1], row))
                 continue
-            error = DataError(f"{self.label} row {row}", problem[1], key=problem[0])
-            if self.on_invalid == "raise":
-                raise error
-            self.invalid.add(error)
+            self.tolerate(DataError(f"{self.label} row {row}", problem[1], key=problem[0]))
         grouped: dict[str, list[int]] = defaultdict(list)
         for label, *_, row in sorted(checked):
             grouped[self.categories[label]].append(row)
@@ -242,8 +243,8 @@ def visualize(
 ) -> list[Path]:
     """Write overlays and a contact sheet per category; return the written paths.
 
-    `source` is the release, or an export's folder or Hub repository id (`is_export`), or one
-    opened as `Export` (with the same `config` and `split`). `config`
+    `source` is the release, or an export's folder or Hub repository id (`is_export`), or an
+    `Export` of `config` already opened (to choose how invalid meshes are met). `config`
     is ``raw`` (photos with all their objects) or a pose configuration (one canvas per kept
     object, made with `options`, or as exported). Categories without examples get no files.
     """
@@ -283,7 +284,7 @@ def _release_overlays(
 ) -> Overlays:
     """The overlays of one category from the release: canvases of the objects the geometry of
     `mode` places, else photos; meshes are loaded once for all categories."""
-    meshes: dict[MeshKey, Mesh] = {}
+    meshes: Meshes = {}
     if mode is not None:
         return functools.partial(
             pose_overlays,

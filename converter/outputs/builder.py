@@ -14,7 +14,7 @@ from typing import Any
 import datasets
 from datasets.utils.py_utils import classproperty
 
-from converter.core.release import CITATION, DESCRIPTION, HOMEPAGE, LICENSE, RELEASE_CATEGORIES
+from converter.core.release import CITATION, DESCRIPTION, HOMEPAGE, LICENSE
 from converter.outputs.configurations import CONFIGURATIONS, DEFAULT, Configuration
 from converter.outputs.schema import columns
 from converter.outputs.sources import open_release
@@ -66,8 +66,19 @@ class ImageNet3D(datasets.GeneratorBasedBuilder):
         """As `datasets` has it, but not cached: the declarations are the one record."""
         return {config.name: config for config in cls.BUILDER_CONFIGS}
 
-    def __init__(self, *args: Any, dataset_name: str = "imagenet3d", **kwargs: Any) -> None:
-        """Named `imagenet3d` (in cache folders too), not after this module, `builder`."""
+    def __init__(
+        self,
+        *args: Any,
+        dataset_name: str = "imagenet3d",
+        source: Source | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Named `imagenet3d` (in cache folders too), not after this module, `builder`.
+
+        `source`, a source already open (the one named by `data_dir`), is read as it is rather
+        than opened again, so that a process holds one index of the archive.
+        """
+        self._source = source
         super().__init__(*args, dataset_name=dataset_name, **kwargs)
 
     @property
@@ -76,13 +87,15 @@ class ImageNet3D(datasets.GeneratorBasedBuilder):
         return CONFIGURATIONS[self.config.name]
 
     def _info(self) -> datasets.DatasetInfo:
-        """The features labelled with the release's categories, until a source says otherwise.
+        """The features labelled with the given source's categories; None for the Hub's release
+        until it is opened (docs/format.md, 'Categories').
 
         Bad option keywords are refused here, before any work.
         """
         self.config.options()
+        source = self._given_source()
         return datasets.DatasetInfo(
-            features=columns(self.declared.fields, RELEASE_CATEGORIES),
+            features=None if source is None else columns(self.declared.fields, source.categories()),
             description=DESCRIPTION,
             homepage=HOMEPAGE,
             license=LICENSE,
@@ -100,13 +113,22 @@ class ImageNet3D(datasets.GeneratorBasedBuilder):
     @property
     def invalid(self) -> InvalidLog:
         """Records skipped (`on_invalid="skip"`) while this process generated examples."""
-        source = getattr(self, "_source", None)
-        return source.invalid if source is not None else InvalidLog()
+        return self._source.invalid if self._source is not None else InvalidLog()
+
+    def _given_source(self) -> Source | None:
+        """The source `data_dir` names, opened once (its central directory alone for a zip).
+
+        The release on the Hub, used when no `data_dir` is given, is opened only when examples
+        are asked for, with the download configuration's token.
+        """
+        if self._source is None and self.config.data_dir:
+            self._source = open_release(self.config.data_dir, self.token, self.config.on_invalid)
+        return self._source
 
     def _open(self, dl_manager: datasets.DownloadManager) -> Source:
-        self._source = open_release(
-            self.config.data_dir or None, dl_manager.download_config.token, self.config.on_invalid
-        )
+        if self._source is None:
+            token = dl_manager.download_config.token
+            self._source = open_release(None, token, self.config.on_invalid)
         return self._source
 
     def _split_generators(
@@ -115,8 +137,7 @@ class ImageNet3D(datasets.GeneratorBasedBuilder):
         """The declared splits, each in the declared shards of the chosen categories.
 
         The category labels are all of the source's categories, also when a subset is
-        chosen, so that a label means the same category in every subset; for the release they
-        are the `RELEASE_CATEGORIES` that `_info` declared.
+        chosen, so that a label means the same category in every subset.
         """
         source = self._open(dl_manager)
         categories = list(self.config.categories or source.categories())

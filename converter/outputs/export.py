@@ -24,9 +24,11 @@ from typing import Any
 
 import datasets
 import pyarrow.parquet as pq
+from datasets.utils.py_utils import convert_file_size_to_int
 
 import converter
 from converter.core.files import STAGING_PREFIX, write_atomic
+from converter.core.locations import recorded_location
 from converter.outputs.builder import ImageNet3D
 from converter.outputs.card import write_card
 from converter.outputs.configurations import CONFIGURATIONS, configuration
@@ -50,12 +52,26 @@ _PREPARED = re.compile(r"-(?P<split>[a-z]+)(?:-(?P<index>\d{5})-of-(?P<count>\d{
 
 @dataclass
 class ExportOptions:
-    """How to build each configuration: the pose options and the writing limits."""
+    """How to build each configuration: the pose options and the writing limits.
+
+    `datasets` writes a split in row groups of `rows_per_group` rows (its own choice when None:
+    100 for the image configurations) and starts a new shard once one passes `max_shard_size`
+    (a number of bytes, or one with a unit: "500MB"), so a shard exceeds it by less than one
+    row group. Every value is checked here, before anything is written.
+    """
 
     pose: PoseOptions = field(default_factory=PoseOptions)
     max_shard_size: str | int = "500MB"
+    rows_per_group: int | None = None
     num_proc: int | None = None
     token: str | bool | None = None
+
+    def __post_init__(self) -> None:
+        self.max_shard_size = shard_size(self.max_shard_size)
+        if self.rows_per_group is not None and self.rows_per_group < 1:
+            raise ValueError(f"rows_per_group must be at least 1, got {self.rows_per_group}")
+        if self.num_proc is not None and self.num_proc < 1:
+            raise ValueError(f"num_proc must be at least 1, got {self.num_proc}")
 
     def settings(self, name: str) -> dict[str, Any]:
         """The options that decide configuration `name`'s rows, as its stamp records them."""
@@ -73,12 +89,32 @@ class ExportOptions:
         return {key: recorded[key] for key in configuration(name).records}
 
 
+def shard_size(size: str | int) -> int:
+    """A shard size bound in bytes, read as `datasets` reads one ("500MB" is 500 * 10**6)."""
+    if isinstance(size, str) and size.strip().isdigit():
+        size = int(size)
+    try:
+        value = convert_file_size_to_int(size)
+    except (ValueError, TypeError):
+        value = 0
+    if not isinstance(value, int) or value < 1:
+        raise ValueError(
+            f"max_shard_size {size!r} is not a size: give bytes, or a number with a unit "
+            "(KB, MB, GB, or KiB, MiB, GiB), e.g. 500MB"
+        )
+    return value
+
+
 def source_name(source: Source) -> dict[str, Any]:
-    """How the card names the source: a local file's name and size, a folder's name, a URL."""
+    """How the card names the source: a local file's name and size, a folder's name, or a URL
+    as `recorded_location` makes it publishable (with what it cut from it)."""
     path = Path(source.label)
     if path.is_file():
         return {"name": path.name, "size": path.stat().st_size}
-    return {"name": path.name if path.is_dir() else source.label}
+    if path.is_dir():
+        return {"name": path.name}
+    name, removed = recorded_location(source.label)
+    return {"name": name, "removed": removed} if removed else {"name": name}
 
 
 def shard_name(split: str, index: int, count: int) -> str:
@@ -95,14 +131,18 @@ def export(
 ) -> dict[str, datasets.DatasetInfo]:
     """Write `out/<config>/<split>-NNNNN-of-NNNNN.parquet` for each config, then the card.
 
-    The builder reads the source the way it was opened: records it skips (`on_invalid="skip"`)
-    are added to `source.invalid`. `configs` defaults to every declared configuration. Returns
-    the configurations the card lists.
+    The builder reads `source` itself (one index of the archive per process): records it skips
+    (`on_invalid="skip"`) are noted in `source.invalid`. `configs` defaults to every declared
+    configuration. Configurations, categories and options are checked before anything is
+    written: a bad one leaves `out` as it was. Returns the configurations the card lists.
     """
     options = options or ExportOptions()
     configs = list(CONFIGURATIONS) if configs is None else configs
+    for config in configs:
+        configuration(config)
     if not isinstance(source, Source):
         source = open_release(source, options.token)
+    source.check_categories(options.pose.categories)
     check_exportable(out)
     out.mkdir(parents=True, exist_ok=True)
     with locked(out):
@@ -174,6 +214,8 @@ def _build(source: Source, staging: Path, config: str, options: ExportOptions) -
         cache_dir=os.fspath(staging / "cache"),
         token=options.token,
         on_invalid=source.on_invalid,
+        source=source,
+        writer_batch_size=options.rows_per_group,
         **options.pose.values(),
     )
     prepared = staging / "prepared"
@@ -194,5 +236,4 @@ def _build(source: Source, staging: Path, config: str, options: ExportOptions) -
         index, count = (int(match["index"]), int(match["count"])) if match["index"] else (0, 1)
         if pq.read_metadata(path).num_rows:  # `datasets` cannot load an empty split: leave it out
             path.rename(shards / shard_name(match["split"], index, count))
-    source.invalid.merge(builder.invalid)
     return shards

@@ -73,6 +73,15 @@ def is_export_folder(path: Path) -> bool:
         return False
 
 
+def shards_per_split(stamp: dict[str, Any]) -> dict[str, int]:
+    """How many shards each split of a configuration has, from the names its stamp lists."""
+    counts: dict[str, int] = {}
+    for name in stamp["shards"]:
+        split = name.split("-")[0]
+        counts[split] = counts.get(split, 0) + 1
+    return counts
+
+
 def check_exportable(out: Path) -> None:
     """Refuse an output folder `export` did not write: a file, or a folder that is not empty
     and holds nothing `export` writes (its cleanup must never reach a user's own files)."""

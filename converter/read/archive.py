@@ -10,25 +10,34 @@ import hashlib
 import lzma
 import os
 import stat
+import struct
+import threading
 import zipfile
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
+import numpy as np
+
 from converter.core.errors import DataError, SourceError
+from converter.read.zip_index import ZipIndex, open_member
 
 # The bound on any member, whatever its kind; Source reads each kind with a tighter one.
 MAX_MEMBER_BYTES = 1 << 30
-# The release has under 200,000 members (photos, annotation files, lists, meshes). zipfile parses
-# every entry of the central directory at once, about 800 bytes of memory each with our index
-# of them: 500,000 keeps that under 400 MB.
+# The release has under 200,000 members (photos, annotation files, lists, meshes). Its central
+# directory is parsed at once: 141,000 members took 61 MiB at the peak and their index keeps
+# 24 MiB (bench/RESULTS.md, "Scale"), so 500,000 stay well under 400 MB.
 MAX_MEMBERS = 500_000
+# A directory entry is 46 bytes and the member's name, extra field and comment; the release's
+# names are short paths (`imagenet3d_v1/images/<category>/<image id>.JPEG`). zipfile parses the directory by its byte size, not its declared count, so
+# the size is bounded by the count too, and the entries are counted before zipfile parses them.
+MAX_ENTRY_BYTES = 512
+DIRECTORY_ENTRY_SIZE = 46
 MAX_COMPRESSION_RATIO = 200
 # Opening a FIFO for reading waits for a writer; without blocking it opens at once, and is then
 # refused as not a regular file. (Windows has neither FIFOs nor the flag.)
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
-LOCAL_HEADER_SIZE = 30
 # What zipfile raises on a damaged archive or member. RuntimeError, which it raises for an
 # encrypted member, is left out: a refused remote read is one (AccessError) and must reach the
 # user as it is; check_member refuses encrypted members before reading instead.
@@ -101,7 +110,8 @@ class FolderStore:
 
 
 class ZipStore:
-    """A zip read by random access from any seekable binary file (local or remote).
+    """A zip read by random access from any seekable binary file (local or remote), through
+    one compact index of its central directory (`ZipIndex`).
 
     A file with a `prefetch(start, end)` method (a remote one) is told each member's whole
     span first, so a member costs one request rather than one per header and body.
@@ -110,14 +120,12 @@ class ZipStore:
     def __init__(self, file: BinaryIO, label: str) -> None:
         self.label = label
         self._file = file
+        self._lock = threading.Lock()  # one seek-and-read at a time, as zipfile's own reads
         try:
-            members = _declared_members(file)
-            if members > MAX_MEMBERS:
-                raise SourceError(
-                    f"{label}: declares {members} members, more than any release (limit "
-                    f"{MAX_MEMBERS})"
-                )
-            self._zip = zipfile.ZipFile(file)
+            problem = _directory_problem(file)
+            if problem:
+                raise SourceError(f"{label}: {problem}")
+            self.index = ZipIndex(file)
         except SourceError:
             raise
         except ZIP_ERRORS as error:
@@ -125,30 +133,44 @@ class ZipStore:
                 f"{label}: not a readable zip archive ({error}); "
                 "the download may be truncated, fetch it again"
             ) from None
-        self._infos = {info.filename: info for info in self._zip.infolist() if not info.is_dir()}
+        overlap = first_overlap(self.index.spans())
+        if overlap:
+            first, second = (self.index.names[index] for index in overlap)
+            raise SourceError(
+                f"{label}: members {first} and {second} share bytes (overlapping members, the "
+                "construction of a zip bomb)"
+            )
 
     def names(self) -> list[str]:
-        return sorted(self._infos)
+        return list(self.index.names)
 
     def position(self, name: str) -> int:
-        return self._infos[name].header_offset
+        return self.index.header_offset[self._find(name)]
 
     def fingerprint(self) -> str:
         """A digest of every member's name, size and CRC, from the central directory alone."""
+        index = self.index
         return _digest(
-            (name, info.file_size, info.CRC) for name, info in sorted(self._infos.items())
+            (name, index.file_size[number], index.crc[number])
+            for number, name in enumerate(index.names)
         )
 
-    def read(self, name: str, limit: int = MAX_MEMBER_BYTES) -> bytes:
-        info = self._infos.get(name)
-        if info is None:
+    def _find(self, name: str) -> int:
+        number = self.index.find(name)
+        if number is None:
             raise DataError(name, f"not in {self.label}")
+        return number
+
+    def read(self, name: str, limit: int = MAX_MEMBER_BYTES) -> bytes:
+        number = self._find(name)
+        info = self.index.zipinfo(number)
         check_member(info, name, limit)
         prefetch = getattr(self._file, "prefetch", None)
         if prefetch is not None:
-            prefetch(info.header_offset, _member_end(info))
+            prefetch(info.header_offset, self.index.span_end[number])
         try:
-            return read_member(self._zip, info)
+            with self._lock, open_member(self._file, info) as member:
+                return member.read(info.file_size)
         except ZIP_ERRORS as error:
             raise DataError(name, f"corrupt or truncated zip member ({error})") from None
 
@@ -160,17 +182,59 @@ def _digest(entries: Iterable[tuple[object, ...]]) -> str:
     return digest.hexdigest()
 
 
-def _declared_members(file: BinaryIO) -> int:
-    """The member count the zip's end record declares, read before zipfile parses every entry,
-    by zipfile's own reader of that record (zip64 too); 0 without one, which zipfile reports."""
+def _directory_problem(file: BinaryIO) -> str | None:
+    """Why the central directory must not be parsed, judged before zipfile parses it whole: more
+    members declared than any release, more bytes than the count allows, or more entries than
+    declared. The end record is read by zipfile's own reader (zip64 too); without one, None,
+    and zipfile reports it."""
     end = zipfile._EndRecData(file)
-    return 0 if end is None else end[zipfile._ECD_ENTRIES_TOTAL]
+    if end is None:
+        return None
+    count, size = end[zipfile._ECD_ENTRIES_TOTAL], end[zipfile._ECD_SIZE]
+    if count > MAX_MEMBERS:
+        return f"declares {count} members, more than any release (limit {MAX_MEMBERS})"
+    if size > count * MAX_ENTRY_BYTES:
+        return (
+            f"its directory of {size} bytes is too large for the {count} members it declares "
+            f"(limit {MAX_ENTRY_BYTES} bytes each)"
+        )
+    start = end[zipfile._ECD_LOCATION] - size
+    if end[zipfile._ECD_SIGNATURE] == zipfile.stringEndArchive64:
+        start -= zipfile.sizeEndCentDir64 + zipfile.sizeEndCentDir64Locator
+    file.seek(max(start, 0))
+    if _count_entries(file.read(size), count) > count:
+        return f"declares {count} members but its directory holds more"
+    return None
 
 
-def _member_end(info: zipfile.ZipInfo) -> int:
-    """Where a member's data ends, assuming its local header repeats the central one's fields."""
-    header = LOCAL_HEADER_SIZE + len(info.orig_filename.encode()) + len(info.extra)
-    return info.header_offset + header + info.compress_size
+def _count_entries(directory: bytes, most: int) -> int:
+    """The entries of a central directory, counted as zipfile walks them, up to `most` + 1."""
+    count = position = 0
+    while position + DIRECTORY_ENTRY_SIZE <= len(directory) and count <= most:
+        name, extra, comment = struct.unpack_from("<HHH", directory, position + 28)
+        position += DIRECTORY_ENTRY_SIZE + name + extra + comment
+        count += 1
+    return count
+
+
+def first_overlap(spans: Sequence[tuple[int, int]] | np.ndarray) -> tuple[int, int] | None:
+    """The indices of two (offset, size) spans that share a byte, or None.
+
+    Members whose bytes overlap let a few megabytes of one deflate stream inflate once per
+    member (the "better zip bomb"); no zip writer makes them.
+    """
+    if len(spans) < 2:
+        return None
+    offsets, sizes = np.asarray(spans, dtype=np.int64).T
+    order = np.argsort(offsets, kind="stable")
+    ends = offsets[order] + sizes[order]
+    reach = np.maximum.accumulate(ends)[:-1]
+    clash = np.flatnonzero(reach > offsets[order][1:])
+    if not len(clash):
+        return None
+    later = int(clash[0]) + 1
+    earlier = int(np.argmax(ends[:later] > offsets[order][later]))
+    return int(order[earlier]), int(order[later])
 
 
 def read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:

@@ -12,7 +12,7 @@ import re
 from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -40,8 +40,12 @@ class CadSource(Protocol):
 # hundreds of kilobytes of text; 16 MiB holds about 150,000 vertices of 16-decimal numbers with
 # their faces, and parses in seconds at worst (a bound on time as much as on memory).
 MAX_MESH_BYTES = 16 << 20
+# The `cad` configuration stores vertices as float32: a larger value would become infinity.
+MAX_COORDINATE = float(np.finfo(np.float32).max)
 
-_WHOLE = r"[+-]?\d+"
+# Counts and vertex indices: 18 digits hold any int64 (and more than any mesh has), so a line of
+# thousands of digits is refused by its form instead of reaching `int`.
+_WHOLE = r"[+-]?\d{1,18}"
 # An OFF decimal number: unlike `float`, no `1_0`, `nan` or `infinity`; no two ways to match
 # one text, so a long token cannot make the expression backtrack.
 _REAL = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
@@ -76,9 +80,48 @@ def read_off(data: bytes, member: str) -> Mesh:
             f"({n_vertices + n_faces} lines) but has {found} lines after the counts",
         )
     body = itertools.islice(_lines(text), 2, None)
-    vertices = _vertices(itertools.islice(body, n_vertices), n_vertices, member)
-    faces = _faces(body, n_faces, n_vertices, member)
+    vertices, vertex_lines = _vertices(itertools.islice(body, n_vertices), n_vertices, member)
+    faces, face_lines = _faces(body, n_faces, member)
+    problem = mesh_problem(vertices, faces)
+    if problem:
+        part, row, what = problem
+        number = (vertex_lines if part == "vertices" else face_lines)[row]
+        raise DataError(member, f"line {number}: {what}")
     return Mesh(vertices, faces)
+
+
+def mesh_problem(vertices: np.ndarray, faces: np.ndarray) -> tuple[str, int, str] | None:
+    """The first value of a mesh that its column cannot hold or that points nowhere, as
+    (`vertices` or `faces`, row, what is wrong); None for a sound mesh.
+
+    One rule for a mesh read from the release and one read back from an export: a coordinate
+    must be finite within float32, a face's indices must name vertices of the mesh.
+    """
+    fits = np.all(np.abs(vertices) <= MAX_COORDINATE, axis=1)  # NaN compares false
+    if not fits.all():
+        row = int(fits.argmin())
+        return "vertices", row, "expected a vertex of 3 finite numbers that float32 holds"
+    inside = np.all((faces >= 0) & (faces < len(vertices)), axis=1)
+    if not inside.all():
+        row = int(inside.argmin())
+        span = f"0..{len(vertices) - 1}"
+        return "faces", row, f"vertex index out of range {span}: {faces[row].tolist()}"
+    return None
+
+
+def checked_mesh(vertices: Any, faces: Any, member: str) -> Mesh:
+    """A mesh from arrays read elsewhere (a row of the `cad` configuration), held to the rule
+    of `mesh_problem`; `member` names it in errors."""
+    try:
+        points = np.asarray(vertices, dtype=np.float64).reshape(-1, 3)
+        triangles = np.asarray(faces, dtype=np.int64).reshape(-1, 3)
+    except (ValueError, TypeError, OverflowError):
+        raise DataError(member, "vertices and faces must be (N, 3) arrays of numbers") from None
+    problem = mesh_problem(points, triangles)
+    if problem:
+        part, row, what = problem
+        raise DataError(member, f"row {row}: {what}", key=part)
+    return Mesh(points, triangles)
 
 
 def _lines(text: str) -> Iterator[tuple[int, str]]:
@@ -102,7 +145,10 @@ def _counts(number: int, line: str, member: str) -> tuple[int, int]:
     return counts[0], counts[1]
 
 
-def _vertices(lines: Iterable[tuple[int, str]], count: int, member: str) -> np.ndarray:
+def _vertices(
+    lines: Iterable[tuple[int, str]], count: int, member: str
+) -> tuple[np.ndarray, array[int]]:
+    """The (count, 3) vertices and the line number of each."""
     values, numbers = array("d"), array("q")
     for number, line in lines:
         match = _VERTEX.fullmatch(line)
@@ -110,29 +156,22 @@ def _vertices(lines: Iterable[tuple[int, str]], count: int, member: str) -> np.n
             raise _refused(member, number, "a vertex of 3 finite numbers", line)
         values.extend(map(float, match.groups()))
         numbers.append(number)
-    rows = np.frombuffer(values, dtype=np.float64).reshape(count, 3)
-    finite = np.isfinite(rows).all(axis=1)
-    if not finite.all():
-        number = numbers[int(finite.argmin())]
-        raise DataError(member, f"line {number}: expected a vertex of 3 finite numbers")
-    return rows
+    return np.frombuffer(values, dtype=np.float64).reshape(count, 3), numbers
 
 
 def _faces(
-    lines: Iterable[tuple[int, str]], count: int, n_vertices: int, member: str
-) -> np.ndarray:
-    values = array("q")
+    lines: Iterable[tuple[int, str]], count: int, member: str
+) -> tuple[np.ndarray, array[int]]:
+    """The (count, 3) triangles and the line number of each."""
+    values, numbers = array("q"), array("q")
     for number, line in lines:
         match = _FACE.fullmatch(line)
         corners, *row = map(int, match.groups()) if match else (0,)
         if corners != 3:
             raise _refused(member, number, "a triangle '3 i j k'", line)
-        if not (0 <= row[0] < n_vertices and 0 <= row[1] < n_vertices and 0 <= row[2] < n_vertices):
-            raise DataError(
-                member, f"line {number}: vertex index out of range 0..{n_vertices - 1}: {row}"
-            )
         values.extend(row)
-    return np.frombuffer(values, dtype=np.int64).reshape(count, 3)
+        numbers.append(number)
+    return np.frombuffer(values, dtype=np.int64).reshape(count, 3), numbers
 
 
 def write_off(mesh: Mesh) -> bytes:

@@ -194,7 +194,14 @@ def parse_object(raw: Any, index: int, category: str, member: str) -> dict[str, 
         for key in raw
         if key not in _PARSERS
     }
-    values["category"] = values.pop("class") or category
+    named = values.pop("class")
+    if named is not None and named != category:
+        raise DataError(
+            member,
+            f"object {index}: class {described(named)} is not its folder's category {category!r}",
+            key="class",
+        )
+    values["category"] = category
     values["index"] = index
     values["extra"] = json.dumps(unknown, sort_keys=True) if unknown else None
     return {key: values[key] for key in RECORD_KEYS}

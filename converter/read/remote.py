@@ -3,7 +3,12 @@
 Who gets credentials: the Hub token (`token=`, `HF_TOKEN` or the stored login) is sent only to
 the Hub, that is to `hf://` paths and to URLs whose scheme, host and port are the endpoint's
 (`HF_ENDPOINT`). Any other http(s) server gets the headers the user names for it in
-IMAGENET3D_HTTP_HEADERS (a private mirror), and nothing else.
+IMAGENET3D_HTTP_HEADERS (a private mirror), and nothing else. Either set of headers goes only to
+the origin (scheme, host, port) the user named: a redirect to another origin gets none of them.
+
+What a reply may cost: identity encoding is asked and nothing is decoded, so a reply is as large
+as what the server sends; a range reply declaring more bytes than were asked, or no length, is
+refused before its body is read.
 
 How long: every request waits at most `HF_HUB_DOWNLOAD_TIMEOUT` seconds (huggingface_hub's
 setting, default 10) to connect and then for each next piece of the answer. A time-out, a dropped
@@ -16,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
@@ -98,8 +104,64 @@ def _filesystem(url: str, token: str | bool | None) -> tuple[fsspec.AbstractFile
     from huggingface_hub.utils import build_hf_headers
 
     headers = build_hf_headers(token=token) if on_hub(url) else mirror_headers()
-    limit = aiohttp.ClientTimeout(total=None, connect=timeout(), sock_read=timeout())
-    return fsspec.filesystem("http", headers=headers, client_kwargs={"timeout": limit}), url
+    client = {
+        "timeout": aiohttp.ClientTimeout(total=None, connect=timeout(), sock_read=timeout()),
+        "middlewares": (OriginHeaders(_origin(url), tuple(headers.items())),),
+        "auto_decompress": False,
+    }
+    identity = {"Accept-Encoding": "identity"}
+    return fsspec.filesystem("http", headers=identity, client_kwargs=client), url
+
+
+class UnsafeReply(ValueError):
+    """A reply that is not the plain bytes asked for; final, as asking again gets the same."""
+
+
+@dataclass(frozen=True)
+class OriginHeaders:
+    """An aiohttp middleware giving `headers` to requests for `origin` only, redirects included.
+
+    aiohttp strips only `Authorization` and `Cookie` when a redirect leaves the origin; a key in
+    any other header (`X-Api-Key`, `PRIVATE-TOKEN`) would follow it. Replies are checked by
+    `check_reply` before their body is read.
+    """
+
+    origin: tuple[str, str, int] | None
+    headers: tuple[tuple[str, str], ...]
+
+    async def __call__(self, request: Any, handler: Any) -> Any:
+        if self.origin is not None and _origin(str(request.url)) == self.origin:
+            request.headers.update(self.headers)
+        response = await handler(request)
+        try:
+            check_reply(request.headers.get("Range"), response.status, response.headers)
+        except UnsafeReply:
+            response.close()
+            raise
+        return response
+
+
+def check_reply(asked: str | None, status: int, headers: Any) -> None:
+    """Refuse a successful reply that is encoded, or a range reply that does not declare a
+    length within the range asked.
+
+    Nothing is decoded, so a reply is as large as its body: a 206 that declares no more bytes
+    than asked costs no more memory than the range.
+    """
+    if status not in (200, 206):
+        return
+    encoding = headers.get("Content-Encoding", "identity").strip().lower()
+    if encoding != "identity":
+        raise UnsafeReply(f"the server sent {encoding}-encoded bytes though identity was asked")
+    bounds = re.fullmatch(r"bytes=(\d+)-(\d+)", asked or "")
+    if status != 206 or not bounds:
+        return
+    wanted = int(bounds[2]) - int(bounds[1]) + 1
+    length = headers.get("Content-Length", "")
+    if not length.isdigit():
+        raise UnsafeReply(f"the server answered a range of {wanted} bytes without its length")
+    if int(length) > wanted:
+        raise UnsafeReply(f"the server answered {length} bytes for a range of {wanted}")
 
 
 def with_retries(label: str, what: str, action: Callable[[], T], attempts: int = ATTEMPTS) -> T:
@@ -114,8 +176,8 @@ def with_retries(label: str, what: str, action: Callable[[], T], attempts: int =
         try:
             with translate_access_errors(label):
                 return action()
-        except AccessError:
-            raise
+        except (AccessError, MemoryError):
+            raise  # not the network's doing: another try would fail the same way
         except Exception as error:
             failure = diagnose(error, on_hub(label))
             if failure.transient and attempt < attempts:
@@ -160,6 +222,9 @@ def diagnose(error: BaseException, hub: bool = False) -> Failure:
     cannot see rather than a missing one.
     """
     causes = list(_chain(error))
+    unsafe = next((cause for cause in causes if isinstance(cause, UnsafeReply)), None)
+    if unsafe is not None:
+        return Failure(str(unsafe), "download the archive, or use another server", False)
     status = next(filter(None, map(_status, causes)), None)
     if status is not None:
         return _status_failure(status, hub)

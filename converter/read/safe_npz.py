@@ -559,8 +559,11 @@ def _read_npy(data: bytes) -> np.ndarray:
     """One `.npy` payload: plain arrays through numpy, object arrays through `_unpickle`."""
     header = data[: _header_size(data)]
     shape, dtype = _npy_header(header)
+    count = math.prod(shape)
+    if count > MAX_WEIGHT:  # items of no bytes (`|S0`) cost nothing to store, time to visit
+        raise ValueError(f"array header declares {count} elements (limit {MAX_WEIGHT})")
     if not dtype.hasobject:
-        if math.prod(shape) * dtype.itemsize > len(data) - len(header):
+        if count * dtype.itemsize > len(data) - len(header):
             raise ValueError(f"array data is shorter than its header's shape {shape} of {dtype}")
         array = np.lib.format.read_array(io.BytesIO(data), allow_pickle=False)
         if not _valid_text(dtype, array.tobytes()):

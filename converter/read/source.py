@@ -8,15 +8,18 @@ folder per category, no split lists).
 
 from __future__ import annotations
 
+import bisect
+import difflib
 import os
 import re
 import warnings
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from converter.core.errors import DataError, SourceError, check_choice
+from converter.core.errors import DataError, SourceError, check_choice, described
 from converter.core.names import example_stem, folded, unsafe_name
 from converter.core.release import DEFAULT_SOURCE
 from converter.read.archive import FolderStore, Store, ZipStore
@@ -45,6 +48,8 @@ _FLAT_NPZ = re.compile(r"^(?P<prefix>(?:[^/]+/)?)(?P<category>[^/]+)/(?P<id>[^/]
 # of some hundreds to thousands of photos; 1 MiB holds 60,000.
 MAX_PHOTO_BYTES = 128 << 20
 MAX_LIST_BYTES = 1 << 20
+# A mesh's number is stored in the int32 `cad_index` column.
+MAX_CAD_INDEX = 2**31 - 1
 
 
 def split_name(split: str) -> str:
@@ -65,6 +70,12 @@ class InvalidLog:
         self.count += 1
         if len(self.members) < self.shown:
             self.members.append(str(error))
+
+    def tolerate(self, error: DataError, on_invalid: OnInvalid) -> None:
+        """Raise a data error, or note it when skipping them (`on_invalid="skip"`)."""
+        if on_invalid == "raise":
+            raise error
+        self.add(error)
 
     def merge(self, other: InvalidLog) -> None:
         """Fold in what another process (a worker over the same source) passed over."""
@@ -116,6 +127,15 @@ def detect_layout(names: list[str], label: str) -> Layout:
     )
 
 
+def no_such_categories(unknown: list[str], known: list[str]) -> str:
+    """Which names are not categories, the nearest category to each, and every category."""
+    named = []
+    for name in unknown:
+        nearest = difflib.get_close_matches(name, known, n=1)
+        named.append(f"{name!r}" + (f" (did you mean {nearest[0]!r}?)" if nearest else ""))
+    return f"no such categories: {', '.join(named)}; the categories are {', '.join(known)}"
+
+
 class Source:
     """The release's content, independent of how it is stored."""
 
@@ -132,10 +152,10 @@ class Source:
         self.on_invalid = on_invalid
         self.invalid = InvalidLog()
         self._open_args = (location, token)
-        names = store.names()
-        self.layout = detect_layout(names, label)
-        self._photos = self._index_photos(names)
-        self._names = set(names)
+        # Sorted (each store lists them so): looked up by bisection, without a set beside them.
+        self._names = store.names()
+        self.layout = detect_layout(self._names, label)
+        self._photos = self._index_photos(self._names)
         self.shared_image_ids = _shared_image_ids(self._photos)
         self._refuse_name_clashes()
         # The last annotation array read: writers ask for a photo's records, then its array.
@@ -236,17 +256,21 @@ class Source:
         self._chosen([category])
         return self._listed(category, split)
 
+    def check_categories(self, categories: Sequence[str] | None) -> None:
+        """Refuse names that are not categories of this source, before any work starts."""
+        self._chosen(None if categories is None else list(categories))
+
     def _chosen(self, categories: list[str] | None) -> list[str]:
         if categories is None:
             return self.categories()
         unknown = sorted(set(categories) - set(self._photos))
         if unknown:
-            raise ValueError(f"{self.label}: no such categories: {', '.join(unknown)}")
+            raise ValueError(f"{self.label}: {no_such_categories(unknown, self.categories())}")
         return sorted(set(categories))
 
     def _listed(self, category: str, split: str) -> list[tuple[str, str]]:
         member = self.layout.split_list(category, split)
-        if member not in self._names:
+        if not self._has(member):
             return []
         try:
             lines = self.store.read(member, MAX_LIST_BYTES).decode("utf-8").split()
@@ -293,7 +317,7 @@ class Source:
         For writers that copy the release's value types, as the public tool does.
         """
         member = self.layout.annotation(category, image_id)
-        if member not in self._names:
+        if not self._has(member):
             return None
         if self._last_array[0] != member:
             data = self.store.read(member, MAX_ANNOTATION_BYTES)
@@ -302,22 +326,42 @@ class Source:
 
     def tolerate(self, error: DataError) -> None:
         """Raise a data error, or note it and go on when the source was opened to skip them."""
-        if self.on_invalid == "raise":
-            raise error
-        self.invalid.add(error)
+        self.invalid.tolerate(error, self.on_invalid)
+
+    def _has(self, member: str) -> bool:
+        index = bisect.bisect_left(self._names, member)
+        return index < len(self._names) and self._names[index] == member
+
+    def _names_under(self, folder: str) -> list[str]:
+        """The member names that start with `folder`, found by bisection in the sorted names."""
+        start = bisect.bisect_left(self._names, folder)
+        end = bisect.bisect_right(
+            self._names, folder, lo=start, key=lambda name: name[: len(folder)]
+        )
+        return self._names[start:end]
 
     def cad_indices(self, category: str) -> list[int]:
+        """The numbers of the category's meshes; a file numbered beyond what the `cad_index`
+        column holds is refused (skipped under `on_invalid="skip"`), named."""
         folder = self.layout.cad(category, 0).rpartition("/")[0] + "/"
-        found = (name[len(folder) :].removesuffix(".off") for name in self._names)
-        indices = {int(stem) for stem in found if stem.isascii() and stem.isdigit()}
-        return sorted(index for index in indices if self.cad_member(category, index) in self._names)
+        indices = []
+        for name in self._names_under(folder):
+            stem = name[len(folder) :].removesuffix(".off")
+            if not (stem.isascii() and stem.isdigit() and name.endswith(".off")):
+                continue
+            if len(stem) > len(str(MAX_CAD_INDEX)) or int(stem) > MAX_CAD_INDEX:
+                problem = f"mesh number {described(stem)} is beyond any cad_index ({MAX_CAD_INDEX})"
+                self.tolerate(DataError(name, problem))
+            elif self.cad_member(category, int(stem)) == name:
+                indices.append(int(stem))
+        return sorted(indices)
 
     def cad_member(self, category: str, cad_index: int) -> str:
         return self.layout.cad(category, cad_index)
 
     def cad_bytes(self, category: str, cad_index: int) -> bytes:
         member = self.cad_member(category, cad_index)
-        if member not in self._names:
+        if not self._has(member):
             raise DataError(member, f"no CAD mesh {cad_index} for {category} in {self.label}")
         return self.store.read(member, MAX_MESH_BYTES)
 

@@ -2,8 +2,8 @@
 
 One writer draws every archive from plans of its photos (`write_archive`): here, the small
 sample that holds every case the readers must handle (tests, the source word `sample`); the
-benchmark workload's plans are the benchmarks' own (`testbed/workload.py`). Objects with a pose are
-painted with the CAD mesh projected by the release's camera in a brightness band the background
+plans of the benchmark workload and of the scaled archives are the benchmarks' own
+(`testbed/`). Objects with a pose are painted with the CAD mesh projected by the release's camera in a brightness band the background
 never reaches, so a test can find them again in the decoded photo and check the annotation
 against them. The sample stores its values in every form the release's tools wrote, and
 `sample_cases` names which photo, object or CAD folder carries each case.
@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import os
 import zipfile
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import partial
@@ -53,7 +54,7 @@ _LIGHT = np.array([0.3, -0.5, 0.8]) / np.linalg.norm([0.3, -0.5, 0.8])
 
 
 @dataclass(frozen=True)
-class _ObjectPlan:
+class ObjectPlan:
     cad_index: int
     azimuth: float
     elevation: float
@@ -75,8 +76,14 @@ class PhotoPlan:
     width: int
     height: int
     mode: str  # "RGB", "L" or "CMYK"
-    objects: tuple[_ObjectPlan, ...]
+    objects: tuple[ObjectPlan, ...]
     png: bool = False  # saved as PNG under the .JPEG name
+    shape: str = ""  # whose procedural meshes and colour it borrows; "": its own category's
+
+    @property
+    def look(self) -> str:
+        """The sample category whose meshes and colour draw this photo's objects."""
+        return self.shape or self.category
 
 
 @dataclass(frozen=True)
@@ -112,8 +119,8 @@ def plan_object(
     *,
     viewport: int = VIEWPORT,
     kind: str = "posed",
-) -> _ObjectPlan:
-    return _ObjectPlan(
+) -> ObjectPlan:
+    return ObjectPlan(
         cad_index=int(rng.integers(1, len(category_meshes(category)) + 1)),
         azimuth=float(rng.uniform(0, 2 * np.pi)),
         elevation=float(rng.uniform(-0.15, 0.7)),
@@ -236,7 +243,7 @@ def _with_forms(plans: list[PhotoPlan], rng: np.random.Generator) -> tuple[list[
     plans = [
         replace(
             plan,
-            objects=tuple(replace(item, forms=_forms(next(ranks))) for item in plan.objects),
+            objects=tuple(replace(item, forms=value_forms(next(ranks))) for item in plan.objects),
         )
         for plan in plans
     ]
@@ -250,13 +257,13 @@ def _with_forms(plans: list[PhotoPlan], rng: np.random.Generator) -> tuple[list[
     return plans, str(rng.choice(sorted({plan.category for plan in plans})))
 
 
-def _forms(rank: int) -> frozenset[str]:
+def value_forms(rank: int) -> frozenset[str]:
     turn = rank // len(CONTAINERS)
     variants = {name for j, name in enumerate(VARIANTS) if (turn + j) % 2 == 0}
     return frozenset({CONTAINERS[rank % len(CONTAINERS)], *variants})
 
 
-def _object_cases(item: _ObjectPlan) -> list[str]:
+def _object_cases(item: ObjectPlan) -> list[str]:
     """The cases one object carries: its forms, its principal's shape, its special kind."""
     names = sorted(item.forms)
     if item.kind == "no_pose":
@@ -296,14 +303,14 @@ def sample_cases(seed: int = 0) -> list[Case]:
 class _Placed:
     """An object's mesh projected into its photo."""
 
-    plan: _ObjectPlan
+    plan: ObjectPlan
     mesh: Mesh
     points: np.ndarray  # (N, 2) image points of the vertices
     depth: np.ndarray  # (N,) distance of each vertex in front of the camera
     bbox: tuple[float, float, float, float]  # projected box, clipped to the photo
 
 
-def _place(plan: _ObjectPlan, category: str, width: int, height: int) -> _Placed:
+def _place(plan: ObjectPlan, category: str, width: int, height: int) -> _Placed:
     mesh = category_meshes(category)[plan.cad_index - 1]
     pose = (plan.azimuth, plan.elevation, plan.theta, plan.distance)
     points = project(mesh.vertices, *pose, plan.px, plan.py, plan.viewport)
@@ -433,7 +440,7 @@ def _photo_bytes(
     draw = ImageDraw.Draw(image)
     for item in sorted(placed, key=lambda item: item.plan.kind == "posed"):
         if item.plan.kind == "posed":
-            _draw(draw, item, _OBJECT_COLOURS[photo.category], contrast=0.12)
+            _draw(draw, item, _OBJECT_COLOURS[photo.look], contrast=0.12)
         else:
             _draw(draw, item, _UNPOSED_COLOUR, contrast=0.4)
     buffer = io.BytesIO()
@@ -458,17 +465,20 @@ def _members(
     The CAD files of category `crlf` end their lines as Windows tools do.
     """
     members: dict[str, Callable[[], bytes]] = {}
-    for category in sorted({plan.category for plan in plans}):
-        for index, mesh in enumerate(category_meshes(category), start=1):
+    looks = {plan.category: plan.look for plan in plans}
+    listed: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for plan in plans:
+        listed[plan.category, plan.split].append(plan.image_id)
+    for category in sorted(looks):
+        for index, mesh in enumerate(category_meshes(looks[category]), start=1):
             members[RELEASE_LAYOUT.cad(category, index)] = partial(
                 _off_bytes, mesh, category == crlf
             )
         for split in SPLITS:
-            ids = [p.image_id for p in plans if p.category == category and p.split == split]
-            text = "".join(f"{image_id}\n" for image_id in ids)
+            text = "".join(f"{image_id}\n" for image_id in listed[category, split])
             members[RELEASE_LAYOUT.split_list(category, split)] = partial(str.encode, text)
     for number, photo in enumerate(plans):
-        placed = [_place(obj, photo.category, photo.width, photo.height) for obj in photo.objects]
+        placed = [_place(obj, photo.look, photo.width, photo.height) for obj in photo.objects]
         boxes = [item.bbox for item in placed]
         records = [
             _annotation(photo, item, _is_dense(item.bbox, boxes[:k] + boxes[k + 1 :]))

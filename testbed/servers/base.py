@@ -36,6 +36,11 @@ class Request:
     status: int
     body_bytes: int
     authorization: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+
+    def header_names(self) -> set[str]:
+        """The names of the headers the client sent, lower case."""
+        return {name.lower() for name, _ in self.headers}
 
 
 class Traffic:
@@ -319,7 +324,8 @@ class LoopbackHandler(BaseHTTPRequestHandler):
 
     def _record(self, status: int, sent: int) -> None:
         authorization = self.headers.get("Authorization")
-        request = Request(self.command, self.url_path, status, sent, authorization)
+        headers = tuple(self.headers.items())
+        request = Request(self.command, self.url_path, status, sent, authorization, headers)
         self.server.owner.traffic.record(request)
 
     def _hang_up(self) -> None:

@@ -5,10 +5,15 @@ with FileServer(folder) as server:
     server.faults.drop(path="/imagenet3d_v1.zip")   # the next GET hangs up mid-body
     ...
     server.traffic.bytes_served                       # response body bytes sent so far
+
+Two hostile behaviours can be switched on: `redirect_to` answers every request with a 302 to
+the same path on another server, and `send_gzip_bombs(size)` answers every range request with a
+gzip body (`Content-Encoding: gzip`) that inflates to `size` zero bytes, whatever was asked.
 """
 
 from __future__ import annotations
 
+import gzip
 from email.utils import formatdate
 from pathlib import Path
 
@@ -21,6 +26,13 @@ class _FileHandler(LoopbackHandler):
     def route(self) -> None:
         if self.command not in ("GET", "HEAD"):
             self.respond(405, {"Allow": "GET, HEAD"})
+            return
+        owner = self.server.owner
+        if owner.redirect_to is not None:
+            self.respond(302, {"Location": f"{owner.redirect_to}{self.path}"})
+            return
+        if owner.gzip_bomb and self.headers.get("Range"):
+            self.respond(206, {"Content-Encoding": "gzip"}, owner.gzip_bomb)
             return
         path = self.server.owner.locate(self.url_path)
         if path is None:
@@ -43,7 +55,13 @@ class FileServer(LoopbackServer):
 
     def __init__(self, files: Path) -> None:
         self.files = files
+        self.redirect_to: str | None = None
+        self.gzip_bomb = b""
         super().__init__()
+
+    def send_gzip_bombs(self, size: int) -> None:
+        """Answer every range request with gzip data that inflates to `size` zero bytes."""
+        self.gzip_bomb = gzip.compress(bytes(size), compresslevel=9)
 
     def locate(self, url_path: str) -> Path | None:
         """The local file behind a URL path, None when there is none (or it leaves the folder)."""

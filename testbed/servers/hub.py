@@ -5,7 +5,7 @@ commits live in memory: a commit maps every path of the repo to a blob, a ref (`
 `refs/pr/1`) names a commit. Only dataset repos. Clients must upload with the plain LFS
 protocol (`HF_HUB_DISABLE_XET=1`); this Hub never sends Xet headers.
 
-    hub.new_repo("ccvl/ImageNet3D", files={"imagenet3d_v1.zip": zip_path}, gated=True)
+    hub.new_repo("ccvl/ImageNet3D", files={"imagenet3d_v1.zip": zip_path}, gated="manual")
     hub.faults.error(path="/resolve/")        # the next download request answers 500
     [commit.title for commit in hub.commits("ccvl/ImageNet3D")]
 """
@@ -24,11 +24,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Literal
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 from testbed.servers.base import LoopbackHandler, LoopbackServer
 
 GRANTED_TOKEN = "hf_loopback_granted"
+# A repo's gating as the Hub reports and takes it: False, or how access requests are approved.
+Gated = Literal[False, "auto", "manual"]
+GATED_VALUES = (False, "auto", "manual")
 TREE_PAGE_SIZE = 1000  # entries per page of a tree listing, as the Hub pages them
 USER = "loopback-user"
 LFS_MIN_SIZE = 10 * 1024 * 1024
@@ -90,7 +94,7 @@ class Repo:
     created: str
     refs: dict[str, str] = field(default_factory=dict)
     commits: dict[str, Commit] = field(default_factory=dict)
-    gated: bool = False
+    gated: Gated = False
     granted: set[str] = field(default_factory=set)
     pull_requests: int = 0
 
@@ -157,6 +161,7 @@ ROUTES = [
         ("POST", rf"/api/datasets/{REPO}/preupload/{REV}", "preupload"),
         ("POST", rf"/api/datasets/{REPO}/commit/{REV}", "create_commit"),
         ("POST", rf"/api/datasets/{REPO}/branch/{REV}", "create_branch"),
+        ("PUT", rf"/api/datasets/{REPO}/settings", "update_settings"),
         ("POST", r"/api/repos/create", "create_repo"),
         ("POST", r"/api/validate-yaml", "validate_yaml"),
         ("POST", rf"/datasets/{REPO}\.git/info/lfs/objects/batch", "lfs_batch"),
@@ -205,7 +210,7 @@ class HubHandler(LoopbackHandler):
                 "createdAt": hosted.created,
                 "lastModified": commit.date,
                 "private": False,
-                "gated": "manual" if hosted.gated else False,
+                "gated": hosted.gated,
                 "disabled": False,
                 "downloads": 0,
                 "likes": 0,
@@ -319,7 +324,19 @@ class HubHandler(LoopbackHandler):
                     409, None, "You already created this dataset repo", body={"url": url}
                 )
             self.hub.new_repo(repo_id)
+            self.hub.repo(repo_id).granted.add(self.token)  # owners read their gated repos
         self.respond_json(200, {"url": url, "name": repo_id})
+
+    def update_settings(self, repo: str) -> None:
+        """`HfApi.update_repo_settings`: a JSON body with `gated` ("auto", "manual" or false)."""
+        self._require_token()
+        asked = json.loads(self.body or b"{}")
+        unknown = sorted(set(asked) - {"gated"})
+        if unknown or asked.get("gated", False) not in GATED_VALUES or not asked:
+            raise HubError(400, None, f"The loopback Hub only sets gated to {GATED_VALUES}")
+        with self.hub.lock:
+            self.hub.repo(repo).gated = asked["gated"]
+        self.respond_json(200, {})
 
     def validate_yaml(self) -> None:
         self.respond_json(200, {"errors": [], "warnings": []})
@@ -377,7 +394,7 @@ class HubHandler(LoopbackHandler):
             raise HubError(400, None, f"Unknown commit operation {key}")
 
     def _check_gate(self, repo: Repo) -> None:
-        if not repo.gated or self.token in repo.granted:
+        if repo.gated is False or self.token in repo.granted:
             return
         if self.token is None:
             message = (
@@ -486,9 +503,10 @@ class Hub(LoopbackServer):
         repo_id: str | None = None,
         *,
         files: Mapping[str, bytes | Path] | None = None,
-        gated: bool = False,
+        gated: Gated | bool = False,
     ) -> str:
-        """Create a dataset repo (a fresh `user/repo-N` name by default) holding `files`."""
+        """Create a dataset repo (a fresh `user/repo-N` name by default) holding `files`;
+        `gated=True` gates it "manual", as the source repository is."""
         with self.lock:
             repo_id = repo_id or f"{USER}/repo-{next(self._names)}"
             if repo_id in self.repos:
@@ -503,7 +521,7 @@ class Hub(LoopbackServer):
             for path, content in (files or {}).items():
                 self.add_file(repo_id, path, content)
             if gated:
-                self.gate(repo_id)
+                self.gate(repo_id, "manual" if gated is True else gated)
             return repo_id
 
     def add_file(self, repo_id: str, path_in_repo: str, content: bytes | Path) -> None:
@@ -515,11 +533,12 @@ class Hub(LoopbackServer):
             files[path_in_repo] = self.store(data, lfs=is_lfs(path_in_repo, len(data)))
             self.commit(repo, "main", files, f"Upload {path_in_repo}")
 
-    def gate(self, repo_id: str) -> None:
-        """Make a repo gated: only GRANTED_TOKEN may download its files."""
+    def gate(self, repo_id: str, how: Gated = "manual") -> None:
+        """Make a repo gated: only GRANTED_TOKEN (and its owner) may download its files."""
         with self.lock:
             repo = self.repo(repo_id)
-            repo.gated, repo.granted = True, {GRANTED_TOKEN}
+            repo.gated = how
+            repo.granted.add(GRANTED_TOKEN)
 
     def commits(self, repo_id: str, revision: str = "main") -> list[Commit]:
         """The history of a revision, newest first."""
