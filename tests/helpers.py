@@ -345,6 +345,13 @@ def logm_angle(rotation: np.ndarray) -> float:
 # ---- a photo listed under several categories
 
 
+def reclassed(data: bytes, member: str, category: str) -> bytes:
+    """Annotation file `member` with each object's class `category`, as a copy of it into that
+    category's folder must say (a record's class is its folder's category)."""
+    objects = load_npz_array(data, member)
+    return release_npz(np.array([{**item, "class": category} for item in objects], dtype=object))
+
+
 def with_photo_copied(sample_zip: Path, out: Path, image_id: str, copies: dict[str, str]) -> Path:
     """The sample with aeroplane's validation photo `image_id` also listed under other categories,
     its objects of the category of each folder they are copied to.
@@ -356,11 +363,12 @@ def with_photo_copied(sample_zip: Path, out: Path, image_id: str, copies: dict[s
     with zipfile.ZipFile(sample_zip) as archive:
         photo = archive.read(f"{root}/images/aeroplane/{image_id}.JPEG")
         annotation = f"{root}/annotations/aeroplane/{image_id}.npz"
-        objects = load_npz_array(archive.read(annotation), annotation)
+        data = archive.read(annotation)
         for category, copy_id in copies.items():
             changes[f"{root}/images/{category}/{copy_id}.JPEG"] = photo
-            moved = np.array([{**item, "class": category} for item in objects], dtype=object)
-            changes[f"{root}/annotations/{category}/{copy_id}.npz"] = release_npz(moved)
+            changes[f"{root}/annotations/{category}/{copy_id}.npz"] = reclassed(
+                data, annotation, category
+            )
             listed = f"{root}/lists/{category}_imagenet_val.txt"
             changes[listed] = archive.read(listed) + f"\n{copy_id}\n".encode()
     return edited(sample_zip, out, changes)

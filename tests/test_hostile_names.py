@@ -20,19 +20,29 @@ from converter.outputs.export import export
 from converter.outputs.tool_folder import preprocess
 from converter.pose.options import PoseOptions
 from converter.read.source import open_source
-from tests.helpers import an_aeroplane_photo, edited, folder_files, with_photo_copied
+from tests.helpers import (
+    an_aeroplane_photo,
+    edited,
+    folder_files,
+    reclassed,
+    with_photo_copied,
+)
 
 TOP = "imagenet3d_v1"
 
 
 def renamed_category(sample_zip: Path, out: Path, category: str, new: str) -> Path:
-    """The sample with a copy of `category`'s photos, annotations and lists under `new`."""
+    """The sample with a copy of `category`'s photos, annotations (their objects of class `new`)
+    and lists under `new`."""
     changes = {}
     with zipfile.ZipFile(sample_zip) as archive:
         for name in archive.namelist():
             parts = name.split("/")
             if len(parts) == 4 and parts[1] in ("images", "annotations") and parts[2] == category:
-                changes["/".join([*parts[:2], new, parts[3]])] = archive.read(name)
+                data = archive.read(name)
+                if name.endswith(".npz"):
+                    data = reclassed(data, name, new)
+                changes["/".join([*parts[:2], new, parts[3]])] = data
             elif parts[1] == "lists" and parts[2].startswith(f"{category}_"):
                 changes[f"{TOP}/lists/{new}{parts[2][len(category) :]}"] = archive.read(name)
     return edited(sample_zip, out, changes)
@@ -187,7 +197,9 @@ def with_long_shared_photo(sample_zip: Path, out: Path, category: str, image_id:
         }
         for folder in ("car", category):
             changes[f"{TOP}/images/{folder}/{image_id}.JPEG"] = archive.read(photo)
-            changes[f"{TOP}/annotations/{folder}/{image_id}.npz"] = archive.read(annotation)
+            changes[f"{TOP}/annotations/{folder}/{image_id}.npz"] = reclassed(
+                archive.read(annotation), annotation, folder
+            )
     return edited(sample_zip, out, changes)
 
 
