@@ -186,16 +186,17 @@ def test_a_source_url_is_recorded_and_published_without_its_credentials(
     served_zip: str, tmp_path: Path
 ) -> None:
     scheme, rest = served_zip.split("://")
-    export(f"{scheme}://user:PASSWORD@{rest}?X-Amz-Signature=SIGNED#part", tmp_path, [MESHES])
-    written = (tmp_path / "README.md").read_text() + (tmp_path / MESHES / STAMP).read_text()
+    out = tmp_path / "out"  # beside the served files: export writes only into its own folder
+    export(f"{scheme}://user:PASSWORD@{rest}?X-Amz-Signature=SIGNED#part", out, [MESHES])
+    written = (out / CARD).read_text() + (out / MESHES / STAMP).read_text()
     assert "PASSWORD" not in written and "SIGNED" not in written and "user:" not in written
     assert f"`{served_zip}` (" in written
     assert "user info, query string, fragment removed" in written
-    files = [path for path in tmp_path.rglob("*") if path.is_file()]
+    files = [path for path in out.rglob("*") if path.is_file()]
     assert not any(
         b"PASSWORD" in path.read_bytes() or b"SIGNED" in path.read_bytes() for path in files
     )
-    assert upload_operations(tmp_path, REPO)  # what push would send passes its own check
+    assert upload_operations(out, REPO, None)  # what push would send passes its own check
 
 
 def test_push_refuses_a_card_or_stamp_holding_a_credential(

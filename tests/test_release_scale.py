@@ -13,6 +13,7 @@ from datasets.info import DatasetInfosDict
 from huggingface_hub import DatasetCard
 
 from converter.outputs.export import ExportOptions, export
+from converter.outputs.export_folder import CARD
 from converter.outputs.schema import features_for
 from converter.read.source import open_source
 from converter.read.zip_index import ZipIndex
@@ -43,7 +44,7 @@ def test_the_export_labels_and_card_carry_every_category(broad_zip: Path, tmp_pa
     for shard in (out / "raw").glob("*.parquet"):
         features = Features.from_arrow_schema(pq.read_schema(shard))
         assert features["category"].names == categories
-    card = DatasetCard.load(out / "README.md")
+    card = DatasetCard.load(out / CARD)
     infos = DatasetInfosDict.from_dataset_card_data(card.data)
     assert infos["raw"].features["category"].names == categories
     assert f"Objects of {CATEGORIES} categories: {', '.join(categories)}." in card.text
