@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from converter.read.safe_npz import load_npz_array
+
 
 def members(archive: Path, suffix: str) -> list[str]:
     with zipfile.ZipFile(archive) as source:
@@ -37,6 +39,15 @@ def release_npz(annotations: object) -> bytes:
     buffer = io.BytesIO()
     np.savez(buffer, annotations=annotations)
     return buffer.getvalue()
+
+
+def reclassed(annotation: bytes, category: str) -> bytes:
+    """An annotation file whose objects all name `category` as their class, as a file in that
+    category's folder must (docs/format.md, 'One annotation file')."""
+    objects = load_npz_array(annotation, "annotation")
+    for record in objects:
+        record["class"] = category
+    return release_npz(objects)
 
 
 def folder_files(root: Path) -> dict[str, bytes]:
