@@ -29,6 +29,7 @@ import numpy as np
 
 from converter.core.files import ZIP_TIME, write_atomic
 from converter.core.progress import progress_bar
+from converter.core.workers import become_worker, workers_starting
 from converter.outputs.examples import Pair, Report, object_name, render_examples, select_objects
 from converter.pose.geometry import MODES, Mode, unknown_mode
 from converter.pose.options import PoseOptions
@@ -204,6 +205,7 @@ _worker: tuple[Source, Path, Job] | None = None
 
 def _start_worker(source: Source, out: Path, job: Job) -> None:
     global _worker
+    become_worker()
     _worker = (source, out, job)
 
 
@@ -225,7 +227,9 @@ def _results(
             yield run_task(source, out, job, task)
         return
     context = multiprocessing.get_context("spawn")
-    with context.Pool(num_proc, _start_worker, (source, out, job)) as pool:
+    with workers_starting():
+        pool = context.Pool(num_proc, _start_worker, (source, out, job))
+    with pool:
         for report, names, invalid in pool.imap(_worker_task, tasks):
             source.invalid.merge(invalid)
             yield report, names
