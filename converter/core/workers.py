@@ -58,8 +58,8 @@ class Stop:
 
     def received(self, signum: int, frame: FrameType | None) -> None:
         """The main process's handler: the first signal ends the workers and raises, a second
-    ends the run now. A worker forked just before it ignores a signal that reached it before it
-    could set its own handlers."""
+        ends the run now. A worker forked just before it ignores a signal that reached it before it
+        could set its own handlers."""
         if os.getpid() != self.pid:
             return
         if self.signal is not None:
