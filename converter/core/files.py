@@ -16,12 +16,14 @@ ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
 @contextlib.contextmanager
-def replaced_on_success(path: Path) -> Iterator[Path]:
+def replaced_on_success(path: Path, *, make_folder: bool = True) -> Iterator[Path]:
     """A hidden, unique temporary path beside `path`, renamed onto it when the block succeeds.
 
-    Unique, so two processes making the same file (a cached sample, say) never share one.
+    Unique, so two processes making the same file (a cached sample, say) never share one. A
+    writer of many files into one folder makes it once and passes `make_folder=False`.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if make_folder:
+        path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}{PARTIAL_SUFFIX}")
     try:
         yield temporary
@@ -31,8 +33,8 @@ def replaced_on_success(path: Path) -> Iterator[Path]:
         raise
 
 
-def write_atomic(path: Path, data: bytes) -> Path:
+def write_atomic(path: Path, data: bytes, *, make_folder: bool = True) -> Path:
     """`data` under `path`, never half-written."""
-    with replaced_on_success(path) as temporary:
+    with replaced_on_success(path, make_folder=make_folder) as temporary:
         temporary.write_bytes(data)
     return path
