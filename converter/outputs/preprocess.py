@@ -19,7 +19,6 @@ import io
 import json
 import multiprocessing
 import os
-import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,8 +26,9 @@ from typing import Any, Literal
 
 import numpy as np
 
-from converter.core.files import ZIP_TIME, write_atomic
+from converter.core.files import write_atomic
 from converter.core.progress import progress_bar
+from converter.core.stored_zip import stored_zip
 from converter.core.workers import become_worker, workers_starting
 from converter.outputs.examples import Pair, Report, object_name, render_examples, select_objects
 from converter.pose.geometry import MODES, Mode, unknown_mode
@@ -116,15 +116,13 @@ def plain_npz(arrays: dict[str, np.ndarray]) -> bytes:
     Every file holds the same keys, so each `.npy` header is made once per type and shape: half
     the time of `np.lib.format.write_array` per member, for the same bytes.
     """
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for key, array in arrays.items():
-            if array.dtype.hasobject:
-                raise ValueError(f"{key}: {array.dtype} is not a plain array")
-            member = _npy_header(array.dtype, array.shape) + array.tobytes()
-            info = zipfile.ZipInfo(f"{key}.npy", ZIP_TIME)
-            archive.writestr(info, member, zipfile.ZIP_STORED)
-    return buffer.getvalue()
+    for key, array in arrays.items():
+        if array.dtype.hasobject:
+            raise ValueError(f"{key}: {array.dtype} is not a plain array")
+    return stored_zip(
+        (f"{key}.npy", _npy_header(array.dtype, array.shape) + array.tobytes())
+        for key, array in arrays.items()
+    )
 
 
 @functools.lru_cache(maxsize=1024)
