@@ -209,8 +209,12 @@ _worker: tuple[Source, Path, Job] | None = None
 
 
 def _start_worker(source: Source, out: Path, job: Job) -> None:
+    """Each worker has a CPU of its own: OpenCV's threads would only compete with the others."""
+    import cv2
+
     global _worker
     become_worker()
+    cv2.setNumThreads(1)
     _worker = (source, out, job)
 
 
