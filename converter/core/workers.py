@@ -101,26 +101,11 @@ def stopping(prefix: str) -> Iterator[Stop]:
 
 
 def become_worker() -> None:
-    """In a worker: ignore Ctrl-C, die on SIGTERM, and take signals held at its start."""
+    """In a worker: ignore Ctrl-C and die on SIGTERM. A forked worker does so as it is born (a
+    signal that reached it before is ignored by the inherited handler); a worker started as a
+    fresh interpreter, only once its imports are done."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    if hasattr(signal, "pthread_sigmask"):
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
-
-
-@contextlib.contextmanager
-def workers_starting() -> Iterator[None]:
-    """Hold the stop signals while workers start: a spawned worker inherits the held mask until
-    `become_worker` (so a Ctrl-C during its imports is no traceback), and this process takes a
-    signal that came meanwhile once they are started."""
-    if not hasattr(signal, "pthread_sigmask"):
-        yield
-        return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _forked() -> None:

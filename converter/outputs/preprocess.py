@@ -14,11 +14,13 @@ source is refused instead of mixing outputs.
 
 from __future__ import annotations
 
+import copy
 import functools
 import io
 import json
 import multiprocessing
 import os
+import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +31,7 @@ import numpy as np
 from converter.core.files import write_atomic
 from converter.core.progress import progress_bar
 from converter.core.stored_zip import stored_zip
-from converter.core.workers import become_worker, workers_starting
+from converter.core.workers import become_worker
 from converter.outputs.examples import Pair, Report, object_name, render_examples, select_objects
 from converter.pose.geometry import MODES, Mode, unknown_mode
 from converter.pose.options import PoseOptions
@@ -209,13 +211,15 @@ _worker: tuple[Source, Path, Job] | None = None
 
 
 def _start_worker(source: Source, out: Path, job: Job) -> None:
-    """Each worker has a CPU of its own: OpenCV's threads would only compete with the others."""
+    """Reopen the source (a forked worker must not share the main process's file handles), and
+    resample on one thread: each worker has a CPU of its own, OpenCV's threads would only
+    compete with the others."""
     import cv2
 
     global _worker
     become_worker()
     cv2.setNumThreads(1)
-    _worker = (source, out, job)
+    _worker = (copy.copy(source), out, job)
 
 
 def _worker_task(task: Task) -> tuple[Report, list[str], InvalidLog]:
@@ -227,6 +231,12 @@ def _worker_task(task: Task) -> tuple[Report, list[str], InvalidLog]:
     return report, names, invalid
 
 
+def _pool_context() -> multiprocessing.context.BaseContext:
+    """Forked workers on Linux: they start without importing anything again, and ignore Ctrl-C
+    from their first instant (see `converter.core.workers`). Elsewhere, fresh interpreters."""
+    return multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
+
+
 def _results(
     source: Source, out: Path, job: Job, tasks: list[Task], num_proc: int
 ) -> Iterator[tuple[Report, list[str]]]:
@@ -235,10 +245,7 @@ def _results(
         for task in tasks:
             yield run_task(source, out, job, task)
         return
-    context = multiprocessing.get_context("spawn")
-    with workers_starting():
-        pool = context.Pool(num_proc, _start_worker, (source, out, job))
-    with pool:
+    with _pool_context().Pool(num_proc, _start_worker, (source, out, job)) as pool:
         for report, names, invalid in pool.imap(_worker_task, tasks):
             source.invalid.merge(invalid)
             yield report, names
