@@ -26,6 +26,7 @@ from converter.outputs.examples import (
     iter_raw_examples,
 )
 from converter.outputs.schema import CAD_CONFIG, CONFIGS, config_doc, features_for
+from converter.pose.canvas import resample_on_one_thread
 from converter.pose.options import PoseOptions
 from converter.read.source import SPLITS, InvalidLog, OnInvalid, Source
 from converter.sample import open_release
@@ -186,6 +187,8 @@ class ImageNet3D(datasets.GeneratorBasedBuilder):
             for example in iter_raw_examples(source, split, pairs=pairs):
                 yield f"{example['category']}/{example['image_id']}", example
             return
+        if os.getpid() != self._main_pid:
+            resample_on_one_thread()
         for example in iter_pose_examples(
             source,
             split,

@@ -33,6 +33,7 @@ from converter.core.progress import progress_bar
 from converter.core.stored_zip import stored_zip
 from converter.core.workers import become_worker
 from converter.outputs.examples import Pair, Report, object_name, render_examples, select_objects
+from converter.pose.canvas import resample_on_one_thread
 from converter.pose.geometry import MODES, Mode, unknown_mode
 from converter.pose.options import PoseOptions
 from converter.read.source import RELEASE_SPLITS, SPLIT_ALIASES, SPLITS, InvalidLog, Source
@@ -211,14 +212,10 @@ _worker: tuple[Source, Path, Job] | None = None
 
 
 def _start_worker(source: Source, out: Path, job: Job) -> None:
-    """Reopen the source (a forked worker must not share the main process's file handles), and
-    resample on one thread: each worker has a CPU of its own, OpenCV's threads would only
-    compete with the others."""
-    import cv2
-
+    """Reopen the source: a forked worker must not share the main process's file handles."""
     global _worker
     become_worker()
-    cv2.setNumThreads(1)
+    resample_on_one_thread()
     _worker = (copy.copy(source), out, job)
 
 
