@@ -18,7 +18,7 @@ import pytest
 
 from converter.cli import main
 from converter.outputs.export import export
-from converter.outputs.export_folder import STAMP, NotAnExport
+from converter.outputs.export_folder import STAMP, NotAnExport, shard_record
 from converter.outputs.hub import PushError, push, script_name, upload_operations
 from converter.outputs.schema import CAD_CONFIG, IMAGE_CONFIGS
 from converter.read.mesh import load_cad
@@ -203,16 +203,17 @@ def test_a_source_url_is_recorded_and_published_without_its_credentials(
     served_zip: str, tmp_path: Path
 ) -> None:
     scheme, rest = served_zip.split("://")
-    export(f"{scheme}://user:PASSWORD@{rest}?X-Amz-Signature=SIGNED#part", tmp_path, [CAD_CONFIG])
-    written = (tmp_path / "README.md").read_text() + (tmp_path / CAD_CONFIG / STAMP).read_text()
+    out = tmp_path / "out"
+    export(f"{scheme}://user:PASSWORD@{rest}?X-Amz-Signature=SIGNED#part", out, [CAD_CONFIG])
+    written = (out / "README.md").read_text() + (out / CAD_CONFIG / STAMP).read_text()
     assert "PASSWORD" not in written and "SIGNED" not in written and "user:" not in written
     assert f"`{served_zip}` (" in written
     assert "user info, query string, fragment removed" in written
-    files = [path for path in tmp_path.rglob("*") if path.is_file()]
+    files = [path for path in out.rglob("*") if path.is_file()]
     assert not any(
         b"PASSWORD" in path.read_bytes() or b"SIGNED" in path.read_bytes() for path in files
     )
-    assert upload_operations(tmp_path, REPO)  # what push would send passes its own check
+    assert upload_operations(out, REPO)  # what push would send passes its own check
 
 
 def test_push_refuses_a_card_or_stamp_holding_a_credential(
@@ -238,7 +239,7 @@ def test_push_uploads_only_regular_files_of_the_folder_named_by_bare_name(
     assert f"{shard} is listed in" in refused(linked, capsys)
     listed = shutil.copytree(exported, tmp_path / "listed")
     stamp = json.loads((listed / CAD_CONFIG / STAMP).read_text())
-    stamp["shards"].append(str(outside))
+    stamp["shards"][str(outside)] = shard_record(outside)
     (listed / CAD_CONFIG / STAMP).write_text(json.dumps(stamp))
     assert f"{outside} is listed in" in refused(listed, capsys)
     assert hub.repos == {} and hub.traffic.requests == []
