@@ -20,6 +20,7 @@ from converter import __version__
 from converter.core.errors import AccessError, NetworkError, printable
 from converter.core.progress import SWITCH, bars_hidden, bars_switched_off
 from converter.core.release import DEFAULT_SOURCE, GATINGS
+from converter.core.workers import Stop, stopping, usable_cpus
 from converter.look.draw import STYLES, legend
 from converter.outputs.configurations import CONFIGS, DEFAULT, IMAGE_CONFIGS
 from converter.outputs.export_folder import CARD, STAMP
@@ -291,7 +292,14 @@ def _pose_options(args: argparse.Namespace) -> PoseOptions:
 
 
 def _num_proc_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--num-proc", type=int, default=1, help="worker processes (default 1)")
+    cpus = usable_cpus()
+    parser.add_argument(
+        "--num-proc",
+        type=int,
+        default=cpus,
+        help=f"worker processes; 1 works in this process alone (default {cpus}: the CPUs this "
+        "process may use)",
+    )
 
 
 def _add_preprocess(commands: argparse._SubParsersAction) -> None:
@@ -528,23 +536,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; bad input (data errors, files, options, access) is one line on stderr,
     its control characters escaped (a name from a file cannot add lines or drive the terminal).
 
-    Ctrl-C is one line and the shell's status for it (130); a reader that stops early
-    (`imagenet3d inspect ... | head`) ends the run quietly, as it would any Unix tool.
+    Ctrl-C and SIGTERM end the run and its workers with one line and the shell's status for the
+    signal (130, 143); a reader that stops early (`imagenet3d inspect ... | head`) ends the run
+    quietly, as it would any Unix tool.
     """
     args = build_parser().parse_args(argv)
     _configure_logging(args.verbosity)
-    try:
-        with bars_hidden(args.verbosity < 0 or bars_switched_off()):
-            return args.run(args)
-    except KeyboardInterrupt:
-        print(f"imagenet3d {args.command}: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
+    with stopping(f"imagenet3d {args.command}") as stop:
+        try:
+            with bars_hidden(args.verbosity < 0 or bars_switched_off()):
+                return args.run(args)
+        except BaseException as error:
+            return _failure(args.command, error, stop)
+
+
+def _failure(command: str, error: BaseException, stop: Stop) -> int:
+    """The exit status for an error, after its one line; an unforeseen error is raised on.
+
+    Once a stop signal came, whatever the shutdown raised (a pool's timeout, a worker's broken
+    pipe) is part of stopping, and the signal's line is the only one.
+    """
+    if stop.signal is not None or isinstance(error, KeyboardInterrupt):
+        return stop.report()
+    if isinstance(error, BrokenPipeError):
         _silence_stdout()
         return 141
-    except (ValueError, OSError, AccessError, NetworkError) as error:
-        print(f"imagenet3d {args.command}: {printable(str(error))}", file=sys.stderr)
+    if isinstance(error, (ValueError, OSError, AccessError, NetworkError)):
+        print(f"imagenet3d {command}: {printable(str(error))}", file=sys.stderr)
         return 1
+    raise error
 
 
 def _silence_stdout() -> None:

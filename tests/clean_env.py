@@ -1,5 +1,5 @@
-"""Pythons with nothing but `datasets`, Pillow and OpenCV (the project's one dependency that
-`datasets` does not bring), as a user who never installed this project has.
+"""Pythons with nothing but `datasets`, Pillow, OpenCV and simplejpeg (the project's
+dependencies that `datasets` does not bring), as a user who never installed this project has.
 
 Each is built once beside the checkout (pip installs from its cache, half a minute) and reused
 by later runs; a marker file written last, naming the packages, tells a finished environment
@@ -29,6 +29,7 @@ def clean_python(datasets_version: str) -> Path:
         f"datasets=={datasets_version}",
         f"pillow=={version('pillow')}",
         f"opencv-python-headless=={version('opencv-python-headless')}",
+        f"simplejpeg=={version('simplejpeg')}",
     ]
     marker = " ".join(packages)
     if not ready.exists() or ready.read_text() != marker:

@@ -230,6 +230,11 @@ def reference_fields(
     }
 
 
+def canvas_image(canvas: np.ndarray) -> Image.Image:
+    """A canvas (in OpenCV's channel order) as the RGB image the reference cuts."""
+    return Image.fromarray(canvas[..., ::-1])
+
+
 def differences(a: Image.Image, b: Image.Image) -> np.ndarray:
     return np.abs(np.asarray(a, dtype=np.int16) - np.asarray(b, dtype=np.int16))
 
@@ -345,11 +350,13 @@ def logm_angle(rotation: np.ndarray) -> float:
 # ---- a photo listed under several categories
 
 
-def reclassed(data: bytes, member: str, category: str) -> bytes:
-    """Annotation file `member` with each object's class `category`, as a copy of it into that
-    category's folder must say (a record's class is its folder's category)."""
-    objects = load_npz_array(data, member)
-    return release_npz(np.array([{**item, "class": category} for item in objects], dtype=object))
+def reclassed(annotation: bytes, category: str) -> bytes:
+    """An annotation file whose objects all name `category` as their class, as a file in that
+    category's folder must (docs/format.md, 'One annotation file')."""
+    objects = load_npz_array(annotation, "annotation")
+    for record in objects:
+        record["class"] = category
+    return release_npz(objects)
 
 
 def with_photo_copied(sample_zip: Path, out: Path, image_id: str, copies: dict[str, str]) -> Path:
@@ -366,9 +373,7 @@ def with_photo_copied(sample_zip: Path, out: Path, image_id: str, copies: dict[s
         data = archive.read(annotation)
         for category, copy_id in copies.items():
             changes[f"{root}/images/{category}/{copy_id}.JPEG"] = photo
-            changes[f"{root}/annotations/{category}/{copy_id}.npz"] = reclassed(
-                data, annotation, category
-            )
+            changes[f"{root}/annotations/{category}/{copy_id}.npz"] = reclassed(data, category)
             listed = f"{root}/lists/{category}_imagenet_val.txt"
             changes[listed] = archive.read(listed) + f"\n{copy_id}\n".encode()
     return edited(sample_zip, out, changes)

@@ -16,10 +16,10 @@ import pytest
 from PIL import Image
 
 from converter.core.errors import DataError
-from converter.pose.canvas import decode_photo, open_photo, render, resize_window
+from converter.pose.canvas import decode_photo, encode_jpeg, open_photo, render, resize_window
 from converter.pose.geometry import Mode, placement, pose_fields
 from converter.pose.options import PoseOptions
-from tests.helpers import assert_close, record, reference_canvas, reference_fields
+from tests.helpers import assert_close, canvas_image, record, reference_canvas, reference_fields
 
 
 def textured_photo(width: int, height: int, mode: str = "RGB", fmt: str = "JPEG") -> bytes:
@@ -44,7 +44,8 @@ def fast_canvases(
     """All objects of one photo from a single decode."""
     image = open_photo(data, "photo.JPEG")
     photo = decode_photo(image, "photo.JPEG")
-    return [render(photo, placement(mode, item, image.size, options), options) for item in records]
+    places = [placement(mode, item, image.size, options) for item in records]
+    return [canvas_image(render(photo, place, options)) for place in places]
 
 
 DEFAULTS = PoseOptions()
@@ -161,3 +162,44 @@ def test_fields_match_the_reference(case: str) -> None:
     size, mode, item, options = CASES[case]
     fields = pose_fields(mode, item, placement(mode, item, size, options), options)
     assert fields == reference_fields(mode, item, size, options)
+
+
+def pillow_pixels(data: bytes) -> np.ndarray:
+    """The photo as Pillow decodes it, in stored pixels (no EXIF turn), as RGB."""
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+
+
+def with_orientation(data: bytes, orientation: int) -> bytes:
+    """The JPEG re-saved with an EXIF orientation that asks viewers to turn it."""
+    image = Image.open(io.BytesIO(data))
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=92, exif=exif)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        textured_photo(321, 203),
+        textured_photo(200, 150, "L"),
+        textured_photo(160, 120, "CMYK"),
+        with_orientation(textured_photo(240, 180), 6),
+        textured_photo(90, 70, fmt="PNG"),
+    ],
+    ids=["colour", "grey", "cmyk", "exif-turned", "png"],
+)
+def test_decoding_gives_pillows_stored_pixels(data: bytes) -> None:
+    """Whichever decoder a photo takes, the pixels are Pillow's, in stored (unturned) order."""
+    photo = decode_photo(open_photo(data, "photo"), "photo")
+    assert np.array_equal(photo.pixels[..., ::-1], pillow_pixels(data))
+
+
+@pytest.mark.parametrize("quality", [50, 75, 95])
+def test_canvas_jpeg_is_the_file_pillow_writes(quality: int) -> None:
+    """The canvas encoder writes Pillow's bytes at the same quality (4:2:0 chroma)."""
+    canvas = np.ascontiguousarray(pillow_pixels(textured_photo(800, 640))[..., ::-1])
+    buffer = io.BytesIO()
+    canvas_image(canvas).save(buffer, format="JPEG", quality=quality)
+    assert encode_jpeg(canvas, quality) == buffer.getvalue()

@@ -123,6 +123,18 @@ def test_pose_flags_are_the_builder_config_keywords(command: str) -> None:
     assert flags["on_invalid"].default == defaults.on_invalid
 
 
+@pytest.mark.parametrize("command", ["preprocess", "export"])
+def test_workers_default_to_the_cpus_this_process_may_use(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    assert command_parser(command).get_default("num_proc") == cpus
+    with pytest.raises(SystemExit):
+        build_parser().parse_args([command, "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert f"(default {cpus}: the CPUs this process may use)" in help_text
+
+
 @pytest.mark.parametrize("quality", ["0", "101"])
 def test_a_jpeg_quality_outside_1_to_100_is_one_line(
     quality: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]

@@ -32,7 +32,8 @@ def card(out: Path) -> str:
 
 
 def export_command(*arguments: str) -> list[str]:
-    return [sys.executable, "-m", "converter", "export", *arguments]
+    """The export command in one process, as `exported` was built (shards are cut per worker)."""
+    return [sys.executable, "-m", "converter", "export", *arguments, "--num-proc", "1"]
 
 
 def broken_annotation(sample_zip: Path, tmp_path: Path) -> tuple[Path, str]:

@@ -23,6 +23,7 @@ from converter.pose.geometry import (
     pose_fields,
 )
 from converter.pose.options import PoseOptions
+from tests.helpers import canvas_image
 
 FUZZ = settings(max_examples=200, deadline=None, derandomize=True, database=None)
 MEMBER = "imagenet3d_v1/images/car/n02958343_3.JPEG"
@@ -156,7 +157,7 @@ def test_the_canvas_shows_the_photo_exactly_where_the_geometry_puts_it(
     options = PoseOptions(height=canvas_h, width=canvas_w)
     image = open_photo(flat_photo(width, height, fmt), MEMBER)
     place = placement(mode, record(px, py, distance), image.size, options)
-    canvas = render(decode_photo(image, MEMBER), place, options)
+    canvas = canvas_image(render(decode_photo(image, MEMBER), place, options))
     assert canvas.size == (canvas_w, canvas_h) and canvas.mode == "RGB"
     dx, dy = canvas_shift(place, options)
     inside = np.zeros((canvas_h, canvas_w), dtype=bool)

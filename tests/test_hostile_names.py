@@ -40,8 +40,7 @@ def renamed_category(sample_zip: Path, out: Path, category: str, new: str) -> Pa
             parts = name.split("/")
             if len(parts) == 4 and parts[1] in ("images", "annotations") and parts[2] == category:
                 data = archive.read(name)
-                if name.endswith(".npz"):
-                    data = reclassed(data, name, new)
+                data = reclassed(data, new) if name.endswith(".npz") else data
                 changes["/".join([*parts[:2], new, parts[3]])] = data
             elif parts[1] == "lists" and parts[2].startswith(f"{category}_"):
                 changes[f"{TOP}/lists/{new}{parts[2][len(category) :]}"] = archive.read(name)
@@ -198,7 +197,7 @@ def with_long_shared_photo(sample_zip: Path, out: Path, category: str, image_id:
         for folder in ("car", category):
             changes[f"{TOP}/images/{folder}/{image_id}.JPEG"] = archive.read(photo)
             changes[f"{TOP}/annotations/{folder}/{image_id}.npz"] = reclassed(
-                archive.read(annotation), annotation, folder
+                archive.read(annotation), folder
             )
     return edited(sample_zip, out, changes)
 

@@ -17,7 +17,7 @@ import pytest
 from converter.cli import main
 from converter.outputs.configurations import IMAGE_CONFIGS, MESHES
 from converter.outputs.export import export
-from converter.outputs.export_folder import CARD, STAMP, NotAnExport
+from converter.outputs.export_folder import CARD, STAMP, NotAnExport, shard_record
 from converter.outputs.hub import PushError, push, script_name, upload_operations
 from converter.read.source import SPLITS
 from testbed.servers.hub import Hub
@@ -196,7 +196,7 @@ def test_a_source_url_is_recorded_and_published_without_its_credentials(
     assert not any(
         b"PASSWORD" in path.read_bytes() or b"SIGNED" in path.read_bytes() for path in files
     )
-    assert upload_operations(out, REPO, None)  # what push would send passes its own check
+    assert upload_operations(out, REPO)  # what push would send passes its own check
 
 
 def test_push_refuses_a_card_or_stamp_holding_a_credential(
@@ -222,7 +222,7 @@ def test_push_uploads_only_regular_files_of_the_folder_named_by_bare_name(
     assert f"{shard} is listed in" in refused(linked, capsys)
     listed = shutil.copytree(exported, tmp_path / "listed")
     stamp = json.loads((listed / MESHES / STAMP).read_text())
-    stamp["shards"].append(str(outside))
+    stamp["shards"][str(outside)] = shard_record(outside)
     (listed / MESHES / STAMP).write_text(json.dumps(stamp))
     assert f"{outside} is listed in" in refused(listed, capsys)
     assert hub.repos == {} and hub.traffic.requests == []

@@ -159,7 +159,7 @@ def test_an_export_folder_scores_as_the_release(
 def test_the_hub_dataset_scores_as_the_release(
     sample_zip: Path, exported: Path, hub: Hub, hf_token: str, tmp_path: Path
 ) -> None:
-    push(exported, "me/imagenet3d", token=hf_token)
+    push(exported, "me/imagenet3d", token=hf_token, gated="none")  # read without a token
     truth = ground_truth(open_source(sample_zip), "validation")
     predictions = write_predictions(tmp_path / "p.jsonl", noisy_predictions(truth))
     from_release = scores(predictions, str(sample_zip), tmp_path)

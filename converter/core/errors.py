@@ -39,9 +39,14 @@ class DataError(ValueError):
 
     def __init__(self, member: str, message: str, key: str | None = None) -> None:
         self.member = member
+        self.reason = message
         self.key = key
         where = f"{member} [{key}]" if key else member
         super().__init__(printable(f"{where}: {message}"))
+
+    def __reduce__(self) -> tuple[type[DataError], tuple[str, str, str | None]]:
+        """Pickled whole, so that an error met in a worker process reaches the main one."""
+        return type(self), (self.member, self.reason, self.key)
 
 
 class SourceError(OSError):

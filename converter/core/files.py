@@ -54,10 +54,14 @@ def remove_temporaries(folder: Path) -> None:
 
 
 @contextlib.contextmanager
-def replaced_on_success(path: Path) -> Iterator[Path]:
-    """A temporary path beside `path` (`temporary_path`), renamed onto it when the block succeeds."""
+def replaced_on_success(path: Path, *, make_folder: bool = True) -> Iterator[Path]:
+    """A temporary path beside `path` (`temporary_path`), renamed onto it when the block succeeds.
+
+    A writer of many files into one folder makes it once and passes `make_folder=False`.
+    """
     temporary = temporary_path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if make_folder:
+        path.parent.mkdir(parents=True, exist_ok=True)
     try:
         yield temporary
         os.replace(temporary, path)
@@ -66,8 +70,8 @@ def replaced_on_success(path: Path) -> Iterator[Path]:
         raise
 
 
-def write_atomic(path: Path, data: bytes) -> Path:
+def write_atomic(path: Path, data: bytes, *, make_folder: bool = True) -> Path:
     """`data` under `path`, never half-written."""
-    with replaced_on_success(path) as temporary:
+    with replaced_on_success(path, make_folder=make_folder) as temporary:
         temporary.write_bytes(data)
     return path

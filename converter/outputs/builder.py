@@ -7,17 +7,23 @@ is read in place by range requests, never downloaded whole.
 
 from __future__ import annotations
 
+import json
+import os
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import datasets
 from datasets.utils.py_utils import classproperty
 
+from converter.core.errors import AccessError, DataError, NetworkError, SourceError
 from converter.core.release import CITATION, DESCRIPTION, HOMEPAGE, LICENSE
 from converter.outputs.configurations import CONFIGURATIONS, DEFAULT, Configuration
 from converter.outputs.schema import columns
 from converter.outputs.sources import open_release
+from converter.pose.canvas import resample_on_one_thread
 from converter.pose.options import PoseOptions
 from converter.read.source import SPLIT_ALIASES, InvalidLog, OnInvalid, Source
 
@@ -80,6 +86,7 @@ class ImageNet3D(datasets.GeneratorBasedBuilder):
         """
         self._source = source
         super().__init__(*args, dataset_name=dataset_name, **kwargs)
+        self._main_pid = os.getpid()
 
     @property
     def declared(self) -> Configuration:
@@ -112,8 +119,20 @@ class ImageNet3D(datasets.GeneratorBasedBuilder):
 
     @property
     def invalid(self) -> InvalidLog:
-        """Records skipped (`on_invalid="skip"`) while this process generated examples."""
-        return self._source.invalid if self._source is not None else InvalidLog()
+        """Records skipped (`on_invalid="skip"`) while generating examples, in this process and
+        in the worker processes of `num_proc`."""
+        log = InvalidLog()
+        if self._source is not None:
+            log.merge(self._source.invalid)
+        log.merge(self.worker_skips())
+        return log
+
+    def worker_skips(self) -> InvalidLog:
+        """Records skipped in the worker processes of `num_proc` alone."""
+        log = InvalidLog()
+        for report in self._worker_reports():
+            log.merge(InvalidLog(**report["skipped"]))
+        return log
 
     def _given_source(self) -> Source | None:
         """The source `data_dir` names, opened once (its central directory alone for a zip).
@@ -124,6 +143,35 @@ class ImageNet3D(datasets.GeneratorBasedBuilder):
         if self._source is None and self.config.data_dir:
             self._source = open_release(self.config.data_dir, self.token, self.config.on_invalid)
         return self._source
+
+    def worker_error(self) -> Exception | None:
+        """The first one-line error (a bad record, an unreadable file) that stopped a worker
+        process: `datasets` hands back only the text of its traceback."""
+        for report in self._worker_reports():
+            if report["error"] is not None:
+                return _rebuilt(report["error"])
+        return None
+
+    def _worker_reports(self) -> list[dict[str, Any]]:
+        folder = self._worker_folder()
+        return [json.loads(path.read_text()) for path in sorted(folder.glob("*.json"))]
+
+    def _worker_folder(self) -> Path:
+        return Path(self._cache_dir_root) / "worker-reports"
+
+    def _hand_back(self, source: Source, error: Exception | None = None) -> None:
+        """In a worker process, leave what it skipped and what stopped it where the main
+        process reads them."""
+        if os.getpid() == self._main_pid or not (source.invalid.count or error):
+            return
+        report = {
+            "skipped": {"count": source.invalid.count, "members": source.invalid.members},
+            "error": None if error is None else _described(error),
+        }
+        folder = self._worker_folder()
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{os.getpid()}-{uuid.uuid4().hex}.json"
+        path.write_text(json.dumps(report))
 
     def _open(self, dl_manager: datasets.DownloadManager) -> Source:
         if self._source is None:
@@ -157,10 +205,47 @@ class ImageNet3D(datasets.GeneratorBasedBuilder):
     def _generate_examples(
         self, source: Source, split: str, shards: list[list[Any]]
     ) -> Iterator[tuple[str, dict[str, Any]]]:
+        """The examples of one job; a worker hands back what it skipped, or the error that
+        stopped it."""
+        try:
+            yield from self._keyed_examples(source, split, shards)
+        except ONE_LINE_ERRORS as error:
+            self._hand_back(source, error)
+            raise
+        self._hand_back(source)
+
+    def _keyed_examples(
+        self, source: Source, split: str, shards: list[list[Any]]
+    ) -> Iterator[tuple[str, dict[str, Any]]]:
+        if os.getpid() != self._main_pid:
+            resample_on_one_thread()
         work = [item for shard in shards for item in shard]
         declared = self.declared
         for example in declared.examples(source, split, work, self.config.options()):
             yield declared.key(example), example
+
+
+ONE_LINE_ERRORS = (DataError, SourceError, AccessError, NetworkError)
+
+
+def _described(error: Exception) -> dict[str, Any]:
+    """A one-line error as plain values, to pass between processes without pickle."""
+    if isinstance(error, DataError):
+        return {
+            "kind": "DataError",
+            "member": error.member,
+            "reason": error.reason,
+            "key": error.key,
+        }
+    return {"kind": type(error).__name__, "message": str(error)}
+
+
+def _rebuilt(described: dict[str, Any]) -> Exception:
+    """The error `_described` wrote, as its own kind (an unknown kind as a SourceError)."""
+    if described["kind"] == "DataError":
+        return DataError(described["member"], described["reason"], described["key"])
+    kinds = {kind.__name__: kind for kind in ONE_LINE_ERRORS}
+    return kinds.get(described["kind"], SourceError)(described["message"])
 
 
 def _split_name(split: Any) -> Any:

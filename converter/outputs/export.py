@@ -227,8 +227,10 @@ def _build(source: Source, staging: Path, config: str, options: ExportOptions) -
             num_proc=options.num_proc,
         )
     except datasets.exceptions.DatasetGenerationError as error:
-        # The builder's own one-line errors (DataError, SourceError, ...) come out as they are.
-        raise error.__cause__ or error from None
+        # The builder's own one-line errors (DataError, SourceError, ...) come out as they are,
+        # from this process or from a worker.
+        raise builder.worker_error() or error.__cause__ or error from None
+    source.invalid.merge(builder.worker_skips())  # this process's skips are in it already
     shards = staging / config
     shards.mkdir()
     for path in sorted(prepared.glob("*.parquet")):

@@ -46,27 +46,36 @@ def script_name(repo_id: str) -> str:
     return f"{repo_id.split('/')[-1]}.py"
 
 
-def upload_operations(folder: Path, repo_id: str, existing: str | None) -> list[CommitOperationAdd]:
+def upload_operations(
+    folder: Path, repo_id: str, existing: str | None = None
+) -> list[CommitOperationAdd]:
     """The shards of a complete export and its card for `repo_id`, merged over the `existing`
     card of the repository (its other configurations and the maintainers' text stay).
 
     The stamps stay home: they hold local paths, and the card already says what they say.
     """
-    stamps = check_complete(folder, listed_configs(folder))
-    shards = {
-        f"{config}/{name}": shard_file(folder, config, name)
-        for config, stamp in stamps.items()
-        for name in stamp["shards"]
-    }
-    for config in stamps:
-        stamp = folder / config / STAMP
-        check_no_credential(stamp, stamp.read_text(encoding="utf-8"))
+    shards = shards_to_upload(folder)
     card, _ = card_text(folder, repo_id, existing)
     check_no_credential(folder / CARD, card)
     return [
         CommitOperationAdd(CARD, card.encode("utf-8")),
         *(CommitOperationAdd(path, file) for path, file in shards.items()),
     ]
+
+
+def shards_to_upload(folder: Path) -> dict[str, Path]:
+    """The shards of a complete export by their path in the repository, once every stamp is
+    free of credentials and every shard a regular file of the folder: checked before any
+    request, so a refused folder costs the Hub nothing."""
+    stamps = check_complete(folder, listed_configs(folder))
+    for config in stamps:
+        stamp = folder / config / STAMP
+        check_no_credential(stamp, stamp.read_text(encoding="utf-8"))
+    return {
+        f"{config}/{name}": shard_file(folder, config, name)
+        for config, stamp in stamps.items()
+        for name in stamp["shards"]
+    }
 
 
 def check_no_credential(path: Path, text: str) -> None:
@@ -139,7 +148,7 @@ def push(
         raise NotAnExport(f"{folder}: no such export folder")
     listed_configs(folder)  # a folder without a card is refused before its lock is made
     with locked(folder, wait=False), bars_hidden(bars_switched_off()):
-        check_complete(folder, listed_configs(folder))  # refused before any request
+        shards_to_upload(folder)  # refused before any request
         try:
             return _commit(HfApi(token=token), folder, repo_id, private, gated, revision, create_pr)
         except HfHubHTTPError as error:

@@ -170,7 +170,7 @@ class Source:
     def __reduce__(self) -> tuple[Any, ...]:
         """Reopen rather than copy, so worker processes get their own file handles."""
         location, token = self._open_args
-        return (open_source, (location, token, self.on_invalid))
+        return (_reopened, (location, token, self.on_invalid))
 
     def _index_photos(self, names: list[str]) -> dict[str, dict[str, str]]:
         """Photos by category and image id; one whose category or id is not a plain file name
@@ -370,6 +370,14 @@ def _shared_image_ids(photos: dict[str, dict[str, str]]) -> frozenset[str]:
     """Image ids whose photo more than one category holds: their example names need the category."""
     counts = Counter(image_id for ids in photos.values() for image_id in ids)
     return frozenset(image_id for image_id, count in counts.items() if count > 1)
+
+
+def _reopened(location: Any, token: Any, on_invalid: OnInvalid) -> Source:
+    """A source opened again in another process, with an empty log: what opening it skipped,
+    the process that opened it first has counted already."""
+    source = open_source(location, token, on_invalid)
+    source.invalid = InvalidLog()
+    return source
 
 
 def open_source(

@@ -1,0 +1,137 @@
+"""Ctrl-C and SIGTERM during runs with worker processes: one line, the shell's status (130 and
+143), no process left behind, and a rerun that finishes the job.
+
+Each run is a real `imagenet3d` command in its own process group, as a shell job is, sent the
+real signal once its workers are running: Ctrl-C the way a terminal sends it (to every process
+of the group), SIGTERM the way `kill PID` does (to the main process alone).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from converter.sample import write_workload
+
+pytestmark = pytest.mark.skipif(
+    not Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").exists(),
+    reason="reads a process's children from /proc",
+)
+WORKERS_SEEN_TIMEOUT = 120
+END_TIMEOUT = 10  # "within a few seconds", with room for a loaded test machine
+# What each command prints when it is done.
+FINISHED = {"export": "pose3d: train", "preprocess": "kept"}
+COMMANDS = {
+    "export": ["export", "--config", "pose3d"],
+    "preprocess": ["preprocess", "--mode", "pose3d"],
+}
+
+
+@pytest.fixture(scope="module")
+def workload(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Enough photos that a two-process run is still working when the signal comes."""
+    return write_workload(tmp_path_factory.mktemp("workload") / "workload.zip", 60)
+
+
+def children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    try:
+        return [int(word) for word in path.read_text().split()]
+    except OSError:
+        return []
+
+
+def live_members(group: int) -> list[str]:
+    """Command lines of the group's processes that still run (zombies excepted)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, ValueError):
+            continue
+        state, _, process_group = stat[stat.rindex(")") + 2 :].split()[:3]
+        if int(process_group) == group and state != "Z":
+            found.append(command)
+    return found
+
+
+def imagenet3d(command: str, source: Path, out: Path) -> list[str]:
+    arguments = [*COMMANDS[command][:1], str(source), str(out), *COMMANDS[command][1:]]
+    return [sys.executable, "-m", "converter", *arguments, "--num-proc", "2", "-q"]
+
+
+def quiet_env() -> dict[str, str]:
+    return {**os.environ, "HF_DATASETS_DISABLE_PROGRESS_BARS": "1"}
+
+
+def signalled_run(
+    arguments: list[str], signum: int, whole_group: bool
+) -> tuple[int, str, float, int]:
+    """Start the command, signal it once its workers run; its status, stderr, seconds to end
+    and process group."""
+    run = subprocess.Popen(
+        arguments,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=quiet_env(),
+    )
+    started = time.monotonic()
+    while len(children(run.pid)) < 2 and run.poll() is None:
+        assert time.monotonic() - started < WORKERS_SEEN_TIMEOUT, "no workers started"
+        time.sleep(0.02)
+    assert run.poll() is None, "the run ended before it could be signalled"
+    time.sleep(0.3)
+    sent = time.monotonic()
+    if whole_group:
+        os.killpg(run.pid, signum)
+    else:
+        os.kill(run.pid, signum)
+    try:
+        _, stderr = run.communicate(timeout=END_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        os.killpg(run.pid, signal.SIGKILL)
+        run.communicate()
+        pytest.fail(f"still running {END_TIMEOUT} s after the signal")
+    return run.returncode, stderr.decode(), time.monotonic() - sent, run.pid
+
+
+def assert_group_ends(group: int) -> None:
+    """Every process of the run's group is gone within a few seconds of the main one."""
+    deadline = time.monotonic() + END_TIMEOUT
+    while live_members(group) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert live_members(group) == []
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+@pytest.mark.parametrize(
+    ("signum", "whole_group", "status", "word"),
+    [(signal.SIGINT, True, 130, "interrupted"), (signal.SIGTERM, False, 143, "terminated")],
+    ids=["ctrl-c", "sigterm"],
+)
+def test_a_signal_ends_the_run_and_every_worker_and_the_rerun_finishes(
+    workload: Path,
+    tmp_path: Path,
+    command: str,
+    signum: int,
+    whole_group: bool,
+    status: int,
+    word: str,
+) -> None:
+    out = tmp_path / "out"
+    arguments = imagenet3d(command, workload, out)
+    returncode, stderr, seconds, group = signalled_run(arguments, signum, whole_group)
+    assert (returncode, stderr) == (status, f"imagenet3d {command}: {word}\n")
+    assert seconds < END_TIMEOUT
+    assert_group_ends(group)
+    rerun = subprocess.run(arguments, capture_output=True, text=True, env=quiet_env())
+    assert rerun.returncode == 0, rerun.stderr
+    assert FINISHED[command] in rerun.stdout
