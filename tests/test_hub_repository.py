@@ -69,7 +69,7 @@ def test_a_subset_push_replaces_its_configuration_and_keeps_the_others(
     titles = [commit.title for commit in pushed_twice.commits(REPO)]
     assert titles == [
         "Upload ImageNet3D export",
-        "Upload README.md",
+        f"Upload {CARD}",
         "Upload ImageNet3D export",
         "initial commit",
     ]
