@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from converter.sample import write_workload
+from testbed.workload import write_workload
 
 pytestmark = pytest.mark.skipif(
     not Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").exists(),
