@@ -348,11 +348,20 @@ def _layout_defaults() -> str:
     )
 
 
+def _one_thread_per_worker(num_proc: int) -> None:
+    """With worker processes, each resamples on one thread (set before they are forked)."""
+    if num_proc > 1:
+        from converter.pose.canvas import resample_on_one_thread
+
+        resample_on_one_thread()
+
+
 def _run_preprocess(args: argparse.Namespace) -> int:
     from converter.outputs.tool_folder import layout_options, preprocess
 
     options = layout_options(args.layout, **_given_options(args))
     source = _open(args)
+    _one_thread_per_worker(args.num_proc)
     counts = preprocess(
         source,
         args.out,
@@ -416,6 +425,7 @@ def _run_export(args: argparse.Namespace) -> int:
     )
     configs = CONFIGS if args.config == "all" else (args.config,)
     source = _open(args)
+    _one_thread_per_worker(args.num_proc)
     out = Path(args.out)
     infos = export(source, out, configs, options, overwrite=args.overwrite)
     for config, info in infos.items():

@@ -23,7 +23,6 @@ from converter.core.release import CITATION, DESCRIPTION, HOMEPAGE, LICENSE
 from converter.outputs.configurations import CONFIGURATIONS, DEFAULT, Configuration
 from converter.outputs.schema import columns
 from converter.outputs.sources import open_release
-from converter.pose.canvas import resample_on_one_thread
 from converter.pose.options import PoseOptions
 from converter.read.source import SPLIT_ALIASES, InvalidLog, OnInvalid, Source
 
@@ -217,8 +216,6 @@ class ImageNet3D(datasets.GeneratorBasedBuilder):
     def _keyed_examples(
         self, source: Source, split: str, shards: list[list[Any]]
     ) -> Iterator[tuple[str, dict[str, Any]]]:
-        if os.getpid() != self._main_pid:
-            resample_on_one_thread()
         work = [item for shard in shards for item in shard]
         declared = self.declared
         for example in declared.examples(source, split, work, self.config.options()):

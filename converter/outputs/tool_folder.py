@@ -36,7 +36,6 @@ from converter.core.progress import progress_bar
 from converter.core.stored_zip import stored_zip
 from converter.core.workers import become_worker
 from converter.outputs.examples import Pair, Report, object_name, render_examples, select_objects
-from converter.pose.canvas import resample_on_one_thread
 from converter.pose.geometry import MODES, Mode
 from converter.pose.options import PoseOptions
 from converter.read.source import RELEASE_SPLITS, SPLITS, InvalidLog, Source, split_name
@@ -229,7 +228,6 @@ def _start_worker(source: Source, out: Path, job: Job) -> None:
     """Reopen the source: a forked worker must not share the main process's file handles."""
     global _worker
     become_worker()
-    resample_on_one_thread()
     _worker = (copy.copy(source), out, job)
 
 

@@ -196,8 +196,11 @@ def _warp_window(
 
 
 def resample_on_one_thread() -> None:
-    """For a worker process, one of as many as there are CPUs: OpenCV's own threads would only
-    compete with the other workers (measured: more CPU time for the same canvases)."""
+    """For a run of as many worker processes as there are CPUs: OpenCV's own threads would only
+    compete with the other workers (measured: more CPU time for the same canvases).
+
+    Called in the command's own process before any worker is forked, and inherited: in a forked
+    process OpenCV would wait for pool threads that the fork did not copy."""
     import cv2
 
     cv2.setNumThreads(1)
