@@ -18,6 +18,7 @@ import functools
 import io
 import itertools
 import os
+import tempfile
 import zlib
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
@@ -133,8 +134,13 @@ class Export:
         self.label = f"{os.fspath(location)} {config} {split}"
         self.config, self.on_invalid, self.invalid = config, on_invalid, InvalidLog()
         where = export_location(location)
-        self.rows = datasets.load_dataset(where, config, split=split, token=token)
-        cad = datasets.load_dataset(where, MESHES, split="train", token=token)
+        # `datasets` caches a local folder's configuration under the folder's name alone, so a
+        # folder of the same name read before would be served instead: a local export is
+        # prepared in a cache of its own, removed with this object.
+        self._cache = tempfile.TemporaryDirectory(prefix="imagenet3d-export-")
+        cache = self._cache.name if Path(where).is_dir() else None
+        self.rows = datasets.load_dataset(where, config, split=split, token=token, cache_dir=cache)
+        cad = datasets.load_dataset(where, MESHES, split="train", token=token, cache_dir=cache)
         self.categories: list[str] = self.rows.features["category"].names
         self.meshes = cad_meshes(cad, self.categories, self.tolerate)
         self.naming = declared.naming
