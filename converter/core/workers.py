@@ -58,9 +58,13 @@ class Stop:
 
     def received(self, signum: int, frame: FrameType | None) -> None:
         """The main process's handler: the first signal ends the workers and raises, a second
-        ends the run now. A worker forked just before it ignores a signal that reached it before it
-        could set its own handlers."""
+        ends the run now. In a worker forked just before it could set its own handlers (a pool
+        ended as soon as it started, say), it does what the worker's would: Ctrl-C is ignored and
+        SIGTERM ends the worker, which a pool waits for."""
         if os.getpid() != self.pid:
+            if signum == signal.SIGTERM:
+                signal.signal(signum, signal.SIG_DFL)
+                os.kill(os.getpid(), signum)
             return
         if self.signal is not None:
             self._end_now()
