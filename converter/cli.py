@@ -28,7 +28,7 @@ from converter.outputs.tool_folder import LAYOUT_OPTIONS, LAYOUTS
 from converter.pose.geometry import MODES
 from converter.pose.options import KEPT_RULES, PoseOptions
 from converter.read.remote import MIRROR_HEADERS
-from converter.read.source import SPLIT_ALIASES, SPLITS, Source
+from converter.read.source import SPLIT_ALIASES, SPLITS, Source, aliased_split
 
 if TYPE_CHECKING:
     from converter.look.visualize import Export
@@ -72,7 +72,7 @@ def _split_argument(parser: argparse.ArgumentParser, default: str) -> None:
     """`--split`, taking the release's word `val` for validation as every command does."""
     parser.add_argument(
         "--split",
-        type=lambda word: SPLIT_ALIASES.get(word, word),
+        type=aliased_split,
         choices=SPLITS,
         default=default,
         help=f"train or validation (or val); default {default}",

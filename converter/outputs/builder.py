@@ -24,7 +24,7 @@ from converter.outputs.configurations import CONFIGURATIONS, DEFAULT, Configurat
 from converter.outputs.schema import columns
 from converter.outputs.sources import open_release
 from converter.pose.options import PoseOptions
-from converter.read.source import SPLIT_ALIASES, InvalidLog, OnInvalid, Source
+from converter.read.source import InvalidLog, OnInvalid, Source, aliased_split
 
 VERSION = datasets.Version("1.0.0")
 
@@ -247,4 +247,4 @@ def _rebuilt(described: dict[str, Any]) -> Exception:
 
 def _split_name(split: Any) -> Any:
     """Our name for a split given by its release word (`val`); any other split as it is."""
-    return SPLIT_ALIASES.get(split, split) if isinstance(split, str) else split
+    return aliased_split(split) if isinstance(split, str) else split

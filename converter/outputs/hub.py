@@ -47,14 +47,19 @@ def script_name(repo_id: str) -> str:
 
 
 def upload_operations(
-    folder: Path, repo_id: str, existing: str | None = None
+    folder: Path,
+    repo_id: str,
+    existing: str | None = None,
+    shards: dict[str, Path] | None = None,
 ) -> list[CommitOperationAdd]:
     """The shards of a complete export and its card for `repo_id`, merged over the `existing`
     card of the repository (its other configurations and the maintainers' text stay).
 
-    The stamps stay home: they hold local paths, and the card already says what they say.
+    `shards` are those `shards_to_upload` already vetted (each shard's digest is read once per
+    push); without them the folder is vetted here. The stamps stay home: they hold local
+    paths, and the card already says what they say.
     """
-    shards = shards_to_upload(folder)
+    shards = shards_to_upload(folder) if shards is None else shards
     card, _ = card_text(folder, repo_id, existing)
     check_no_credential(folder / CARD, card)
     return [
@@ -148,9 +153,10 @@ def push(
         raise NotAnExport(f"{folder}: no such export folder")
     listed_configs(folder)  # a folder without a card is refused before its lock is made
     with locked(folder, wait=False), bars_hidden(bars_switched_off()):
-        shards_to_upload(folder)  # refused before any request
+        shards = shards_to_upload(folder)  # refused before any request
         try:
-            return _commit(HfApi(token=token), folder, repo_id, private, gated, revision, create_pr)
+            api = HfApi(token=token)
+            return _commit(api, folder, shards, repo_id, private, gated, revision, create_pr)
         except HfHubHTTPError as error:
             raise PushError(f"{repo_id}: {_hub_refusal(error)}") from None
         except CardError as error:
@@ -165,6 +171,7 @@ def push(
 def _commit(
     api: HfApi,
     folder: Path,
+    shards: dict[str, Path],
     repo_id: str,
     private: bool | None,
     gated: Gating | None,
@@ -183,7 +190,7 @@ def _commit(
     head = api.repo_info(repo_id, repo_type="dataset", revision=revision).sha
     remote = api.list_repo_files(repo_id, repo_type="dataset", revision=head)
     existing = _remote_card(api, repo_id, head) if CARD in remote else None
-    operations = upload_operations(folder, repo_id, existing)
+    operations = upload_operations(folder, repo_id, existing, shards)
     deletions = [CommitOperationDelete(path) for path in stale_files(remote, operations, repo_id)]
     return api.create_commit(
         repo_id,

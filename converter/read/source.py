@@ -52,10 +52,15 @@ MAX_LIST_BYTES = 1 << 20
 MAX_CAD_INDEX = 2**31 - 1
 
 
+def aliased_split(split: str) -> str:
+    """Our name of a split given by the release's word (`val`); any other word as it is."""
+    return SPLIT_ALIASES.get(split, split)
+
+
 def split_name(split: str) -> str:
     """Our name of a split given by it or by the release's word (`val`); any other is refused."""
     check_choice("split", split, (*SPLITS, *SPLIT_ALIASES))
-    return SPLIT_ALIASES.get(split, split)
+    return aliased_split(split)
 
 
 @dataclass
