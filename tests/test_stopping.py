@@ -36,7 +36,7 @@ COMMANDS = {
 @pytest.fixture(scope="module")
 def workload(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Enough photos that a two-process run is still working when the signal comes."""
-    return write_workload(tmp_path_factory.mktemp("workload") / "workload.zip", 60)
+    return write_workload(tmp_path_factory.mktemp("workload") / "workload.zip", 240)
 
 
 def children(pid: int) -> list[int]:
@@ -88,7 +88,7 @@ def signalled_run(
         assert time.monotonic() - started < WORKERS_SEEN_TIMEOUT, "no workers started"
         time.sleep(0.02)
     assert run.poll() is None, "the run ended before it could be signalled"
-    time.sleep(0.3)
+    time.sleep(0.05)
     sent = time.monotonic()
     if whole_group:
         os.killpg(run.pid, signum)
