@@ -38,6 +38,7 @@ MAX_COMPRESSION_RATIO = 200
 # Opening a FIFO for reading waits for a writer; without blocking it opens at once, and is then
 # refused as not a regular file. (Windows has neither FIFOs nor the flag.)
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+_NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)
 # What zipfile raises on a damaged archive or member. RuntimeError, which it raises for an
 # encrypted member, is left out: a refused remote read is one (AccessError) and must reach the
 # user as it is; check_member refuses encrypted members before reading instead.
@@ -75,6 +76,7 @@ class FolderStore:
     def __init__(self, root: Path) -> None:
         self.root = root
         self._real_root = os.path.realpath(root)
+        self._real_folders: dict[str, str] = {}
 
     def names(self) -> list[str]:
         found = []
@@ -84,11 +86,9 @@ class FolderStore:
         return sorted(found)
 
     def read(self, name: str, limit: int = MAX_MEMBER_BYTES) -> bytes:
-        path = os.path.realpath(self.root / name)
-        if os.path.commonpath([self._real_root, path]) != self._real_root:
-            raise DataError(name, f"is a link to {path}, outside {self.root}")
+        path, flags = self._inside(name)
         try:
-            descriptor = os.open(path, _OPEN_FLAGS)
+            descriptor = os.open(path, flags)
         except OSError as error:
             raise DataError(name, f"cannot be read ({error.strerror or error})") from None
         with os.fdopen(descriptor, "rb") as file:
@@ -100,6 +100,28 @@ class FolderStore:
             data = file.read(min(status.st_size, limit) + 1)
         check_size(name, len(data), limit)
         return data
+
+    def _inside(self, name: str) -> tuple[str, int]:
+        """The member's path with links followed, and the flags to open it with; refused when
+        the path leaves the folder.
+
+        Each folder's real path is found once (a release has a few hundred): a member that is
+        not itself a link is then its folder's real path and its name, two system calls instead
+        of `realpath`'s one per component. It is opened without following a link, so one made
+        in its place meanwhile is refused rather than followed.
+        """
+        folder, _, base = name.rpartition("/")
+        real_folder = self._real_folders.get(folder)
+        if real_folder is None:
+            real_folder = os.path.realpath(self.root / folder)
+            self._real_folders[folder] = real_folder
+        path = os.path.join(real_folder, base)
+        flags = _OPEN_FLAGS | _NO_FOLLOW
+        if os.path.islink(path):
+            path, flags = os.path.realpath(path), _OPEN_FLAGS
+        if os.path.commonpath([self._real_root, path]) != self._real_root:
+            raise DataError(name, f"is a link to {path}, outside {self.root}")
+        return path, flags
 
     def position(self, name: str) -> int:
         return 0
