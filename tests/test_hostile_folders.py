@@ -74,3 +74,18 @@ def test_a_link_within_the_folder_is_read(folder: Path) -> None:
     path.symlink_to(os.path.relpath(other, path.parent))
     source = open_source(folder)
     assert source.photo_bytes(path.parent.name, path.stem) == other.read_bytes()
+
+
+def test_a_folder_linked_out_of_the_release_is_never_followed(folder: Path, tmp_path: Path) -> None:
+    """A category's photo folder replaced by a link to a copy of it elsewhere: its photos are
+    not listed, and asked for by name, each is refused though it is a plain file there."""
+    path, member = first_file(folder, "images", ".JPEG")
+    elsewhere = Path(shutil.copytree(path.parent, tmp_path / "elsewhere"))
+    shutil.rmtree(path.parent)
+    path.parent.symlink_to(elsewhere)
+    source = open_source(folder)
+    with pytest.raises(DataError, match="no such photo"):
+        source.photo_bytes(path.parent.name, path.stem)
+    with pytest.raises(DataError, match="outside") as caught:
+        source.store.read(member)
+    assert caught.value.member == member
