@@ -61,13 +61,15 @@ CANVAS_MEAN, CANVAS_MAX = 0.5, 8
 
 @dataclass(frozen=True)
 class Run:
-    """One whole command: its objects written, seconds of wall and CPU, and bytes written."""
+    """One whole command: its objects written, seconds of wall and CPU, and bytes written; for
+    the median of several runs, how far their CPU times spread (largest over smallest)."""
 
     label: str
     objects: int
     wall: float
     cpu: float
     written: int
+    spread: float = 1.0
 
     def per_object(self, seconds: float) -> float:
         return seconds / self.objects * 1000
@@ -76,13 +78,14 @@ class Run:
         return (
             f"{mode:<7} {procs:>5}  {self.label:<24} {self.objects:>7} {self.wall:>7.1f} "
             f"{self.cpu:>7.1f} {self.per_object(self.wall):>11.2f} "
-            f"{self.per_object(self.cpu):>10.2f} {self.written / 1e6:>10.1f}"
+            f"{self.per_object(self.cpu):>10.2f} {self.written / 1e6:>10.1f} "
+            f"{self.spread:>9.2f}x"
         )
 
 
 HEADER = (
     f"{'mode':<7} {'procs':>5}  {'command':<24} {'objects':>7} {'wall s':>7} {'cpu s':>7} "
-    f"{'wall ms/obj':>11} {'cpu ms/obj':>10} {'MB written':>10}"
+    f"{'wall ms/obj':>11} {'cpu ms/obj':>10} {'MB written':>10} {'cpu spread':>10}"
 )
 
 
@@ -159,8 +162,9 @@ def median_run(runs: list[Run]) -> Run:
     if any((run.objects, run.written) != (first.objects, first.written) for run in runs):
         raise SystemExit(f"{first.label}: runs wrote different outputs")
     wall = statistics.median(run.wall for run in runs)
-    cpu = statistics.median(run.cpu for run in runs)
-    return Run(first.label, first.objects, wall, cpu, first.written)
+    cpus = [run.cpu for run in runs]
+    spread = max(cpus) / min(cpus)
+    return Run(first.label, first.objects, wall, statistics.median(cpus), first.written, spread)
 
 
 def floor(release: Path, mode: Mode) -> dict[str, float]:
