@@ -36,6 +36,12 @@ def memory_mib() -> dict[str, float]:
     return {key: int(value.split()[0]) / 1024 for key, value in fields.items()}
 
 
+def print_header(header: str) -> None:
+    """A table's column names, underlined to their width."""
+    print(header)
+    print("-" * len(header))
+
+
 def in_fresh_process(module: str, *args: str) -> dict[str, float]:
     """Run `python -m module --measure ARGS` and read the JSON line it prints last."""
     command = [sys.executable, "-m", module, "--measure", *args]

@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import in_fresh_process, memory_mib, workload_archive
+from bench.common import in_fresh_process, memory_mib, print_header, workload_archive
 from converter.outputs.configurations import IMAGE_CONFIGS
 from converter.outputs.export import ExportOptions, export
 
@@ -53,8 +53,7 @@ def report(photos: int) -> None:
         f"{'archive':<14} {'config':<7} {'procs':>5} {'examples':>8} {'seconds':>8} "
         f"{'examples/s':>10} {'peak MiB':>9} {'+work MiB':>9} {'worker MiB':>11}"
     )
-    print(header)
-    print("-" * len(header))
+    print_header(header)
     for label, archive in sizes.items():
         for config in IMAGE_CONFIGS:
             figures = in_fresh_process("bench.export", str(archive), config, "1")

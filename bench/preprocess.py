@@ -34,21 +34,21 @@ import sys
 import tempfile
 import time
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
 
-from bench.common import CACHE, ROOT, in_fresh_process, workload_archive
+from bench.common import CACHE, ROOT, in_fresh_process, print_header, workload_archive
 from bench.public_tool import canvas_and_values, with_numbers
 from converter.outputs.examples import select_objects
 from converter.outputs.tool_folder import layout_options
 from converter.pose.canvas import decode_photo, encode_jpeg, open_photo, render
 from converter.pose.geometry import MODES, Mode, placement
-from converter.pose.options import PoseOptions
-from converter.read.source import SPLITS, open_source
+from converter.read.source import SPLITS, Source, open_source
 
 # At least this many times faster per object than the public algorithm, by processes.
 TARGET_OVER_PUBLIC = {1: 2.0, 2: 1.8}
@@ -57,6 +57,8 @@ TARGET_SIZE = 1.05  # at most this many times the bytes the public tool writes
 # Each canvas against the public algorithm's, before JPEG encoding: the most its mean difference
 # and any one difference may be, in levels (the tests' tolerance, on the sample).
 CANVAS_MEAN, CANVAS_MAX = 0.5, 8
+# The options `imagenet3d preprocess` runs with by default, for the floor and the canvas check.
+OPTIONS = layout_options("public")
 
 
 @dataclass(frozen=True)
@@ -167,6 +169,15 @@ def median_run(runs: list[Run]) -> Run:
     return Run(first.label, first.objects, wall, statistics.median(cpus), first.written, spread)
 
 
+def kept_photos(source: Source) -> Iterator[tuple[str, str, list[dict[str, Any]]]]:
+    """Each photo with objects kept under OPTIONS: its category, id and kept records."""
+    for split in SPLITS:
+        for category, image_id in source.image_ids(split):
+            kept = select_objects(source, category, image_id, OPTIONS)
+            if kept:
+                yield category, image_id, kept
+
+
 def floor(release: Path, mode: Mode) -> dict[str, float]:
     """In this (fresh) process: decode each photo once, resample its canvases, encode them.
 
@@ -174,21 +185,15 @@ def floor(release: Path, mode: Mode) -> dict[str, float]:
     their canvas, so each distinct placement is resampled and encoded once.
     """
     source = open_source(release)
-    options = PoseOptions()
-    work = []
-    for split in SPLITS:
-        for category, image_id in source.image_ids(split):
-            kept = select_objects(source, category, image_id, options)
-            if kept:
-                work.append((source.photo_bytes(category, image_id), kept))
+    work = [(source.photo_bytes(*photo[:2]), photo[2]) for photo in kept_photos(source)]
     objects = sum(len(kept) for _, kept in work)
     cpu_start, wall_start = time.process_time(), time.perf_counter()
     for data, kept in work:
         image = open_photo(data, "photo")
-        places = {placement(mode, record, image.size, options) for record in kept}
+        places = {placement(mode, record, image.size, OPTIONS) for record in kept}
         photo = decode_photo(image, "photo")
         for place in places:
-            encode_jpeg(render(photo, place, options), options.jpeg_quality)
+            encode_jpeg(render(photo, place, OPTIONS), OPTIONS.jpeg_quality)
     cpu, wall = time.process_time() - cpu_start, time.perf_counter() - wall_start
     return {"objects": objects, "wall": wall, "cpu": cpu}
 
@@ -201,32 +206,26 @@ def canvas_differences(release: Path, mode: Mode) -> tuple[int, float, int]:
     ours is the canvas `imagenet3d preprocess` encodes (in OpenCV's channel order).
     """
     source = open_source(release)
-    options = layout_options("public")
     args = argparse.Namespace(
         mode=mode,
-        height=options.height,
-        width=options.width,
-        target_distance=options.target_distance,
+        height=OPTIONS.height,
+        width=OPTIONS.width,
+        target_distance=OPTIONS.target_distance,
     )
     count, worst_mean, worst = 0, 0.0, 0
-    for split in SPLITS:
-        for category, image_id in source.image_ids(split):
-            kept = select_objects(source, category, image_id, options)
-            if not kept:
-                continue
-            data = source.photo_bytes(category, image_id)
-            image = open_photo(data, image_id)
-            photo = decode_photo(image, image_id)
-            rgb = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
-            released = source.annotation_array(category, image_id)
-            for record in kept:
-                ours = render(photo, placement(mode, record, image.size, options), options)
-                obj = with_numbers(released[record["index"]])
-                theirs, _ = canvas_and_values(rgb, obj, args)
-                difference = np.abs(ours[..., ::-1].astype(np.int16) - theirs.astype(np.int16))
-                count += 1
-                worst_mean = max(worst_mean, float(difference.mean()))
-                worst = max(worst, int(difference.max()))
+    for category, image_id, kept in kept_photos(source):
+        data = source.photo_bytes(category, image_id)
+        image = open_photo(data, image_id)
+        photo = decode_photo(image, image_id)
+        rgb = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+        released = source.annotation_array(category, image_id)
+        for record in kept:
+            ours = render(photo, placement(mode, record, image.size, OPTIONS), OPTIONS)
+            theirs, _ = canvas_and_values(rgb, with_numbers(released[record["index"]]), args)
+            difference = np.abs(ours[..., ::-1].astype(np.int16) - theirs.astype(np.int16))
+            count += 1
+            worst_mean = max(worst_mean, float(difference.mean()))
+            worst = max(worst, int(difference.max()))
     return count, worst_mean, worst
 
 
@@ -319,8 +318,7 @@ def report(photos: int, modes: list[Mode], repeat: int) -> bool:
     print(f"workload: {photos} photos shaped like the release, unpacked at {release}")
     print(f"each figure the median of {repeat} runs, the tools taking turns")
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    print(HEADER)
-    print("-" * len(HEADER))
+    print_header(HEADER)
     with tempfile.TemporaryDirectory(prefix="imagenet3d-bench-") as scratch:
         verdicts = [
             line for mode in modes for line in compare_mode(release, Path(scratch), mode, repeat)

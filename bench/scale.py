@@ -25,7 +25,7 @@ import time
 import zipfile
 from pathlib import Path
 
-from bench.common import CACHE, ROOT, memory_mib
+from bench.common import CACHE, ROOT, memory_mib, print_header
 from testbed.scaled import Scale, write_scaled_release
 
 # Canvases as small as the photos: what grows with the release is measured, not the cost of a
@@ -166,8 +166,7 @@ def print_scale(fraction: float, results: dict[str, dict[str, float | str]]) -> 
         f"{'command':<19} {'wall s':>7} {'cpu s':>7} {'ms/photo':>9} {'ms/object':>9} "
         f"{'cpu ms/photo':>12} {'peak MiB':>8}  shards"
     )
-    print(header)
-    print("-" * len(header))
+    print_header(header)
     for name, figures in results.items():
         photos, objects = figures["photos"], figures["objects"]
         print(
