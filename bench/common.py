@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from converter.sample import SAMPLE_VERSION, cached_sample
@@ -47,3 +50,17 @@ def in_fresh_process(module: str, *args: str) -> dict[str, float]:
     command = [sys.executable, "-m", module, "--measure", *args]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def file_creation_ms(folder: Path, count: int = 200, size: int = 60_000) -> float:
+    """The median milliseconds to create, write and close one `size`-byte file in a new folder
+    under `folder`: on a virtual machine's disk this moves by a factor of twenty from one minute
+    to the next, and a preprocessing run pays it twice per object."""
+    data = os.urandom(size)
+    with tempfile.TemporaryDirectory(dir=folder, prefix="creation-") as scratch:
+        times = []
+        for index in range(count):
+            start = time.perf_counter()
+            Path(scratch, f"{index}.bin").write_bytes(data)
+            times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1000

@@ -19,6 +19,9 @@ after many files were deleted (measured), while each object makes two. Every run
 at the end, so that no command pays for deleting another's files.
 
     .venv/bin/python -m bench.preprocess [--photos 1200] [--modes pose3d pose6d] [--repeat 3]
+
+The commands write under the temporary folder (TMPDIR); the cost of creating a file there is
+printed at the start and at the end.
 """
 
 from __future__ import annotations
@@ -44,7 +47,14 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from bench.common import CACHE, ROOT, in_fresh_process, print_header, workload_archive
+from bench.common import (
+    CACHE,
+    ROOT,
+    file_creation_ms,
+    in_fresh_process,
+    print_header,
+    workload_archive,
+)
 from bench.public_tool import canvas_and_values, with_numbers
 from converter.outputs.examples import select_objects
 from converter.outputs.tool_folder import layout_options
@@ -340,6 +350,12 @@ def compare_mode(release: Path, scratch: Path, mode: Mode, repeat: int) -> list[
     return verdicts
 
 
+def print_disk(scratch: Path, when: str) -> None:
+    print(
+        f"creating a 60 kB file where the commands write, {when}: {file_creation_ms(scratch):.3f} ms"
+    )
+
+
 def report(photos: int, modes: list[Mode], repeat: int) -> bool:
     """Print the table and the verdicts; True when every target is met."""
     # Our modules compiled as an installed package's are (pip compiles what it installs): in a
@@ -351,12 +367,14 @@ def report(photos: int, modes: list[Mode], repeat: int) -> bool:
     print(f"workload: {photos} photos shaped like the release, unpacked at {release}")
     print(f"each figure the median of {repeat} runs, the tools taking turns")
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    print_header(HEADER)
     with tempfile.TemporaryDirectory(prefix="imagenet3d-bench-") as scratch:
+        print_disk(Path(scratch), "at start")
+        print_header(HEADER)
         verdicts = [
             line for mode in modes for line in compare_mode(release, Path(scratch), mode, repeat)
         ]
-    print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        print_disk(Path(scratch), "at end")
     print()
     for line, _ in verdicts:
         print(line)

@@ -17,6 +17,7 @@ BENCHMARKS = {
     "`imagenet3d preprocess` against the public tool's algorithm, whole commands": [
         "bench.preprocess"
     ],
+    "Where one process of `imagenet3d preprocess` spends its CPU time": ["bench.ledger"],
     "Parquet export: throughput, memory at 1x, 4x and 16x, two processes": ["bench.export"],
     "Streaming from the loopback Hub against downloading the archive": ["bench.streaming"],
     "Start-up: imagenet3d --help against importing numpy and Pillow": ["bench.startup"],

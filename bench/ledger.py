@@ -1,0 +1,127 @@
+"""Where `imagenet3d preprocess` spends its CPU time per object, part by part.
+
+The command runs in this process on the preprocess benchmark's workload, on one OpenCV thread
+(so that no time is spent by threads waiting for work), writing to a temporary folder. Each part
+named in PARTS is wrapped, and a call is charged to the outermost wrapped part it runs in: the
+annotation read inside `select_objects`, say, is charged to it. What no part holds (the loop,
+start-up after the imports, the lists and the stamp) is `everything else`. The first four parts
+are the floor's own work (bench.preprocess); the rest is what a command adds to it.
+
+    .venv/bin/python -m bench.ledger [--photos 1200] [--modes pose3d pose6d]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import functools
+import io
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+started = time.process_time()
+import cv2  # noqa: E402  (the imports are part of what is measured)
+
+import converter.cli  # noqa: E402
+from bench.common import print_header, workload_archive  # noqa: E402
+from bench.preprocess import unpacked  # noqa: E402
+from converter.outputs import examples, tool_folder  # noqa: E402
+from converter.pose.geometry import MODES, Mode  # noqa: E402
+from converter.read.source import Source  # noqa: E402
+
+IMPORTS = time.process_time() - started
+# (owner, function name, part); the owner is where the command looks the name up.
+PARTS: list[tuple[Any, str, str]] = [
+    (examples, "decode_photo", "decoding the photo"),
+    (examples, "render", "resampling the canvas"),
+    (examples, "encode_jpeg", "encoding the JPEG"),
+    (examples, "open_photo", "reading the photo's header"),
+    (tool_folder, "select_objects", "reading and checking the annotation"),
+    (tool_folder, "write_atomic", "writing the two files"),
+    (examples, "camera_fields", "the camera fields"),
+    (tool_folder, "plain_npz", "the .npz buffer"),
+    (Source, "photo_bytes", "reading the photo's bytes"),
+    (tool_folder, "annotation_arrays", "the annotation arrays"),
+]
+FLOOR_PARTS = 3
+
+
+class Ledger:
+    """CPU seconds by part, each call charged to the outermost wrapped part running."""
+
+    def __init__(self) -> None:
+        self.seconds: Counter[str] = Counter()
+        self.running = False
+
+    def charged(self, part: str, function: Callable[..., Any]) -> Callable[..., Any]:
+        """`function`, its CPU time added to `part` unless an outer wrapped part is running."""
+
+        @functools.wraps(function)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if self.running:
+                return function(*args, **kwargs)
+            self.running = True
+            start = time.process_time()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self.seconds[part] += time.process_time() - start
+                self.running = False
+
+        return wrapper
+
+
+def measure(mode: Mode, photos: int) -> tuple[Counter[str], float, int]:
+    """Each part's CPU seconds, the whole command's, and the objects it wrote."""
+    release = unpacked(workload_archive(photos))
+    ledger = Ledger()
+    originals = [(owner, name, getattr(owner, name)) for owner, name, _ in PARTS]
+    for owner, name, part in PARTS:
+        setattr(owner, name, ledger.charged(part, getattr(owner, name)))
+    try:
+        with tempfile.TemporaryDirectory(prefix="imagenet3d-ledger-") as out:
+            start = time.process_time()
+            command = ["preprocess", str(release), out, "--mode", mode, "--num-proc", "1", "-q"]
+            with contextlib.redirect_stdout(io.StringIO()):  # its one-line summary
+                converter.cli.main(command)
+            total = time.process_time() - start
+            objects = sum(1 for _ in Path(out).rglob("*.npz"))
+    finally:
+        for owner, name, function in originals:
+            setattr(owner, name, function)
+    return ledger.seconds, total, objects
+
+
+def report(mode: Mode, photos: int) -> None:
+    ledger, total, objects = measure(mode, photos)
+    parts = [part for _, _, part in PARTS]
+    rows = [(part, ledger[part]) for part in parts]
+    rows.append(("everything else", total - sum(ledger.values())))
+    rows.append(("imports (once, before the command)", IMPORTS))
+    whole = total + IMPORTS
+    print(f"{mode}: {objects} objects, {whole:.2f} s of CPU, imports included")
+    for index, (part, seconds) in enumerate(rows):
+        if index == FLOOR_PARTS:
+            floor = sum(seconds for _, seconds in rows[:FLOOR_PARTS])
+            print(f"  {'the floor parts together':<40} {floor / objects * 1000:>9.3f}")
+        print(f"  {part:<40} {seconds / objects * 1000:>9.3f} {seconds / whole:>7.1%}")
+    print()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--photos", type=int, default=1200, help="workload photos (default 1200)")
+    parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
+    args = parser.parse_args()
+    cv2.setNumThreads(1)
+    print_header(f"  {'part':<40} {'ms/object':>9} {'share':>7}")
+    for mode in args.modes:
+        report(mode, args.photos)
+
+
+if __name__ == "__main__":
+    main()
