@@ -14,14 +14,13 @@ disturbed by other jobs on a shared machine. Both are per kept object. Beside th
 
 Each command runs `--repeat` times, the two tools taking turns, and each figure is the median of
 its runs: on a shared machine the same command varies by a tenth or more from run to run, and
-creating a file on this machine's disk cost from 0.04 to 0.99 ms, by folder and by minute, more
-after many files were deleted (measured), while each object makes two. Every run writes a folder of its own, removed only
-at the end, so that no command pays for deleting another's files.
+creating a file on this machine's disk cost from 0.04 to 0.99 ms, by folder and by minute
+(measured), while each object makes two. The commands write under the temporary folder
+(TMPDIR), where what creating a file costs is printed at the start and at the end. Every run
+writes a folder of its own, removed only at the end, so that no command pays for deleting
+another's files.
 
     .venv/bin/python -m bench.preprocess [--photos 1200] [--modes pose3d pose6d] [--repeat 3]
-
-The commands write under the temporary folder (TMPDIR); the cost of creating a file there is
-printed at the start and at the end.
 """
 
 from __future__ import annotations
@@ -97,6 +96,9 @@ class Run:
         )
 
 
+Measure = Callable[[Path, Path, Mode, int], Run]
+
+
 HEADER = (
     f"{'mode':<7} {'procs':>5}  {'command':<24} {'objects':>7} {'wall s':>7} {'cpu s':>7} "
     f"{'wall ms/obj':>11} {'cpu ms/obj':>10} {'MB written':>10} {'cpu spread':>10}"
@@ -164,19 +166,15 @@ def parquet_export(release: Path, out: Path, mode: Mode) -> Run:
     return Run("imagenet3d export", objects, wall, cpu, written)
 
 
-def threaded_floor(release: Path, out: Path, mode: Mode, procs: int) -> Run:
-    """The floor on OpenCV's threads, in a fresh process (`floor`); `out` and `procs` unused."""
-    return floor_run("floor, threads", release, mode, 0)
+def floor_on(threads: int, label: str) -> Measure:
+    """The floor on `threads` OpenCV threads (0: OpenCV's default), measured in a fresh process
+    (`floor`); the measure's `out` and `procs` are not used."""
 
+    def measure(release: Path, out: Path, mode: Mode, procs: int) -> Run:
+        bare = in_fresh_process("bench.preprocess", str(release), mode, str(threads))
+        return Run(label, int(bare["objects"]), bare["wall"], bare["cpu"], 0)
 
-def one_thread_floor(release: Path, out: Path, mode: Mode, procs: int) -> Run:
-    """The floor on one thread, in a fresh process (`floor`); `out` and `procs` unused."""
-    return floor_run("floor, one thread", release, mode, 1)
-
-
-def floor_run(label: str, release: Path, mode: Mode, threads: int) -> Run:
-    bare = in_fresh_process("bench.preprocess", str(release), mode, str(threads))
-    return Run(label, int(bare["objects"]), bare["wall"], bare["cpu"], 0)
+    return measure
 
 
 def lower_floor(first: Run, second: Run) -> Run:
@@ -284,15 +282,14 @@ def per_object_ratio(slow: Run, fast: Run, clock: str) -> float:
     return (getattr(slow, clock) / slow.objects) / (getattr(fast, clock) / fast.objects)
 
 
-Measure = Callable[[Path, Path, Mode, int], Run]
 # Each round runs these in this order: (what, processes).
 ROUND: list[tuple[Measure, int]] = [
     (public_tool, 1),
     (ours, 1),
     (public_tool, 2),
     (ours, 2),
-    (threaded_floor, 1),
-    (one_thread_floor, 1),
+    (floor_on(0, "floor, threads"), 1),
+    (floor_on(1, "floor, one thread"), 1),
 ]
 
 
