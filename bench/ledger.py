@@ -4,8 +4,9 @@ The command runs in this process on the preprocess benchmark's workload, on one 
 (so that no time is spent by threads waiting for work), writing to a temporary folder. Each part
 named in PARTS is wrapped, and a call is charged to the outermost wrapped part it runs in: the
 annotation read inside `select_objects`, say, is charged to it. What no part holds (the loop,
-start-up after the imports, the lists and the stamp) is `everything else`. The first four parts
-are the floor's own work (bench.preprocess); the rest is what a command adds to it.
+the command's start after its imports) is `everything else`. The first three parts are the
+floor's own work (bench.preprocess); the rest is what a command adds to it. The imports are
+those of the command's own modules and OpenCV, timed before the benchmark's own are loaded.
 
     .venv/bin/python -m bench.ledger [--photos 1200] [--modes pose3d pose6d]
 """
@@ -24,16 +25,18 @@ from pathlib import Path
 from typing import Any
 
 started = time.process_time()
-import cv2  # noqa: E402  (the imports are part of what is measured)
+import cv2  # noqa: E402  (the command's imports are part of what is measured)
 
 import converter.cli  # noqa: E402
-from bench.common import print_header, workload_archive  # noqa: E402
-from bench.preprocess import unpacked  # noqa: E402
 from converter.outputs import examples, tool_folder  # noqa: E402
 from converter.pose.geometry import MODES, Mode  # noqa: E402
 from converter.read.source import Source  # noqa: E402
 
 IMPORTS = time.process_time() - started
+
+from bench.common import print_header, workload_archive  # noqa: E402
+from bench.preprocess import unpacked  # noqa: E402
+
 # (owner, function name, part); the owner is where the command looks the name up.
 PARTS: list[tuple[Any, str, str]] = [
     (examples, "decode_photo", "decoding the photo"),
@@ -41,7 +44,7 @@ PARTS: list[tuple[Any, str, str]] = [
     (examples, "encode_jpeg", "encoding the JPEG"),
     (examples, "open_photo", "reading the photo's header"),
     (tool_folder, "select_objects", "reading and checking the annotation"),
-    (tool_folder, "write_atomic", "writing the two files"),
+    (tool_folder, "write_atomic", "writing the files"),
     (examples, "camera_fields", "the camera fields"),
     (tool_folder, "plain_npz", "the .npz buffer"),
     (Source, "photo_bytes", "reading the photo's bytes"),
@@ -97,6 +100,7 @@ def measure(mode: Mode, photos: int) -> tuple[Counter[str], float, int]:
 
 
 def report(mode: Mode, photos: int) -> None:
+    """One mode's parts in CPU milliseconds per object and as shares of the whole process."""
     ledger, total, objects = measure(mode, photos)
     parts = [part for _, _, part in PARTS]
     rows = [(part, ledger[part]) for part in parts]
