@@ -25,10 +25,11 @@ from pathlib import Path
 from typing import Any
 
 started = time.process_time()
-import cv2  # noqa: E402  (the command's imports are part of what is measured)
+import cv2  # noqa: E402, F401  (imported by the command: its import is measured here)
 
 import converter.cli  # noqa: E402
 from converter.outputs import examples, tool_folder  # noqa: E402
+from converter.pose.canvas import resample_on_one_thread  # noqa: E402
 from converter.pose.geometry import MODES, Mode  # noqa: E402
 from converter.read.source import Source  # noqa: E402
 
@@ -83,8 +84,8 @@ def measure(mode: Mode, photos: int) -> tuple[Counter[str], float, int]:
     release = unpacked(workload_archive(photos))
     ledger = Ledger()
     originals = [(owner, name, getattr(owner, name)) for owner, name, _ in PARTS]
-    for owner, name, part in PARTS:
-        setattr(owner, name, ledger.charged(part, getattr(owner, name)))
+    for (owner, name, function), (*_, part) in zip(originals, PARTS, strict=True):
+        setattr(owner, name, ledger.charged(part, function))
     try:
         with tempfile.TemporaryDirectory(prefix="imagenet3d-ledger-") as out:
             start = time.process_time()
@@ -121,7 +122,7 @@ def main() -> None:
     parser.add_argument("--photos", type=int, default=1200, help="workload photos (default 1200)")
     parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
     args = parser.parse_args()
-    cv2.setNumThreads(1)
+    resample_on_one_thread()
     print_header(f"  {'part':<40} {'ms/object':>9} {'share':>7}")
     for mode in args.modes:
         report(mode, args.photos)

@@ -42,7 +42,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 from PIL import Image
 
@@ -57,7 +56,13 @@ from bench.common import (
 from bench.public_tool import canvas_and_values, with_numbers
 from converter.outputs.examples import select_objects
 from converter.outputs.tool_folder import layout_options
-from converter.pose.canvas import decode_photo, encode_jpeg, open_photo, render
+from converter.pose.canvas import (
+    decode_photo,
+    encode_jpeg,
+    open_photo,
+    render,
+    resample_on_one_thread,
+)
 from converter.pose.geometry import MODES, Mode, placement
 from converter.read.source import SPLITS, Source, open_source
 
@@ -166,12 +171,12 @@ def parquet_export(release: Path, out: Path, mode: Mode) -> Run:
     return Run("imagenet3d export", objects, wall, cpu, written)
 
 
-def floor_on(threads: int, label: str) -> Measure:
-    """The floor on `threads` OpenCV threads (0: OpenCV's default), measured in a fresh process
-    (`floor`); the measure's `out` and `procs` are not used."""
+def floor_on(one_thread: bool, label: str) -> Measure:
+    """The floor on one OpenCV thread or on OpenCV's own, measured in a fresh process (`floor`);
+    the measure's `out` and `procs` are not used."""
 
     def measure(release: Path, out: Path, mode: Mode, procs: int) -> Run:
-        bare = in_fresh_process("bench.preprocess", str(release), mode, str(threads))
+        bare = in_fresh_process("bench.preprocess", str(release), mode, str(int(one_thread)))
         return Run(label, int(bare["objects"]), bare["wall"], bare["cpu"], 0)
 
     return measure
@@ -202,15 +207,15 @@ def kept_photos(source: Source) -> Iterator[tuple[str, str, list[dict[str, Any]]
                 yield category, image_id, kept
 
 
-def floor(release: Path, mode: Mode, threads: int) -> dict[str, float]:
+def floor(release: Path, mode: Mode, one_thread: bool) -> dict[str, float]:
     """In this (fresh) process: decode each photo once, resample its canvases, encode them, on
-    `threads` OpenCV threads (0: OpenCV's default).
+    one OpenCV thread or on OpenCV's own.
 
     Photos and kept records are read first and not timed; pose6d objects of one photo share
     their canvas, so each distinct placement is resampled and encoded once.
     """
-    if threads:
-        cv2.setNumThreads(threads)
+    if one_thread:
+        resample_on_one_thread()
     source = open_source(release)
     work = [(source.photo_bytes(*photo[:2]), photo[2]) for photo in kept_photos(source)]
     objects = sum(len(kept) for _, kept in work)
@@ -288,8 +293,8 @@ ROUND: list[tuple[Measure, int]] = [
     (ours, 1),
     (public_tool, 2),
     (ours, 2),
-    (floor_on(0, "floor, threads"), 1),
-    (floor_on(1, "floor, one thread"), 1),
+    (floor_on(False, "floor, threads"), 1),
+    (floor_on(True, "floor, one thread"), 1),
 ]
 
 
@@ -348,6 +353,7 @@ def compare_mode(release: Path, scratch: Path, mode: Mode, repeat: int) -> list[
 
 
 def print_disk(scratch: Path, when: str) -> None:
+    """What creating a file costs where the commands write (see `file_creation_ms`)."""
     print(
         f"creating a 60 kB file where the commands write, {when}: {file_creation_ms(scratch):.3f} ms"
     )
@@ -384,12 +390,12 @@ def main() -> int:
     parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
     parser.add_argument("--repeat", type=int, default=3, help="runs of each command (default 3)")
     parser.add_argument(
-        "--measure", nargs=3, metavar=("RELEASE", "MODE", "THREADS"), help="internal: floor"
+        "--measure", nargs=3, metavar=("RELEASE", "MODE", "ONE_THREAD"), help="internal: floor"
     )
     args = parser.parse_args()
     if args.measure:
-        release, mode, threads = args.measure
-        print(json.dumps(floor(Path(release), mode, int(threads))))
+        release, mode, one_thread = args.measure
+        print(json.dumps(floor(Path(release), mode, one_thread == "1")))
         return 0
     return 0 if report(args.photos, args.modes, args.repeat) else 1
 
