@@ -61,6 +61,9 @@ def open_photo(data: bytes, member: str) -> Image.Image:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             return Image.open(io.BytesIO(data), formats=PHOTO_FORMATS)
+    except Image.UnidentifiedImageError:  # its message names a buffer's address, not the file
+        formats = ", ".join(PHOTO_FORMATS)
+        raise DataError(member, f"not a readable image: not one of {formats}") from None
     except (
         OSError,
         ValueError,
