@@ -291,14 +291,14 @@ def _pose_options(args: argparse.Namespace) -> PoseOptions:
     return PoseOptions(**_given_options(args))
 
 
-def _num_proc_argument(parser: argparse.ArgumentParser) -> None:
+def _num_proc_argument(parser: argparse.ArgumentParser, alone: str = "") -> None:
     cpus = usable_cpus()
     parser.add_argument(
         "--num-proc",
         type=int,
         default=cpus,
-        help=f"worker processes; 1 works in this process alone (default {cpus}: the CPUs this "
-        "process may use)",
+        help=f"worker processes; 1 works in this process alone{alone} (default {cpus}: the CPUs "
+        "this process may use)",
     )
 
 
@@ -335,7 +335,7 @@ def _add_preprocess(commands: argparse._SubParsersAction) -> None:
         "experiment code's kept rule, as the authors' preprocessing for their experiments "
         "writes (default public)",
     )
-    _num_proc_argument(parser)
+    _num_proc_argument(parser, ", drawing photos on a thread per CPU")
     _pose_arguments(parser, f"; --layout sets its authors' defaults: {_layout_defaults()}")
     parser.set_defaults(run=_run_preprocess)
 
@@ -361,7 +361,6 @@ def _run_preprocess(args: argparse.Namespace) -> int:
 
     options = layout_options(args.layout, **_given_options(args))
     source = _open(args)
-    _one_thread_per_worker(args.num_proc)
     counts = preprocess(
         source,
         args.out,

@@ -28,12 +28,14 @@ from converter.pose.camera import CAMERA_FIELDS
 from converter.pose.canvas import decode_photo, encode_jpeg, open_photo, render
 from converter.pose.geometry import Mode, placement, skip_reason
 from converter.pose.options import PoseOptions
-from converter.read.source import SPLITS, Source
+from converter.read.source import SPLITS, Source, open_source
 from converter.sample import sample_cases
 from tests.helpers import (
     assert_close,
     canvas_image,
+    edited,
     folder_files,
+    members,
     reference_canvas,
     reference_fields,
 )
@@ -280,12 +282,31 @@ def test_other_settings_are_refused_over_an_existing_folder(
         preprocess(source, out, "pose3d", PoseOptions(height=480), progress=False)
 
 
-def test_worker_processes_write_the_same_folder(
-    source: Source, finished: tuple[Path, Report], tmp_path: Path
+@pytest.mark.parametrize(("num_proc", "threads"), [(2, None), (1, 1), (1, 3), (2, 2)])
+def test_processes_and_threads_write_the_same_folder(
+    source: Source, finished: tuple[Path, Report], tmp_path: Path, num_proc: int, threads: int
 ) -> None:
-    report = preprocess(source, tmp_path, "pose3d", num_proc=2, progress=False)
+    report = preprocess(
+        source, tmp_path, "pose3d", num_proc=num_proc, threads=threads, progress=False
+    )
     assert folder_files(tmp_path) == folder_files(finished[0])
     assert report.summary() == finished[1].summary()
+
+
+def test_broken_photos_are_passed_over_alike_on_threads(sample_zip: Path, tmp_path: Path) -> None:
+    """Photos drawn on threads hand back their errors in the photos' order, as drawn in turn."""
+    photos = members(sample_zip, ".JPEG")
+    broken = edited(
+        sample_zip, tmp_path / "broken.zip", {name: b"\xff\xd8 not a JPEG" for name in photos[::5]}
+    )
+    outcomes = []
+    for threads in (1, 3):
+        source = open_source(broken, on_invalid="skip")
+        out = tmp_path / f"threads-{threads}"
+        report = preprocess(source, out, "pose3d", threads=threads, progress=False)
+        outcomes.append((folder_files(out), report.summary(), source.invalid))
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[0][2].count > 0
 
 
 def test_chosen_splits_and_categories(source: Source, tmp_path: Path) -> None:

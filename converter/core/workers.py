@@ -1,8 +1,8 @@
 """Worker processes: how many a run starts by default, and how they end with it.
 
-By default a run uses every CPU this process may run on. Ctrl-C and SIGTERM end a whole run,
-worker processes included, with one line and the shell's exit status (128 plus the signal's
-number: 130 and 143).
+By default a run uses every CPU this process may run on, with processes or threads. Ctrl-C and
+SIGTERM end a whole run, worker processes included, with one line and the shell's exit status
+(128 plus the signal's number: 130 and 143).
 
 The terminal sends Ctrl-C to every process of the job; SIGTERM often reaches the main process
 alone. Workers ignore Ctrl-C and keep SIGTERM's default action, so the main process alone reacts:
@@ -34,6 +34,11 @@ def usable_cpus() -> int:
     if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0))
     return os.cpu_count() or 1
+
+
+def threads_per_process(num_proc: int) -> int:
+    """The threads each of `num_proc` processes may keep busy: the usable CPUs shared out."""
+    return max(1, usable_cpus() // max(1, num_proc))
 
 
 class Stop:

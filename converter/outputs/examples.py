@@ -108,6 +108,64 @@ def object_name(source: Source, category: str, image_id: str, index: int) -> str
     return example_name(image_id, index, category if shared else None)
 
 
+@dataclass(frozen=True)
+class Canvases:
+    """One photo's canvases: its size, each kept object's placement, and one JPEG per distinct
+    placement (every object of a pose6d photo shares one)."""
+
+    size: tuple[int, int]
+    places: list[Placement]
+    encoded: dict[Placement, bytes]
+
+
+def draw_canvases(
+    data: bytes, member: str, kept: Sequence[dict[str, Any]], mode: Mode, options: PoseOptions
+) -> Canvases:
+    """Decode the photo `data` once and encode the canvas of each distinct placement.
+
+    It reads nothing but its arguments, so photos can be drawn on threads beside the one that
+    reads the source (`converter.core.ahead`); a bad photo is a DataError naming `member`.
+    """
+    image = open_photo(data, member)
+    size = image.size
+    check_photo_size(size, kept, member)
+    places = [placement(mode, record, size, options) for record in kept]
+    photo = decode_photo(image, member)
+    encoded: dict[Placement, bytes] = {}
+    for place in places:
+        if place not in encoded:
+            encoded[place] = encode_jpeg(render(photo, place, options), options.jpeg_quality)
+    return Canvases(size, places, encoded)
+
+
+def pose_examples(
+    source: Source,
+    category: str,
+    image_id: str,
+    kept: Sequence[dict[str, Any]],
+    mode: Mode,
+    options: PoseOptions,
+    canvases: Canvases,
+) -> Iterator[dict[str, Any]]:
+    """The pose examples of one photo's kept objects, on the canvases drawn for them."""
+    width, height = canvases.size
+    for record, place in zip(kept, canvases.places, strict=True):
+        name = object_name(source, category, image_id, record["index"])
+        canvas = pose_fields(mode, record, place, options)
+        yield {
+            "image": {"path": f"{name}.JPEG", "bytes": canvases.encoded[place]},
+            "name": name,
+            "image_id": image_id,
+            "object_index": record["index"],
+            "category": category,
+            **canvas,
+            **{key: record[key] for key in UNCHANGED_KEYS},
+            **camera_fields({**record, **canvas}),
+            "height_original": height,
+            "width_original": width,
+        }
+
+
 def render_examples(
     source: Source,
     category: str,
@@ -116,37 +174,17 @@ def render_examples(
     mode: Mode,
     options: PoseOptions,
 ) -> Iterator[dict[str, Any]]:
-    """The pose examples of one photo's kept objects, decoding the photo once."""
+    """The pose examples of one photo's kept objects, drawn in this thread."""
     if not kept:
         return
     member = source.photo_member(category, image_id)
     try:
-        image = open_photo(source.photo_bytes(category, image_id), member)
-        size = image.size
-        check_photo_size(size, kept, member)
-        places = [placement(mode, record, size, options) for record in kept]
-        photo = decode_photo(image, member)
+        data = source.photo_bytes(category, image_id)
+        canvases = draw_canvases(data, member, kept, mode, options)
     except DataError as error:
         source.tolerate(error)
         return
-    encoded: dict[Placement, bytes] = {}
-    for record, place in zip(kept, places, strict=True):
-        if place not in encoded:
-            encoded[place] = encode_jpeg(render(photo, place, options), options.jpeg_quality)
-        name = object_name(source, category, image_id, record["index"])
-        canvas = pose_fields(mode, record, place, options)
-        yield {
-            "image": {"path": f"{name}.JPEG", "bytes": encoded[place]},
-            "name": name,
-            "image_id": image_id,
-            "object_index": record["index"],
-            "category": category,
-            **canvas,
-            **{key: record[key] for key in UNCHANGED_KEYS},
-            **camera_fields({**record, **canvas}),
-            "height_original": size[1],
-            "width_original": size[0],
-        }
+    yield from pose_examples(source, category, image_id, kept, mode, options, canvases)
 
 
 def _pairs(

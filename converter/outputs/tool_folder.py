@@ -22,7 +22,8 @@ import json
 import multiprocessing
 import os
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -30,12 +31,21 @@ from typing import Any, Literal
 import numpy as np
 from filelock import FileLock
 
-from converter.core.errors import check_choice
+from converter.core.ahead import ahead
+from converter.core.errors import DataError, check_choice
 from converter.core.files import remove_temporaries, write_atomic
 from converter.core.progress import progress_bar
 from converter.core.stored_zip import stored_zip
-from converter.core.workers import become_worker
-from converter.outputs.examples import Pair, Report, object_name, render_examples, select_objects
+from converter.core.workers import become_worker, threads_per_process
+from converter.outputs.examples import (
+    Pair,
+    Report,
+    draw_canvases,
+    object_name,
+    pose_examples,
+    select_objects,
+)
+from converter.pose.canvas import resample_on_one_thread
 from converter.pose.geometry import MODES, Mode
 from converter.pose.options import PoseOptions
 from converter.read.source import RELEASE_SPLITS, SPLITS, InvalidLog, Source, split_name
@@ -174,32 +184,72 @@ def annotation_arrays(
     }
 
 
-def run_task(source: Source, out: Path, job: Job, task: Task) -> tuple[Report, list[str]]:
+@dataclass(frozen=True)
+class Selected:
+    """A photo of a task: the objects it keeps, their names, and its annotation array as stored
+    (for the value types the public tool copies; None when it keeps nothing)."""
+
+    category: str
+    image_id: str
+    kept: list[dict[str, Any]]
+    names: list[str]
+    raw: Any
+
+
+def run_task(
+    source: Source, out: Path, job: Job, task: Task, threads: int = 1
+) -> tuple[Report, list[str]]:
     """Write the examples of a task's photos, skipping photos whose files are all there.
 
-    The task's two folders are made and listed once: past that, a photo costs no file-system
-    call but the writing of its files.
+    Every photo's annotation is read first, in this thread; the photos to write are then drawn
+    and written on `threads` threads (`converter.core.ahead`), their errors handled here in the
+    task's order. The task's two folders are made and listed once: past that, a photo costs no
+    file-system call but the writing of its files.
     """
     report = Report()
-    names = []
-    images = task.folder(out, "images", job.layout)
-    annotations = task.folder(out, "annotations", job.layout)
-    done = _written(images, ".JPEG") & _written(annotations, ".npz")
-    for category, image_id in task.pairs:
-        kept = select_objects(source, category, image_id, job.options, report)
-        photo_names = [object_name(source, category, image_id, record["index"]) for record in kept]
-        names.extend(photo_names)
-        if done.issuperset(photo_names):
-            continue
-        raw = source.annotation_array(category, image_id) if kept else None
-        examples = render_examples(source, category, image_id, kept, job.mode, job.options)
-        for example in examples:
-            types = release_types(raw[example["object_index"]])
+    folders = (task.folder(out, "images", job.layout), task.folder(out, "annotations", job.layout))
+    done = _written(folders[0], ".JPEG") & _written(folders[1], ".npz")
+    selected = [
+        _select(source, category, image_id, job, report) for category, image_id in task.pairs
+    ]
+    todo = [photo for photo in selected if photo.kept and not done.issuperset(photo.names)]
+    for _, written in ahead(todo, _writer(source, job, folders), threads):
+        try:
+            written.result()
+        except DataError as error:
+            source.tolerate(error)
+    return report, [name for photo in selected for name in photo.names]
+
+
+def _select(source: Source, category: str, image_id: str, job: Job, report: Report) -> Selected:
+    kept = select_objects(source, category, image_id, job.options, report)
+    names = [object_name(source, category, image_id, record["index"]) for record in kept]
+    raw = source.annotation_array(category, image_id) if kept else None
+    return Selected(category, image_id, kept, names, raw)
+
+
+def _writer(source: Source, job: Job, folders: tuple[Path, Path]) -> Callable[[Selected], None]:
+    """What draws a selected photo's canvases and writes its files (into the images and the
+    annotations folder), on any thread; its bytes are read one thread at a time (a zip's file
+    handle is shared)."""
+    reading = threading.Lock()
+    images, annotations = folders
+
+    def write(photo: Selected) -> None:
+        member = source.photo_member(photo.category, photo.image_id)
+        with reading:
+            data = source.photo_bytes(photo.category, photo.image_id)
+        canvases = draw_canvases(data, member, photo.kept, job.mode, job.options)
+        for example in pose_examples(
+            source, photo.category, photo.image_id, photo.kept, job.mode, job.options, canvases
+        ):
+            types = release_types(photo.raw[example["object_index"]])
             name = example["name"]
             write_atomic(images / f"{name}.JPEG", example["image"]["bytes"], make_folder=False)
             npz = plain_npz(annotation_arrays(example, types))
             write_atomic(annotations / f"{name}.npz", npz, make_folder=False)
-    return report, names
+
+    return write
 
 
 def _written(folder: Path, suffix: str) -> set[str]:
@@ -221,21 +271,21 @@ def _tasks(source: Source, splits: Sequence[str], categories: Sequence[str] | No
     return tasks
 
 
-_worker: tuple[Source, Path, Job] | None = None
+_worker: tuple[Source, Path, Job, int] | None = None
 
 
-def _start_worker(source: Source, out: Path, job: Job) -> None:
+def _start_worker(source: Source, out: Path, job: Job, threads: int) -> None:
     """Reopen the source: a forked worker must not share the main process's file handles."""
     global _worker
     become_worker()
-    _worker = (copy.copy(source), out, job)
+    _worker = (copy.copy(source), out, job, threads)
 
 
 def _worker_task(task: Task) -> tuple[Report, list[str], InvalidLog]:
     """One task in a worker process, handing back the invalid records it passed over."""
     assert _worker is not None
-    source, out, job = _worker
-    report, names = run_task(source, out, job, task)
+    source, out, job, threads = _worker
+    report, names = run_task(source, out, job, task, threads)
     invalid, source.invalid = source.invalid, InvalidLog()
     return report, names, invalid
 
@@ -247,14 +297,15 @@ def _pool_context() -> multiprocessing.context.BaseContext:
 
 
 def _results(
-    source: Source, out: Path, job: Job, tasks: list[Task], num_proc: int
+    source: Source, out: Path, job: Job, tasks: list[Task], num_proc: int, threads: int
 ) -> Iterator[tuple[Report, list[str]]]:
-    """Task results in task order, from this process or from `num_proc` workers."""
+    """Task results in task order, from this process or from `num_proc` workers, each drawing
+    on `threads` threads."""
     if num_proc <= 1:
         for task in tasks:
-            yield run_task(source, out, job, task)
+            yield run_task(source, out, job, task, threads)
         return
-    with _pool_context().Pool(num_proc, _start_worker, (source, out, job)) as pool:
+    with _pool_context().Pool(num_proc, _start_worker, (source, out, job, threads)) as pool:
         for report, names, invalid in pool.imap(_worker_task, tasks):
             source.invalid.merge(invalid)
             yield report, names
@@ -320,12 +371,22 @@ def preprocess(
     *,
     splits: Iterable[str] = SPLITS,
     num_proc: int = 1,
+    threads: int | None = None,
     progress: bool = True,
     layout: FolderLayout = "public",
 ) -> Report:
     """Write the public tool's folder for `mode` into `out` (or the experiment code's, by
     `layout`); rerun it to finish a broken run. Without `options`, the layout's authors' own
-    (`layout_options`)."""
+    (`layout_options`).
+
+    Each of `num_proc` processes draws photos on `threads` threads; by default the CPUs this
+    process may use are shared out among the processes. OpenCV is set to resample on one
+    thread for the rest of the process: threads of its own would only wait beside these
+    (measured in `bench/preprocess.py`: more CPU time for no shorter run), and in a worker forked
+    from a process that used them it could wait for ever.
+    """
+    resample_on_one_thread()
+    threads = threads_per_process(num_proc) if threads is None else threads
     out = Path(out)
     job = Job(mode, options or layout_options(layout), layout)
     tasks = _tasks(source, _split_names(splits), job.options.categories)
@@ -335,11 +396,16 @@ def preprocess(
         _check_stamp(out, job, source)
         if resumed:
             clear_debris(out, layout)
-        return _run(source, out, job, tasks, num_proc, progress)
+        return _run(source, out, job, tasks, (num_proc, threads), progress)
 
 
 def _run(
-    source: Source, out: Path, job: Job, tasks: list[Task], num_proc: int, progress: bool
+    source: Source,
+    out: Path,
+    job: Job,
+    tasks: list[Task],
+    workers: tuple[int, int],
+    progress: bool,
 ) -> Report:
     """Write every task's files, and each list once the last task of its category is done."""
     report = Report()
@@ -347,7 +413,7 @@ def _run(
     photos = sum(len(task.pairs) for task in tasks)
     bar = progress_bar(total=photos, unit="photo", desc=job.mode, disable=not progress)
     with bar:
-        results = _results(source, out, job, tasks, num_proc)
+        results = _results(source, out, job, tasks, *workers)
         for index, (task, (task_report, task_names)) in enumerate(zip(tasks, results, strict=True)):
             report.add(task_report)
             names.extend(task_names)
