@@ -1,7 +1,8 @@
 """Where `imagenet3d preprocess` spends its CPU time per object, part by part.
 
-The command runs in this process on the preprocess benchmark's workload, on one OpenCV thread
-(so that no time is spent by threads waiting for work), writing to a temporary folder. Each part
+The command runs in this process on the preprocess benchmark's workload, writing to a temporary
+folder, with the process held to one CPU: it then draws its photos in its own thread (so that a
+part's time is the CPU time of the one thread running it) and OpenCV resamples on one thread. Each part
 named in PARTS is wrapped, and a call is charged to the outermost wrapped part it runs in: the
 annotation read inside `select_objects`, say, is charged to it. What no part holds (the loop,
 the command's start after its imports) is `everything else`. The first three parts are the
@@ -17,6 +18,7 @@ import argparse
 import contextlib
 import functools
 import io
+import os
 import tempfile
 import time
 from collections import Counter
@@ -29,7 +31,6 @@ import cv2  # noqa: E402, F401  (imported by the command: its import is measured
 
 import converter.cli  # noqa: E402
 from converter.outputs import examples, tool_folder  # noqa: E402
-from converter.pose.canvas import resample_on_one_thread  # noqa: E402
 from converter.pose.geometry import MODES, Mode  # noqa: E402
 from converter.read.source import Source  # noqa: E402
 
@@ -122,7 +123,7 @@ def main() -> None:
     parser.add_argument("--photos", type=int, default=1200, help="workload photos (default 1200)")
     parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
     args = parser.parse_args()
-    resample_on_one_thread()
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     print_header(f"  {'part':<40} {'ms/object':>9} {'share':>7}")
     for mode in args.modes:
         report(mode, args.photos)

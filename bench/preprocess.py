@@ -8,8 +8,10 @@ disturbed by other jobs on a shared machine. Both are per kept object. Beside th
 - the floor: what no implementation can skip (decode each photo once, resample the canvases,
   encode them as JPEG), with the fastest codecs at hand (libjpeg-turbo's decoder through
   simplejpeg, OpenCV's encoder), timed alone in a fresh process over photos and records read
-  beforehand, once on OpenCV's threads and once on one thread. Threads shorten the wall time
-  and cost CPU time, so the floor on each clock is the lower of the two;
+  beforehand, three ways: on OpenCV's threads, on one thread, and with photos drawn on a
+  thread per CPU (OpenCV on one) as one process of `imagenet3d preprocess` draws them. Threads
+  shorten the wall time and cost CPU time, so the floor on each clock is the lowest of the
+  three;
 - the Parquet export of the same pose configuration, as a whole command, in examples per second.
 
 Each command runs `--repeat` times, the two tools taking turns, and each figure is the median of
@@ -54,11 +56,12 @@ from bench.common import (
     workload_archive,
 )
 from bench.public_tool import canvas_and_values, with_numbers
-from converter.outputs.examples import select_objects
+from converter.core.ahead import ahead
+from converter.core.workers import usable_cpus
+from converter.outputs.examples import Canvases, draw_canvases, select_objects
 from converter.outputs.tool_folder import layout_options
 from converter.pose.canvas import (
     decode_photo,
-    encode_jpeg,
     open_photo,
     render,
     resample_on_one_thread,
@@ -171,20 +174,29 @@ def parquet_export(release: Path, out: Path, mode: Mode) -> Run:
     return Run("imagenet3d export", objects, wall, cpu, written)
 
 
-def floor_on(one_thread: bool, label: str) -> Measure:
-    """The floor on one OpenCV thread or on OpenCV's own, measured in a fresh process (`floor`);
-    the measure's `out` and `procs` are not used."""
+# The ways the floor runs (`floor`), with their labels.
+FLOOR_WAYS = {
+    "opencv": "floor, OpenCV threads",
+    "one": "floor, one thread",
+    "photos": "floor, photo threads",
+}
+
+
+def floor_on(way: str) -> Measure:
+    """The floor run one of FLOOR_WAYS, measured in a fresh process (`floor`); the measure's
+    `out` and `procs` are not used."""
 
     def measure(release: Path, out: Path, mode: Mode, procs: int) -> Run:
-        bare = in_fresh_process("bench.preprocess", str(release), mode, str(int(one_thread)))
-        return Run(label, int(bare["objects"]), bare["wall"], bare["cpu"], 0)
+        bare = in_fresh_process("bench.preprocess", str(release), mode, way)
+        return Run(FLOOR_WAYS[way], int(bare["objects"]), bare["wall"], bare["cpu"], 0)
 
     return measure
 
 
-def lower_floor(first: Run, second: Run) -> Run:
-    """The floor on each clock: the lower of two ways of running it."""
-    return Run("floor", first.objects, min(first.wall, second.wall), min(first.cpu, second.cpu), 0)
+def lowest_floor(runs: list[Run]) -> Run:
+    """The floor on each clock: the lowest of the ways of running it."""
+    wall, cpu = min(run.wall for run in runs), min(run.cpu for run in runs)
+    return Run("floor", runs[0].objects, wall, cpu, 0)
 
 
 def median_run(runs: list[Run]) -> Run:
@@ -207,25 +219,25 @@ def kept_photos(source: Source) -> Iterator[tuple[str, str, list[dict[str, Any]]
                 yield category, image_id, kept
 
 
-def floor(release: Path, mode: Mode, one_thread: bool) -> dict[str, float]:
-    """In this (fresh) process: decode each photo once, resample its canvases, encode them, on
-    one OpenCV thread or on OpenCV's own.
-
-    Photos and kept records are read first and not timed; pose6d objects of one photo share
-    their canvas, so each distinct placement is resampled and encoded once.
+def floor(release: Path, mode: Mode, way: str) -> dict[str, float]:
+    """In this (fresh) process: decode each photo once, resample its canvases, encode them, the
+    `way` of FLOOR_WAYS, with the command's own `draw_canvases` (pose6d objects of one photo
+    share their canvas, so each distinct placement is drawn once). Photos and kept records are
+    read first and not timed.
     """
-    if one_thread:
+    if way != "opencv":
         resample_on_one_thread()
+    threads = usable_cpus() if way == "photos" else 1
     source = open_source(release)
     work = [(source.photo_bytes(*photo[:2]), photo[2]) for photo in kept_photos(source)]
     objects = sum(len(kept) for _, kept in work)
+
+    def draw(item: tuple[bytes, list[dict[str, Any]]]) -> Canvases:
+        return draw_canvases(item[0], "photo", item[1], mode, OPTIONS)
+
     cpu_start, wall_start = time.process_time(), time.perf_counter()
-    for data, kept in work:
-        image = open_photo(data, "photo")
-        places = {placement(mode, record, image.size, OPTIONS) for record in kept}
-        photo = decode_photo(image, "photo")
-        for place in places:
-            encode_jpeg(render(photo, place, OPTIONS), OPTIONS.jpeg_quality)
+    for _, drawn in ahead(work, draw, threads):
+        drawn.result()
     cpu, wall = time.process_time() - cpu_start, time.perf_counter() - wall_start
     return {"objects": objects, "wall": wall, "cpu": cpu}
 
@@ -293,8 +305,7 @@ ROUND: list[tuple[Measure, int]] = [
     (ours, 1),
     (public_tool, 2),
     (ours, 2),
-    (floor_on(False, "floor, threads"), 1),
-    (floor_on(True, "floor, one thread"), 1),
+    *((floor_on(way), 1) for way in FLOOR_WAYS),
 ]
 
 
@@ -327,7 +338,7 @@ def compare_mode(release: Path, scratch: Path, mode: Mode, repeat: int) -> list[
             verdicts.append(verdict(name, size, TARGET_SIZE, at_least=False))
     for run in floors:
         print(run.row(mode, 1))
-    base = lower_floor(*floors)
+    base = lowest_floor(floors)
     for clock in ("wall", "cpu"):
         print_room(theirs_1, base, clock)
     for clock in ("wall", "cpu"):
@@ -390,12 +401,12 @@ def main() -> int:
     parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
     parser.add_argument("--repeat", type=int, default=3, help="runs of each command (default 3)")
     parser.add_argument(
-        "--measure", nargs=3, metavar=("RELEASE", "MODE", "ONE_THREAD"), help="internal: floor"
+        "--measure", nargs=3, metavar=("RELEASE", "MODE", "WAY"), help="internal: floor"
     )
     args = parser.parse_args()
     if args.measure:
-        release, mode, one_thread = args.measure
-        print(json.dumps(floor(Path(release), mode, one_thread == "1")))
+        release, mode, way = args.measure
+        print(json.dumps(floor(Path(release), mode, way)))
         return 0
     return 0 if report(args.photos, args.modes, args.repeat) else 1
 
