@@ -1,9 +1,11 @@
-"""Ctrl-C and SIGTERM during runs with worker processes: one line, the shell's status (130 and
-143), no process left behind, and a rerun that finishes the job.
+"""Ctrl-C and SIGTERM during runs with worker processes, or with one process drawing on threads:
+one line, the shell's status (130 and 143), no process left behind, and a rerun that finishes
+the job.
 
 Each run is a real `imagenet3d` command in its own process group, as a shell job is, sent the
-real signal once its workers are running: Ctrl-C the way a terminal sends it (to every process
-of the group), SIGTERM the way `kill PID` does (to the main process alone).
+real signal once its workers are running (or its threads have written a photo): Ctrl-C the way a
+terminal sends it (to every process of the group), SIGTERM the way `kill PID` does (to the main
+process alone).
 """
 
 from __future__ import annotations
@@ -13,11 +15,13 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from testbed.workload import write_workload
+from tests.helpers import folder_files
 
 pytestmark = pytest.mark.skipif(
     not Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").exists(),
@@ -62,20 +66,27 @@ def live_members(group: int) -> list[str]:
     return found
 
 
-def imagenet3d(command: str, source: Path, out: Path) -> list[str]:
+def imagenet3d(command: str, source: Path, out: Path, num_proc: int = 2) -> list[str]:
     arguments = [*COMMANDS[command][:1], str(source), str(out), *COMMANDS[command][1:]]
-    return [sys.executable, "-m", "converter", *arguments, "--num-proc", "2", "-q"]
+    return [sys.executable, "-m", "converter", *arguments, "--num-proc", str(num_proc), "-q"]
 
 
 def quiet_env() -> dict[str, str]:
     return {**os.environ, "HF_DATASETS_DISABLE_PROGRESS_BARS": "1"}
 
 
+def workers_run(pid: int) -> bool:
+    return len(children(pid)) >= 2
+
+
 def signalled_run(
-    arguments: list[str], signum: int, whole_group: bool
+    arguments: list[str],
+    signum: int,
+    whole_group: bool,
+    working: Callable[[int], bool] = workers_run,
 ) -> tuple[int, str, float, int]:
-    """Start the command, signal it once its workers run; its status, stderr, seconds to end
-    and process group."""
+    """Start the command, signal it once it is `working` (by default, once its workers run);
+    its status, stderr, seconds to end and process group."""
     run = subprocess.Popen(
         arguments,
         start_new_session=True,
@@ -84,8 +95,8 @@ def signalled_run(
         env=quiet_env(),
     )
     started = time.monotonic()
-    while len(children(run.pid)) < 2 and run.poll() is None:
-        assert time.monotonic() - started < WORKERS_SEEN_TIMEOUT, "no workers started"
+    while not working(run.pid) and run.poll() is None:
+        assert time.monotonic() - started < WORKERS_SEEN_TIMEOUT, "never started working"
         time.sleep(0.02)
     assert run.poll() is None, "the run ended before it could be signalled"
     time.sleep(0.05)
@@ -135,3 +146,35 @@ def test_a_signal_ends_the_run_and_every_worker_and_the_rerun_finishes(
     rerun = subprocess.run(arguments, capture_output=True, text=True, env=quiet_env())
     assert rerun.returncode == 0, rerun.stderr
     assert FINISHED[command] in rerun.stdout
+
+
+@pytest.mark.parametrize(
+    ("signum", "whole_group", "status", "word"),
+    [(signal.SIGINT, True, 130, "interrupted"), (signal.SIGTERM, False, 143, "terminated")],
+    ids=["ctrl-c", "sigterm"],
+)
+def test_a_signal_ends_one_process_drawing_on_threads_and_leaves_no_wrong_file(
+    workload: Path,
+    tmp_path: Path,
+    signum: int,
+    whole_group: bool,
+    status: int,
+    word: str,
+) -> None:
+    out = tmp_path / "out"
+    arguments = imagenet3d("preprocess", workload, out, num_proc=1)
+
+    def writing(_: int) -> bool:
+        return any((out / "images").rglob("*.JPEG"))
+
+    returncode, stderr, seconds, group = signalled_run(arguments, signum, whole_group, writing)
+    assert (returncode, stderr) == (status, f"imagenet3d preprocess: {word}\n")
+    assert seconds < END_TIMEOUT
+    assert_group_ends(group)
+    rerun = subprocess.run(arguments, capture_output=True, text=True, env=quiet_env())
+    assert rerun.returncode == 0, rerun.stderr
+    clean = tmp_path / "clean"
+    subprocess.run(
+        imagenet3d("preprocess", workload, clean, num_proc=1), env=quiet_env(), check=True
+    )
+    assert folder_files(out) == folder_files(clean)
