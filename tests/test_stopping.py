@@ -122,12 +122,34 @@ def assert_group_ends(group: int) -> None:
     assert live_members(group) == []
 
 
-@pytest.mark.parametrize("command", COMMANDS)
-@pytest.mark.parametrize(
+# Ctrl-C to the whole group as a terminal sends it, SIGTERM to the main process as `kill` does.
+SIGNALS = pytest.mark.parametrize(
     ("signum", "whole_group", "status", "word"),
     [(signal.SIGINT, True, 130, "interrupted"), (signal.SIGTERM, False, 143, "terminated")],
     ids=["ctrl-c", "sigterm"],
 )
+
+
+def stopped_then_rerun(
+    command: str,
+    arguments: list[str],
+    signal_given: tuple[int, bool, int, str],
+    working: Callable[[int], bool] = workers_run,
+) -> str:
+    """Signal the run of `command` once it is `working`: its one line, status, and no process
+    left; then the rerun's output, which must end well."""
+    signum, whole_group, status, word = signal_given
+    returncode, stderr, seconds, group = signalled_run(arguments, signum, whole_group, working)
+    assert (returncode, stderr) == (status, f"imagenet3d {command}: {word}\n")
+    assert seconds < END_TIMEOUT
+    assert_group_ends(group)
+    rerun = subprocess.run(arguments, capture_output=True, text=True, env=quiet_env())
+    assert rerun.returncode == 0, rerun.stderr
+    return rerun.stdout
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+@SIGNALS
 def test_a_signal_ends_the_run_and_every_worker_and_the_rerun_finishes(
     workload: Path,
     tmp_path: Path,
@@ -137,22 +159,12 @@ def test_a_signal_ends_the_run_and_every_worker_and_the_rerun_finishes(
     status: int,
     word: str,
 ) -> None:
-    out = tmp_path / "out"
-    arguments = imagenet3d(command, workload, out)
-    returncode, stderr, seconds, group = signalled_run(arguments, signum, whole_group)
-    assert (returncode, stderr) == (status, f"imagenet3d {command}: {word}\n")
-    assert seconds < END_TIMEOUT
-    assert_group_ends(group)
-    rerun = subprocess.run(arguments, capture_output=True, text=True, env=quiet_env())
-    assert rerun.returncode == 0, rerun.stderr
-    assert FINISHED[command] in rerun.stdout
+    arguments = imagenet3d(command, workload, tmp_path / "out")
+    rerun = stopped_then_rerun(command, arguments, (signum, whole_group, status, word))
+    assert FINISHED[command] in rerun
 
 
-@pytest.mark.parametrize(
-    ("signum", "whole_group", "status", "word"),
-    [(signal.SIGINT, True, 130, "interrupted"), (signal.SIGTERM, False, 143, "terminated")],
-    ids=["ctrl-c", "sigterm"],
-)
+@SIGNALS
 def test_a_signal_ends_one_process_drawing_on_threads_and_leaves_no_wrong_file(
     workload: Path,
     tmp_path: Path,
@@ -167,12 +179,7 @@ def test_a_signal_ends_one_process_drawing_on_threads_and_leaves_no_wrong_file(
     def writing(_: int) -> bool:
         return any((out / "images").rglob("*.JPEG"))
 
-    returncode, stderr, seconds, group = signalled_run(arguments, signum, whole_group, writing)
-    assert (returncode, stderr) == (status, f"imagenet3d preprocess: {word}\n")
-    assert seconds < END_TIMEOUT
-    assert_group_ends(group)
-    rerun = subprocess.run(arguments, capture_output=True, text=True, env=quiet_env())
-    assert rerun.returncode == 0, rerun.stderr
+    stopped_then_rerun("preprocess", arguments, (signum, whole_group, status, word), writing)
     clean = tmp_path / "clean"
     subprocess.run(
         imagenet3d("preprocess", workload, clean, num_proc=1), env=quiet_env(), check=True
