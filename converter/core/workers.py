@@ -48,17 +48,26 @@ class Stop:
         self.prefix = prefix
         self.pid = os.getpid()
         self.signal: int | None = None
-        self._reported = threading.Lock()
+        self._reported = False
+        # Reentrant: a second signal's handler may run in the main thread while it writes.
+        self._reporting = threading.RLock()
 
     @property
     def status(self) -> int:
         return 128 + (self.signal or signal.SIGINT)
 
     def report(self) -> int:
-        """Print the run's one line (once, whoever asks first) and give its exit status."""
-        if self._reported.acquire(blocking=False):
-            word = WORDS.get(self.signal or signal.SIGINT, "stopped")
-            print(f"{self.prefix}: {word}", file=sys.stderr, flush=True)
+        """Write the run's one line (once, whoever asks first) and give its exit status.
+
+        The line is one write, and a later asker (the grace deadline, about to end the process)
+        waits until it is written: ending the run then never cuts the line short.
+        """
+        with self._reporting:
+            if not self._reported:
+                self._reported = True
+                word = WORDS.get(self.signal or signal.SIGINT, "stopped")
+                sys.stderr.write(f"{self.prefix}: {word}\n")
+                sys.stderr.flush()
         return self.status
 
     def received(self, signum: int, frame: FrameType | None) -> None:
