@@ -44,7 +44,7 @@ PARTS: list[tuple[Any, str, str]] = [
     (examples, "decode_photo", "decoding the photo"),
     (examples, "render", "resampling the canvas"),
     (examples, "encode_jpeg", "encoding the JPEG"),
-    (examples, "open_photo", "reading the photo's header"),
+    (examples, "read_header", "reading the photo's header"),
     (tool_folder, "select_objects", "reading and checking the annotation"),
     (tool_folder, "write_atomic", "writing the files"),
     (examples, "camera_fields", "the camera fields"),

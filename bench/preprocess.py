@@ -62,7 +62,7 @@ from converter.outputs.examples import Canvases, draw_canvases, select_objects
 from converter.outputs.tool_folder import layout_options
 from converter.pose.canvas import (
     decode_photo,
-    open_photo,
+    read_header,
     render,
     resample_on_one_thread,
 )
@@ -259,12 +259,12 @@ def canvas_differences(release: Path, mode: Mode) -> tuple[int, float, int]:
     count, worst_mean, worst = 0, 0.0, 0
     for category, image_id, kept in kept_photos(source):
         data = source.photo_bytes(category, image_id)
-        image = open_photo(data, image_id)
-        photo = decode_photo(image, image_id)
+        header = read_header(data, image_id)
+        photo = decode_photo(header)
         rgb = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
         released = source.annotation_array(category, image_id)
         for record in kept:
-            ours = render(photo, placement(mode, record, image.size, OPTIONS), OPTIONS)
+            ours = render(photo, placement(mode, record, header.size, OPTIONS), OPTIONS)
             theirs, _ = canvas_and_values(rgb, with_numbers(released[record["index"]]), args)
             difference = np.abs(ours[..., ::-1].astype(np.int16) - theirs.astype(np.int16))
             count += 1

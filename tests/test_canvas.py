@@ -16,7 +16,14 @@ import pytest
 from PIL import Image
 
 from converter.core.errors import DataError
-from converter.pose.canvas import decode_photo, encode_jpeg, open_photo, render, resize_window
+from converter.pose.canvas import (
+    decode_photo,
+    encode_jpeg,
+    open_photo,
+    read_header,
+    render,
+    resize_window,
+)
 from converter.pose.geometry import Mode, placement, pose_fields
 from converter.pose.options import PoseOptions
 from tests.helpers import assert_close, canvas_image, record, reference_canvas, reference_fields
@@ -42,9 +49,9 @@ def fast_canvases(
     data: bytes, mode: Mode, records: list[dict[str, Any]], options: PoseOptions
 ) -> list[Image.Image]:
     """All objects of one photo from a single decode."""
-    image = open_photo(data, "photo.JPEG")
-    photo = decode_photo(image, "photo.JPEG")
-    places = [placement(mode, item, image.size, options) for item in records]
+    header = read_header(data, "photo.JPEG")
+    photo = decode_photo(header)
+    places = [placement(mode, item, header.size, options) for item in records]
     return [canvas_image(render(photo, place, options)) for place in places]
 
 
@@ -154,7 +161,7 @@ def test_unreadable_photo_names_its_member() -> None:
         open_photo(b"not a photo", "images/bed/n1_1.JPEG")
     truncated = textured_photo(300, 200)[:400]
     with pytest.raises(DataError, match=r"images/bed/n1_2\.JPEG"):
-        decode_photo(open_photo(truncated, "images/bed/n1_2.JPEG"), "images/bed/n1_2.JPEG")
+        decode_photo(read_header(truncated, "images/bed/n1_2.JPEG"))
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -192,7 +199,7 @@ def with_orientation(data: bytes, orientation: int) -> bytes:
 )
 def test_decoding_gives_pillows_stored_pixels(data: bytes) -> None:
     """Whichever decoder a photo takes, the pixels are Pillow's, in stored (unturned) order."""
-    photo = decode_photo(open_photo(data, "photo"), "photo")
+    photo = decode_photo(read_header(data, "photo"))
     assert np.array_equal(photo.pixels[..., ::-1], pillow_pixels(data))
 
 

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from converter.pose.canvas import decode_photo, open_photo, render
+from converter.pose.canvas import decode_photo, read_header, render
 from converter.pose.geometry import (
     Mode,
     canvas_shift,
@@ -155,9 +155,9 @@ def test_the_canvas_shows_the_photo_exactly_where_the_geometry_puts_it(
     """A flat-coloured photo: that colour on the resized photo's window, black elsewhere
     (docs/format.md, 'The pose3d and pose6d geometry')."""
     options = PoseOptions(height=canvas_h, width=canvas_w)
-    image = open_photo(flat_photo(width, height, fmt), MEMBER)
-    place = placement(mode, record(px, py, distance), image.size, options)
-    canvas = canvas_image(render(decode_photo(image, MEMBER), place, options))
+    header = read_header(flat_photo(width, height, fmt), MEMBER)
+    place = placement(mode, record(px, py, distance), header.size, options)
+    canvas = canvas_image(render(decode_photo(header), place, options))
     assert canvas.size == (canvas_w, canvas_h) and canvas.mode == "RGB"
     dx, dy = canvas_shift(place, options)
     inside = np.zeros((canvas_h, canvas_w), dtype=bool)

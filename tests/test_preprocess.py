@@ -25,7 +25,7 @@ from converter.outputs.tool_folder import (
     release_types,
 )
 from converter.pose.camera import CAMERA_FIELDS
-from converter.pose.canvas import decode_photo, encode_jpeg, open_photo, render
+from converter.pose.canvas import decode_photo, encode_jpeg, read_header, render
 from converter.pose.geometry import Mode, placement, skip_reason
 from converter.pose.options import PoseOptions
 from converter.read.source import SPLITS, Source, open_source
@@ -72,10 +72,8 @@ def test_every_sample_object_matches_the_slow_reference(source: Source, mode: Mo
         fields = reference_fields(mode, item, size, DEFAULTS)
         assert {key: example[key] for key in fields} == fields
         data = source.photo_bytes(category, image_id)
-        image = open_photo(data, image_id)
-        canvas = render(
-            decode_photo(image, image_id), placement(mode, item, size, DEFAULTS), DEFAULTS
-        )
+        photo = decode_photo(read_header(data, image_id))
+        canvas = render(photo, placement(mode, item, size, DEFAULTS), DEFAULTS)
         assert_close(canvas_image(canvas), reference_canvas(data, mode, item, DEFAULTS))
         assert example["image"]["bytes"] == encode_jpeg(canvas, DEFAULTS.jpeg_quality)
 

@@ -26,6 +26,7 @@ from converter.pose.canvas import (
     decode_rgb,
     encode_jpeg,
     open_photo,
+    read_header,
     render,
 )
 from converter.pose.geometry import (
@@ -126,16 +127,15 @@ def draw_canvases(
     It reads nothing but its arguments, so photos can be drawn on threads beside the one that
     reads the source (`converter.core.ahead`); a bad photo is a DataError naming `member`.
     """
-    image = open_photo(data, member)
-    size = image.size
-    check_photo_size(size, kept, member)
-    places = [placement(mode, record, size, options) for record in kept]
-    photo = decode_photo(image, member)
+    header = read_header(data, member)
+    check_photo_size(header.size, kept, member)
+    places = [placement(mode, record, header.size, options) for record in kept]
+    photo = decode_photo(header)
     encoded: dict[Placement, bytes] = {}
     for place in places:
         if place not in encoded:
             encoded[place] = encode_jpeg(render(photo, place, options), options.jpeg_quality)
-    return Canvases(size, places, encoded)
+    return Canvases(header.size, places, encoded)
 
 
 def pose_examples(
