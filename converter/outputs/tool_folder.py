@@ -38,6 +38,7 @@ from converter.core.progress import progress_bar
 from converter.core.stored_zip import stored_zip
 from converter.core.workers import become_worker, threads_per_process
 from converter.outputs.examples import (
+    Canvases,
     Pair,
     Report,
     draw_canvases,
@@ -202,9 +203,11 @@ def run_task(
     """Write the examples of a task's photos, skipping photos whose files are all there.
 
     Every photo's annotation is read first, in this thread; the photos to write are then drawn
-    and written on `threads` threads (`converter.core.ahead`), their errors handled here in the
-    task's order. The task's two folders are made and listed once: past that, a photo costs no
-    file-system call but the writing of its files.
+    on `threads` threads (`converter.core.ahead`) and written here, in the task's order, with
+    their errors. Drawing is nearly all C that lets go of Python's lock, writing nearly all
+    Python: split so, the threads seldom wait for the lock (measured in `bench/preprocess.py`).
+    The task's two folders are made and listed once: past that, a photo costs no file-system
+    call but the writing of its files.
     """
     report = Report()
     folders = (task.folder(out, "images", job.layout), task.folder(out, "annotations", job.layout))
@@ -213,9 +216,9 @@ def run_task(
         _select(source, category, image_id, job, report) for category, image_id in task.pairs
     ]
     todo = [photo for photo in selected if photo.kept and not done.issuperset(photo.names)]
-    for _, written in ahead(todo, _writer(source, job, folders), threads):
+    for photo, drawn in ahead(todo, _drawer(source, job), threads):
         try:
-            written.result()
+            _write(source, job, folders, photo, drawn.result())
         except DataError as error:
             source.tolerate(error)
     return report, [name for photo in selected for name in photo.names]
@@ -228,28 +231,33 @@ def _select(source: Source, category: str, image_id: str, job: Job, report: Repo
     return Selected(category, image_id, kept, names, raw)
 
 
-def _writer(source: Source, job: Job, folders: tuple[Path, Path]) -> Callable[[Selected], None]:
-    """What draws a selected photo's canvases and writes its files (into the images and the
-    annotations folder), on any thread; its bytes are read one thread at a time (a zip's file
-    handle is shared)."""
+def _drawer(source: Source, job: Job) -> Callable[[Selected], Canvases]:
+    """What draws a selected photo's canvases, on any thread; its bytes are read one thread at
+    a time (a zip's file handle is shared)."""
     reading = threading.Lock()
-    images, annotations = folders
 
-    def write(photo: Selected) -> None:
+    def draw(photo: Selected) -> Canvases:
         member = source.photo_member(photo.category, photo.image_id)
         with reading:
             data = source.photo_bytes(photo.category, photo.image_id)
-        canvases = draw_canvases(data, member, photo.kept, job.mode, job.options)
-        for example in pose_examples(
-            source, photo.category, photo.image_id, photo.kept, job.mode, job.options, canvases
-        ):
-            types = release_types(photo.raw[example["object_index"]])
-            name = example["name"]
-            write_atomic(images / f"{name}.JPEG", example["image"]["bytes"], make_folder=False)
-            npz = plain_npz(annotation_arrays(example, types))
-            write_atomic(annotations / f"{name}.npz", npz, make_folder=False)
+        return draw_canvases(data, member, photo.kept, job.mode, job.options)
 
-    return write
+    return draw
+
+
+def _write(
+    source: Source, job: Job, folders: tuple[Path, Path], photo: Selected, canvases: Canvases
+) -> None:
+    """A drawn photo's files, into the images and the annotations folder."""
+    images, annotations = folders
+    for example in pose_examples(
+        source, photo.category, photo.image_id, photo.kept, job.mode, job.options, canvases
+    ):
+        types = release_types(photo.raw[example["object_index"]])
+        name = example["name"]
+        write_atomic(images / f"{name}.JPEG", example["image"]["bytes"], make_folder=False)
+        npz = plain_npz(annotation_arrays(example, types))
+        write_atomic(annotations / f"{name}.npz", npz, make_folder=False)
 
 
 def _written(folder: Path, suffix: str) -> set[str]:
