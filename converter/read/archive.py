@@ -65,6 +65,16 @@ class Store(Protocol):
     def fingerprint(self) -> str: ...
 
 
+def _read_up_to(descriptor: int, size: int) -> bytes:
+    """`size` bytes from an open file, fewer at its end, by the system's calls alone (a Python
+    file object adds three, see `converter.core.files`)."""
+    parts = []
+    while size > 0 and (part := os.read(descriptor, size)):
+        parts.append(part)
+        size -= len(part)
+    return b"".join(parts)
+
+
 class FolderStore:
     """An unpacked release; member names are posix paths relative to the folder.
 
@@ -91,13 +101,15 @@ class FolderStore:
             descriptor = os.open(path, flags)
         except OSError as error:
             raise DataError(name, f"cannot be read ({error.strerror or error})") from None
-        with os.fdopen(descriptor, "rb") as file:
+        try:
             status = os.fstat(descriptor)
             if not stat.S_ISREG(status.st_mode):
                 raise DataError(name, "is not a regular file")
             check_size(name, status.st_size, limit)
             # One byte more than the size shows a file that grew since; no more than the limit.
-            data = file.read(min(status.st_size, limit) + 1)
+            data = _read_up_to(descriptor, min(status.st_size, limit) + 1)
+        finally:
+            os.close(descriptor)
         check_size(name, len(data), limit)
         return data
 
