@@ -22,7 +22,6 @@ import json
 import multiprocessing
 import os
 import sys
-import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -216,7 +215,7 @@ def run_task(
         _select(source, category, image_id, job, report) for category, image_id in task.pairs
     ]
     todo = [photo for photo in selected if photo.kept and not done.issuperset(photo.names)]
-    for photo, drawn in ahead(todo, _drawer(source, job), threads):
+    for (photo, _), drawn in ahead(_with_bytes(source, todo), _drawer(source, job), threads):
         try:
             _write(source, job, folders, photo, drawn.result())
         except DataError as error:
@@ -231,15 +230,27 @@ def _select(source: Source, category: str, image_id: str, job: Job, report: Repo
     return Selected(category, image_id, kept, names, raw)
 
 
-def _drawer(source: Source, job: Job) -> Callable[[Selected], Canvases]:
-    """What draws a selected photo's canvases, on any thread; its bytes are read one thread at
-    a time (a zip's file handle is shared)."""
-    reading = threading.Lock()
+Read = tuple[Selected, bytes | DataError]
 
-    def draw(photo: Selected) -> Canvases:
+
+def _with_bytes(source: Source, todo: list[Selected]) -> Iterator[Read]:
+    """Each photo with its bytes, read in this thread as the drawing threads take them (a zip's
+    file handle is shared), or with the error reading them gave, raised where it is drawn."""
+    for photo in todo:
+        try:
+            yield photo, source.photo_bytes(photo.category, photo.image_id)
+        except DataError as error:
+            yield photo, error
+
+
+def _drawer(source: Source, job: Job) -> Callable[[Read], Canvases]:
+    """What draws a photo's canvases from its bytes, on any thread."""
+
+    def draw(read: Read) -> Canvases:
+        photo, data = read
+        if isinstance(data, DataError):
+            raise data
         member = source.photo_member(photo.category, photo.image_id)
-        with reading:
-            data = source.photo_bytes(photo.category, photo.image_id)
         return draw_canvases(data, member, photo.kept, job.mode, job.options)
 
     return draw
