@@ -17,12 +17,12 @@ PARTIAL_SUFFIX = ".partial"
 STAGING_PREFIX = ".partial-"
 # The time stamped on every member of a zip written here, so equal content gives equal bytes.
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
-# The names `temporary_path` gives: a run killed before its rename leaves one of these, which
-# the next run may remove, and nothing else.
 # Files are written through the system's calls alone: a Python file object adds three more per
 # file (two to learn its buffer size and whether it is a terminal, one to find its position),
 # and in a run drawing on threads each call can hand Python's lock to another thread.
 _NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
+# The names `temporary_path` gives: a run killed before its rename leaves one of these, which
+# the next run may remove, and nothing else.
 _TEMPORARY = re.compile(rf"\..+\.[0-9a-f]{{8}}{re.escape(PARTIAL_SUFFIX)}", re.DOTALL)
 
 

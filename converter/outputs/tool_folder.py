@@ -230,10 +230,10 @@ def _select(source: Source, category: str, image_id: str, job: Job, report: Repo
     return Selected(category, image_id, kept, names, raw)
 
 
-Read = tuple[Selected, bytes | DataError]
+PhotoBytes = tuple[Selected, bytes | DataError]
 
 
-def _with_bytes(source: Source, todo: list[Selected]) -> Iterator[Read]:
+def _with_bytes(source: Source, todo: list[Selected]) -> Iterator[PhotoBytes]:
     """Each photo with its bytes, read in this thread as the drawing threads take them (a zip's
     file handle is shared), or with the error reading them gave, raised where it is drawn."""
     for photo in todo:
@@ -243,11 +243,11 @@ def _with_bytes(source: Source, todo: list[Selected]) -> Iterator[Read]:
             yield photo, error
 
 
-def _drawer(source: Source, job: Job) -> Callable[[Read], Canvases]:
+def _drawer(source: Source, job: Job) -> Callable[[PhotoBytes], Canvases]:
     """What draws a photo's canvases from its bytes, on any thread."""
 
-    def draw(read: Read) -> Canvases:
-        photo, data = read
+    def draw(item: PhotoBytes) -> Canvases:
+        photo, data = item
         if isinstance(data, DataError):
             raise data
         member = source.photo_member(photo.category, photo.image_id)
