@@ -164,6 +164,31 @@ def test_unreadable_photo_names_its_member() -> None:
         decode_photo(read_header(truncated, "images/bed/n1_2.JPEG"))
 
 
+@pytest.mark.parametrize(
+    ("mode", "fmt", "by_pillow"),
+    [("RGB", "JPEG", False), ("L", "JPEG", False), ("CMYK", "JPEG", True), ("RGB", "PNG", True)],
+)
+def test_pillow_opens_only_what_libjpeg_turbo_does_not_decode(
+    mode: str, fmt: str, by_pillow: bool
+) -> None:
+    header = read_header(textured_photo(64, 48, mode, fmt), "photo")
+    assert header.size == (64, 48)
+    assert (header.image is not None) == by_pillow
+
+
+def with_declared_size(data: bytes, width: int, height: int) -> bytes:
+    """The JPEG with its frame header (baseline SOF) declaring another size."""
+    at = data.index(b"\xff\xc0") + 5
+    return data[:at] + height.to_bytes(2, "big") + width.to_bytes(2, "big") + data[at + 4 :]
+
+
+def test_a_jpeg_declaring_too_many_pixels_is_refused_from_its_header() -> None:
+    """libjpeg-turbo reads the header, Pillow's limit on pixels still applies."""
+    data = with_declared_size(textured_photo(64, 48), 20000, 20000)
+    with pytest.raises(DataError, match=r"images/bed/n1_3\.JPEG.*not a readable image"):
+        read_header(data, "images/bed/n1_3.JPEG")
+
+
 @pytest.mark.parametrize("case", CASES)
 def test_fields_match_the_reference(case: str) -> None:
     size, mode, item, options = CASES[case]

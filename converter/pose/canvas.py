@@ -106,7 +106,7 @@ class PhotoFile:
 
 def read_header(data: bytes, member: str) -> PhotoFile:
     """The photo's header: by libjpeg-turbo for a colour or grey JPEG of a size Pillow accepts
-    (a tenth of the time Pillow takes to read it), else by Pillow (`open_photo`), whose checks
+    (under a tenth of the time Pillow takes), else by Pillow (`open_photo`), whose checks
     and messages then apply."""
     import simplejpeg
 
