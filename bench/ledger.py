@@ -7,7 +7,8 @@ Each part named in PARTS is wrapped, and a call is charged to the outermost wrap
 in: the annotation read inside `select_objects`, say, is charged to it. What no part holds (the loop,
 the command's start after its imports) is `everything else`. The first three parts are the
 floor's own work (bench.preprocess); the rest is what a command adds to it. The imports are
-those of the command's own modules and OpenCV, timed before the benchmark's own are loaded.
+those of the command's own modules and OpenCV, timed before the benchmark's own are loaded, in a
+process prepared as the command's entry point prepares it.
 
     .venv/bin/python -m bench.ledger [--photos 1200] [--modes pose3d pose6d]
 """
@@ -26,6 +27,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from converter.__main__ import prepare_process  # loads neither numpy nor OpenCV
+
+prepare_process()  # as the command's entry point does, before numpy loads
 started = time.process_time()
 import cv2  # noqa: E402, F401  (imported by the command: its import is measured here)
 
