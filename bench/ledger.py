@@ -4,8 +4,8 @@ The command runs in this process on the preprocess benchmark's workload, writing
 folder, with the process held to one CPU: it then draws its photos in its own thread (so that a
 part's time is the CPU time of the one thread running it) and OpenCV resamples on one thread.
 Each part named in PARTS is wrapped, and a call is charged to the outermost wrapped part it runs
-in: the annotation read inside `select_objects`, say, is charged to it. What no part holds (the loop,
-the command's start after its imports) is `everything else`. The first three parts are the
+in: the annotation read inside `select_objects`, say, is charged to it. What no part holds (the
+loop, the command's start after its imports) is `everything else`. The first three parts are the
 floor's own work (bench.preprocess); the rest is what a command adds to it. The imports are
 those of the command's own modules and OpenCV, timed before the benchmark's own are loaded, in a
 process prepared as the command's entry point prepares it.

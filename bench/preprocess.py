@@ -57,7 +57,7 @@ from bench.common import (
 )
 from bench.public_tool import canvas_and_values, with_numbers
 from converter.core.ahead import ahead
-from converter.core.workers import usable_cpus
+from converter.core.workers import threads_per_process
 from converter.outputs.examples import Canvases, draw_canvases, select_objects
 from converter.outputs.tool_folder import layout_options
 from converter.pose.canvas import (
@@ -227,7 +227,7 @@ def floor(release: Path, mode: Mode, way: str) -> dict[str, float]:
     """
     if way != "opencv":
         resample_on_one_thread()
-    threads = usable_cpus() if way == "photos" else 1
+    threads = threads_per_process(1) if way == "photos" else 1  # as one process of ours
     source = open_source(release)
     work = [(source.photo_bytes(*photo[:2]), photo[2]) for photo in kept_photos(source)]
     objects = sum(len(kept) for _, kept in work)
