@@ -89,3 +89,12 @@ def test_a_folder_linked_out_of_the_release_is_never_followed(folder: Path, tmp_
     with pytest.raises(DataError, match="outside") as caught:
         source.store.read(member)
     assert caught.value.member == member
+
+
+def test_a_name_climbing_out_of_the_folder_is_refused(folder: Path, tmp_path: Path) -> None:
+    """A plain file beside the release, named through `..` (as a hostile split list could)."""
+    (tmp_path / "secret.JPEG").write_bytes(b"not for the dataset")
+    member = "imagenet3d_v1/images/../../../secret.JPEG"
+    with pytest.raises(DataError, match="outside") as caught:
+        open_source(folder).store.read(member)
+    assert caught.value.member == member

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import shutil
 import struct
 import zlib
@@ -18,6 +19,7 @@ from huggingface_hub import HfApi
 
 from converter.cli import main
 from converter.core.errors import DataError
+from converter.core.files import write_atomic
 from converter.look.visualize import Export, visualize
 from converter.outputs.examples import iter_raw_examples
 from converter.outputs.export import export
@@ -221,6 +223,22 @@ def test_a_rerun_of_preprocess_removes_a_killed_runs_debris_and_only_that(
         (out / name).write_bytes(data)
     preprocess(source, out, "pose3d", options, progress=False)
     assert folder_files(out) == {**folder_files(clean), **files}
+
+
+def test_a_link_planted_at_a_temporary_name_is_not_written_through(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One who can write into OUT and guesses a temporary name gains nothing by a link there:
+    the write fails, the link's target and the final name are left as they were."""
+    victim = tmp_path / "victim.txt"
+    victim.write_bytes(b"keep me")
+    out = tmp_path / "out"
+    out.mkdir()
+    monkeypatch.setattr(os, "urandom", lambda size: bytes(size))  # the guess: .x.npz.00000000
+    (out / ".x.npz.00000000.partial").symlink_to(victim)
+    with pytest.raises(FileExistsError):
+        write_atomic(out / "x.npz", b"attacker's choice")
+    assert victim.read_bytes() == b"keep me" and not (out / "x.npz").exists()
 
 
 def png_header(width: int, height: int) -> bytes:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,21 +19,25 @@ ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 # Files are written through the system's calls alone: a Python file object adds three more per
 # file (two to learn its buffer size and whether it is a terminal, one to find its position),
 # and in a run drawing on threads each call can hand Python's lock to another thread.
-_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
+# A temporary name is new: were a file or a link already there, the write fails rather than
+# follow it.
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
 # The names `temporary_path` gives: a run killed before its rename leaves one of these, which
 # the next run may remove, and nothing else.
 _TEMPORARY = re.compile(rf"\..+\.[0-9a-f]{{8}}{re.escape(PARTIAL_SUFFIX)}", re.DOTALL)
 
 
-def temporary_path(path: Path) -> Path:
+def temporary_path(path: str | os.PathLike[str]) -> str:
     """A hidden, unique name beside `path` to write it under before renaming it into place.
 
     Unique, so two processes making the same file (a cached sample, say) never share one. Its
     length is checked here, before anything is written: a name the file system cannot hold is
-    one line naming the file, not `File name too long` from deep inside a run.
+    one line naming the file, not `File name too long` from deep inside a run. Made of strings,
+    not `Path`s, as a run writes two files per object.
     """
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}{PARTIAL_SUFFIX}")
-    size = len(temporary.name.encode("utf-8", "surrogatepass"))
+    folder, name = os.path.split(os.fspath(path))
+    temporary = f".{name}.{os.urandom(4).hex()}{PARTIAL_SUFFIX}"
+    size = len(temporary.encode("utf-8", "surrogatepass"))
     if size > MAX_COMPONENT_BYTES:
         raise DataError(
             os.fspath(path),
@@ -42,7 +45,7 @@ def temporary_path(path: Path) -> Path:
             f"{MAX_COMPONENT_BYTES} a file system holds in one name",
             key="file name",
         )
-    return temporary
+    return os.path.join(folder, temporary)
 
 
 def is_temporary(path: Path) -> bool:
@@ -58,23 +61,24 @@ def remove_temporaries(folder: Path) -> None:
 
 
 @contextlib.contextmanager
-def replaced_on_success(path: Path, *, make_folder: bool = True) -> Iterator[Path]:
+def replaced_on_success(path: str | os.PathLike[str], *, make_folder: bool = True) -> Iterator[str]:
     """A temporary path beside `path` (`temporary_path`), renamed onto it when the block succeeds.
 
     A writer of many files into one folder makes it once and passes `make_folder=False`.
     """
     temporary = temporary_path(path)
     if make_folder:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        os.makedirs(os.path.dirname(temporary) or ".", exist_ok=True)
     try:
         yield temporary
         os.replace(temporary, path)
     except BaseException:
-        temporary.unlink(missing_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
         raise
 
 
-def write_atomic(path: Path, data: bytes, *, make_folder: bool = True) -> Path:
+def write_atomic(path: str | os.PathLike[str], data: bytes, *, make_folder: bool = True) -> None:
     """`data` under `path`, never half-written."""
     with replaced_on_success(path, make_folder=make_folder) as temporary:
         descriptor = os.open(temporary, _NEW_FILE, 0o666)
@@ -84,4 +88,3 @@ def write_atomic(path: Path, data: bytes, *, make_folder: bool = True) -> Path:
                 view = view[os.write(descriptor, view) :]
         finally:
             os.close(descriptor)
-    return path

@@ -232,7 +232,8 @@ def save_png(image: Image.Image, path: Path) -> Path:
     """Write under a temporary name first, so an interrupted run leaves no half-written PNG."""
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
-    return write_atomic(path, buffer.getvalue())
+    write_atomic(path, buffer.getvalue())
+    return path
 
 
 def visualize(

@@ -6,6 +6,7 @@ offset, so a remote archive costs a few range requests per member instead of a d
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import lzma
 import os
@@ -14,7 +15,7 @@ import struct
 import threading
 import zipfile
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -39,6 +40,9 @@ MAX_COMPRESSION_RATIO = 200
 # refused as not a regular file. (Windows has neither FIFOs nor the flag.)
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
 _NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)
+# What opening a link without following it fails with: ELOOP on Linux and macOS, EMLINK on
+# FreeBSD.
+_LINK_REFUSED = (errno.ELOOP, errno.EMLINK)
 # What zipfile raises on a damaged archive or member. RuntimeError, which it raises for an
 # encrypted member, is left out: a refused remote read is one (AccessError) and must reach the
 # user as it is; check_member refuses encrypted members before reading instead.
@@ -89,18 +93,19 @@ class FolderStore:
         self._real_folders: dict[str, str] = {}
 
     def names(self) -> list[str]:
-        found = []
-        for folder, _, files in os.walk(self.root):
-            relative = Path(folder).relative_to(self.root)
-            found.extend((relative / name).as_posix() for name in files)
-        return sorted(found)
+        return sorted(name for name, _ in self._files())
+
+    def _files(self) -> Iterator[tuple[str, str]]:
+        """Each file's member name and path, walking the folder once."""
+        root = os.fspath(self.root)
+        for folder, _, files in os.walk(root):
+            relative = os.path.relpath(folder, root).replace(os.sep, "/")
+            prefix = "" if relative == "." else f"{relative}/"
+            for name in files:
+                yield prefix + name, os.path.join(folder, name)
 
     def read(self, name: str, limit: int = MAX_MEMBER_BYTES) -> bytes:
-        path, flags = self._inside(name)
-        try:
-            descriptor = os.open(path, flags)
-        except OSError as error:
-            raise DataError(name, f"cannot be read ({error.strerror or error})") from None
+        descriptor = self._open(name)
         try:
             status = os.fstat(descriptor)
             if not stat.S_ISREG(status.st_mode):
@@ -113,34 +118,50 @@ class FolderStore:
         check_size(name, len(data), limit)
         return data
 
-    def _inside(self, name: str) -> tuple[str, int]:
-        """The member's path with links followed, and the flags to open it with; refused when
-        the path leaves the folder.
+    def _open(self, name: str) -> int:
+        """The member opened for reading, with links followed; refused when it leaves the folder.
 
-        Each folder's real path is found once (a release has a few hundred): a member that is
-        not itself a link is then its folder's real path and its name, two system calls instead
-        of `realpath`'s one per component. It is opened without following a link, so one made
-        in its place meanwhile is refused rather than followed.
+        Each folder's real path is found and checked once (a release has a few hundred). The
+        member itself is opened without following a link, so that a link, even one made in its
+        place meanwhile, is refused by the open and only then resolved and checked: a plain
+        member costs no system call but its open.
         """
         folder, _, base = name.rpartition("/")
+        path = os.path.join(self._real_folder(name, folder), base)
+        try:
+            if _NO_FOLLOW:
+                return os.open(path, _OPEN_FLAGS | _NO_FOLLOW)
+            if not os.path.islink(path):
+                return os.open(path, _OPEN_FLAGS)
+        except OSError as error:
+            if error.errno not in _LINK_REFUSED:
+                raise DataError(name, f"cannot be read ({error.strerror or error})") from None
+        target = os.path.realpath(path)
+        self._check_inside(name, target)
+        try:
+            return os.open(target, _OPEN_FLAGS)
+        except OSError as error:
+            raise DataError(name, f"cannot be read ({error.strerror or error})") from None
+
+    def _real_folder(self, name: str, folder: str) -> str:
         real_folder = self._real_folders.get(folder)
         if real_folder is None:
             real_folder = os.path.realpath(self.root / folder)
+            self._check_inside(name, real_folder)
             self._real_folders[folder] = real_folder
-        path = os.path.join(real_folder, base)
-        flags = _OPEN_FLAGS | _NO_FOLLOW
-        if os.path.islink(path):
-            path, flags = os.path.realpath(path), _OPEN_FLAGS
+        return real_folder
+
+    def _check_inside(self, name: str, path: str) -> None:
         if os.path.commonpath([self._real_root, path]) != self._real_root:
             raise DataError(name, f"is a link to {path}, outside {self.root}")
-        return path, flags
 
     def position(self, name: str) -> int:
         return 0
 
     def fingerprint(self) -> str:
         """A digest of every file's name and size: cheap, and changed by any file added or cut."""
-        return _digest((name, (self.root / name).stat().st_size) for name in self.names())
+        files = sorted(self._files())
+        return _digest((name, os.stat(path).st_size) for name, path in files)
 
 
 class ZipStore:
