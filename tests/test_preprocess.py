@@ -14,6 +14,7 @@ from PIL import Image
 
 import converter.outputs.tool_folder
 from converter.cli import main
+from converter.core.errors import DataError
 from converter.outputs.examples import Report, iter_pose_examples, iter_raw_examples
 from converter.outputs.schema import pose_features
 from converter.outputs.tool_folder import (
@@ -291,12 +292,20 @@ def test_processes_and_threads_write_the_same_folder(
     assert report.summary() == finished[1].summary()
 
 
-def test_broken_photos_are_passed_over_alike_on_threads(sample_zip: Path, tmp_path: Path) -> None:
-    """Photos drawn on threads hand back their errors in the photos' order, as drawn in turn."""
-    photos = members(sample_zip, ".JPEG")
-    broken = edited(
-        sample_zip, tmp_path / "broken.zip", {name: b"\xff\xd8 not a JPEG" for name in photos[::5]}
-    )
+@pytest.fixture
+def broken(sample_zip: Path, tmp_path: Path) -> Path:
+    """The sample with every photo broken, and the annotation file of the third photo a run
+    takes."""
+    source = open_source(sample_zip)
+    category, image_id = source.listed_ids("train", source.categories()[0])[2]
+    changes = {name: b"\xff\xd8 not a JPEG" for name in members(sample_zip, ".JPEG")}
+    changes[source.layout.annotation(category, image_id)] = b"PK not an npz"
+    return edited(sample_zip, tmp_path / "broken.zip", changes)
+
+
+def test_broken_files_are_passed_over_alike_on_threads(broken: Path, tmp_path: Path) -> None:
+    """What photos drawn on threads pass over is logged in the photos' order, as when each is
+    drawn in its turn."""
     outcomes = []
     for threads in (1, 3):
         source = open_source(broken, on_invalid="skip")
@@ -304,7 +313,19 @@ def test_broken_photos_are_passed_over_alike_on_threads(sample_zip: Path, tmp_pa
         report = preprocess(source, out, "pose3d", threads=threads, progress=False)
         outcomes.append((folder_files(out), report.summary(), source.invalid))
     assert outcomes[0] == outcomes[1]
-    assert outcomes[0][2].count > 0
+    logged = " ".join(outcomes[0][2].members)
+    assert "not a readable image" in logged and "not a readable npz" in logged
+
+
+def test_the_first_broken_file_stops_a_run_alike_on_threads(broken: Path, tmp_path: Path) -> None:
+    """The error raised does not depend on which thread drew which photo first."""
+    errors = []
+    for threads in (1, 3):
+        out = tmp_path / f"threads-{threads}"
+        with pytest.raises(DataError) as caught:
+            preprocess(open_source(broken), out, "pose3d", threads=threads, progress=False)
+        errors.append(str(caught.value))
+    assert errors[0] == errors[1]
 
 
 def test_chosen_splits_and_categories(source: Source, tmp_path: Path) -> None:
