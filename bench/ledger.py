@@ -84,30 +84,34 @@ class Ledger:
         return wrapper
 
 
-def measure(mode: Mode, photos: int) -> tuple[Counter[str], float, int]:
-    """Each part's CPU seconds, the whole command's, and the objects it wrote."""
+def measure(mode: Mode, photos: int, scratch: Path) -> tuple[Counter[str], float, int]:
+    """Each part's CPU seconds, the whole command's, and the objects it wrote under `scratch`.
+
+    Outputs are removed only after every mode has run: on ext4 without a journal, files made
+    soon after thousands were removed cost several times more (bench/RESULTS.md).
+    """
     release = unpacked(workload_archive(photos))
     ledger = Ledger()
     originals = [(owner, name, getattr(owner, name)) for owner, name, _ in PARTS]
     for (owner, name, function), (*_, part) in zip(originals, PARTS, strict=True):
         setattr(owner, name, ledger.charged(part, function))
+    out = scratch / mode
     try:
-        with tempfile.TemporaryDirectory(prefix="imagenet3d-ledger-") as out:
-            start = time.process_time()
-            command = ["preprocess", str(release), out, "--mode", mode, "--num-proc", "1", "-q"]
-            with contextlib.redirect_stdout(io.StringIO()):  # its one-line summary
-                converter.cli.main(command)
-            total = time.process_time() - start
-            objects = sum(1 for _ in Path(out).rglob("*.npz"))
+        start = time.process_time()
+        command = ["preprocess", str(release), str(out), "--mode", mode, "--num-proc", "1", "-q"]
+        with contextlib.redirect_stdout(io.StringIO()):  # its one-line summary
+            converter.cli.main(command)
+        total = time.process_time() - start
+        objects = sum(1 for _ in out.rglob("*.npz"))
     finally:
         for owner, name, function in originals:
             setattr(owner, name, function)
     return ledger.seconds, total, objects
 
 
-def report(mode: Mode, photos: int) -> None:
+def report(mode: Mode, photos: int, scratch: Path) -> None:
     """One mode's parts in CPU milliseconds per object and as shares of the whole process."""
-    ledger, total, objects = measure(mode, photos)
+    ledger, total, objects = measure(mode, photos, scratch)
     parts = [part for _, _, part in PARTS]
     rows = [(part, ledger[part]) for part in parts]
     rows.append(("everything else", total - sum(ledger.values())))
@@ -129,8 +133,9 @@ def main() -> None:
     args = parser.parse_args()
     os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     print_header(f"  {'part':<40} {'ms/object':>9} {'share':>7}")
-    for mode in args.modes:
-        report(mode, args.photos)
+    with tempfile.TemporaryDirectory(prefix="imagenet3d-ledger-") as scratch:
+        for mode in args.modes:
+            report(mode, args.photos, Path(scratch))
 
 
 if __name__ == "__main__":
