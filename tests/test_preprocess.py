@@ -317,7 +317,7 @@ def test_broken_files_are_passed_over_alike_on_threads(broken: Path, tmp_path: P
     assert "not a readable image" in logged and "not a readable npz" in logged
 
 
-def test_the_first_broken_file_stops_a_run_alike_on_threads(broken: Path, tmp_path: Path) -> None:
+def test_a_broken_file_stops_a_run_alike_on_threads(broken: Path, tmp_path: Path) -> None:
     """The error raised does not depend on which thread drew which photo first."""
     errors = []
     for threads in (1, 3):
