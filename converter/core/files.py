@@ -18,9 +18,9 @@ STAGING_PREFIX = ".partial-"
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 # Files are written through the system's calls alone: a Python file object adds three more per
 # file (two to learn its buffer size and whether it is a terminal, one to find its position),
-# and in a run drawing on threads each call can hand Python's lock to another thread.
-# A temporary name is new: were a file or a link already there, the write fails rather than
-# follow it.
+# and in a run drawing on threads each call can hand Python's lock to another thread. The
+# temporary name is created, never reused: were a file or a link already there, the write fails
+# rather than follow it.
 _NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
 # The names `temporary_path` gives: a run killed before its rename leaves one of these, which
 # the next run may remove, and nothing else.

@@ -7,6 +7,7 @@ offset, so a remote archive costs a few range requests per member instead of a d
 from __future__ import annotations
 
 import errno
+import functools
 import hashlib
 import lzma
 import os
@@ -15,7 +16,7 @@ import struct
 import threading
 import zipfile
 import zlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -93,16 +94,19 @@ class FolderStore:
         self._real_folders: dict[str, str] = {}
 
     def names(self) -> list[str]:
-        return sorted(name for name, _ in self._files())
+        return [name for name, _ in self._files]
 
-    def _files(self) -> Iterator[tuple[str, str]]:
-        """Each file's member name and path, walking the folder once."""
+    @functools.cached_property
+    def _files(self) -> list[tuple[str, str]]:
+        """Each file's member name and path, sorted by name: the folder as first listed, walked
+        once for its names and its fingerprint."""
         root = os.fspath(self.root)
+        found = []
         for folder, _, files in os.walk(root):
             relative = os.path.relpath(folder, root).replace(os.sep, "/")
             prefix = "" if relative == "." else f"{relative}/"
-            for name in files:
-                yield prefix + name, os.path.join(folder, name)
+            found.extend((prefix + name, os.path.join(folder, name)) for name in files)
+        return sorted(found)
 
     def read(self, name: str, limit: int = MAX_MEMBER_BYTES) -> bytes:
         descriptor = self._open(name)
@@ -160,8 +164,7 @@ class FolderStore:
 
     def fingerprint(self) -> str:
         """A digest of every file's name and size: cheap, and changed by any file added or cut."""
-        files = sorted(self._files())
-        return _digest((name, os.stat(path).st_size) for name, path in files)
+        return _digest((name, os.stat(path).st_size) for name, path in self._files)
 
 
 class ZipStore:
