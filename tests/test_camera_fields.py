@@ -21,7 +21,7 @@ from converter.core.release import REPO_ID
 from converter.look.draw import projected_vertices
 from converter.look.metrics import rotation_error, rotation_matrices
 from converter.outputs.export_folder import CARD
-from converter.pose.camera import camera_centre, camera_fields, camera_rotation
+from converter.pose.camera import camera_centre, camera_fields, camera_rotation, object_rotation
 from converter.read.mesh import Mesh, read_off
 from converter.read.source import SPLITS, Source
 
@@ -103,9 +103,15 @@ def test_rotation_is_the_textbook_pascal3d_rotation_turned_to_look_down_z(a, e, 
     )
 
 
+@given(angles, angles, angles)
+def test_one_pose_on_python_numbers_is_numpys_matrix_to_the_last_bit(a, e, theta):
+    flipped = object_rotation(a, e, theta) * np.array([[1.0], [-1.0], [-1.0]])
+    np.testing.assert_array_equal(camera_rotation(a, e, theta), flipped)
+
+
 @given(angles, angles, angles, angles, angles, angles)
 def test_the_flip_leaves_every_viewpoint_error_unchanged(a1, e1, t1, a2, e2, t2):
-    one, two = camera_rotation(a1, e1, t1), camera_rotation(a2, e2, t2)
+    one, two = np.array(camera_rotation(a1, e1, t1)), np.array(camera_rotation(a2, e2, t2))
     angle = np.arccos(np.clip((np.trace(one.T @ two) - 1) / 2, -1, 1))
     expected = rotation_error(np.array([[a1, e1, t1]]), np.array([[a2, e2, t2]]))[0]
     assert angle == pytest.approx(expected, abs=1e-6)
