@@ -15,13 +15,20 @@ from PIL import Image
 import converter.outputs.tool_folder
 from converter.cli import main
 from converter.core.errors import DataError
-from converter.outputs.examples import Report, iter_pose_examples, iter_raw_examples
+from converter.outputs.examples import (
+    Report,
+    iter_pose_examples,
+    iter_raw_examples,
+    object_name,
+    select_objects,
+)
 from converter.outputs.schema import pose_features
 from converter.outputs.tool_folder import (
     LOCK,
     STAMP,
     OutputMismatch,
     annotation_arrays,
+    layout_options,
     preprocess,
     release_types,
 )
@@ -326,6 +333,34 @@ def test_a_broken_file_stops_a_run_alike_on_threads(broken: Path, tmp_path: Path
             preprocess(open_source(broken), out, "pose3d", threads=threads, progress=False)
         errors.append(str(caught.value))
     assert errors[0] == errors[1]
+
+
+def test_a_photo_that_stops_a_run_leaves_the_photos_before_it_written(
+    sample_zip: Path, tmp_path: Path
+) -> None:
+    """A task's files are written together once its photos are drawn, and also when one of
+    them stops the run: nothing drawn before the error is lost."""
+    source = open_source(sample_zip)
+    category = source.categories()[0]
+    first, second, third = (image_id for _, image_id in source.listed_ids("train", category)[:3])
+    broken = edited(
+        sample_zip,
+        tmp_path / "broken.zip",
+        {source.photo_member(category, third): b"\xff\xd8 not a JPEG"},
+    )
+    out = tmp_path / "out"
+    with pytest.raises(DataError, match="not a readable image"):
+        preprocess(open_source(broken), out, "pose3d", progress=False)
+    options = layout_options("public")
+    before = [
+        object_name(source, category, image_id, record["index"])
+        for image_id in (first, second)
+        for record in select_objects(source, category, image_id, options)
+    ]
+    assert before
+    written = sorted(path.stem for path in out.glob("images/*/*.JPEG"))
+    assert written == sorted(before)
+    assert sorted(path.stem for path in out.glob("annotations/*/*.npz")) == written
 
 
 def test_chosen_splits_and_categories(source: Source, tmp_path: Path) -> None:
