@@ -14,8 +14,8 @@ disturbed by other jobs on a shared machine. Both are per kept object. Beside th
   three;
 - the Parquet export of the same pose configuration, as a whole command, in examples per second.
 
-Each command runs `--repeat` times, the two tools taking turns, and each figure is the median of
-its runs: on a shared machine the same command varies by a tenth or more from run to run, and
+Each command runs `--repeat` times, the two tools taking turns (every other round in the reverse
+order), and each figure is the median of its runs: on a shared machine the same command varies by a tenth or more from run to run, and
 creating a file on this machine's disk cost from 0.04 to 0.99 ms, by folder and by minute
 (measured), while each object makes two. The commands write under the temporary folder
 (TMPDIR), where what creating a file costs is printed at the start and at the end. Every run
@@ -310,10 +310,16 @@ ROUND: list[tuple[Measure, int]] = [
 
 
 def measured(release: Path, scratch: Path, mode: Mode, repeat: int) -> list[Run]:
-    """The medians of `repeat` rounds of ROUND, each run writing a new folder under `scratch`."""
+    """The medians of `repeat` rounds of ROUND, each run writing a new folder under `scratch`.
+
+    Every other round runs ROUND backwards: on a machine that speeds up or slows down in the
+    course of a round (this shared host did, by a quarter within minutes), the commands run
+    early and those run late then swap places, and no command is favoured by its slot.
+    """
     runs: list[list[Run]] = [[] for _ in ROUND]
     for round_index in range(repeat):
-        for slot, (measure, procs) in enumerate(ROUND):
+        slots = list(enumerate(ROUND))
+        for slot, (measure, procs) in slots[::-1] if round_index % 2 else slots:
             out = scratch / f"{mode}-{round_index}-{slot}"
             runs[slot].append(measure(release, out, mode, procs))
     return [median_run(slot) for slot in runs]
@@ -379,7 +385,7 @@ def report(photos: int, modes: list[Mode], repeat: int) -> bool:
     archive = workload_archive(photos)
     release = unpacked(archive)
     print(f"workload: {photos} photos shaped like the release, unpacked at {release}")
-    print(f"each figure the median of {repeat} runs, the tools taking turns")
+    print(f"each figure the median of {repeat} runs, the tools taking turns, every other backwards")
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     with tempfile.TemporaryDirectory(prefix="imagenet3d-bench-") as scratch:
         print_disk(Path(scratch), "at start")
