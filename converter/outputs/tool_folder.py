@@ -207,7 +207,7 @@ def run_task(
     run. Drawing is nearly all C that lets go of Python's lock, the rest nearly all Python:
     split so, the threads seldom wait for the lock. Written one after another, files find the
     processor's caches warm from the file before: an object's two files took the main thread
-    94 to 99 us of CPU, against 157 to 177 us written between photos (measured while
+    85 to 99 us of CPU, against 157 to 177 us written between photos (measured while
     preprocessing the benchmark workload). The task's two folders are made and listed once:
     past that, a photo costs no file-system call but the writing of its files.
     """
