@@ -15,12 +15,12 @@ disturbed by other jobs on a shared machine. Both are per kept object. Beside th
 - the Parquet export of the same pose configuration, as a whole command, in examples per second.
 
 Each command runs `--repeat` times, the two tools taking turns (every other round in the reverse
-order), and each figure is the median of its runs: on a shared machine the same command varies by a tenth or more from run to run, and
-creating a file on this machine's disk cost from 0.04 to 0.99 ms, by folder and by minute
-(measured), while each object makes two. The commands write under the temporary folder
-(TMPDIR), where what creating a file costs is printed at the start and at the end. Every run
-writes a folder of its own, removed only at the end, so that no command pays for deleting
-another's files.
+order), and each figure is the median of its runs: on a shared machine the same command varies
+by a tenth or more from run to run, and creating a file on this machine's disk cost from 0.04
+to 0.99 ms, by folder and by minute (measured), while each object makes two. The commands
+write under the temporary folder (TMPDIR), where what creating a file costs is printed at the
+start and at the end. Every run writes a folder of its own, removed only at the end, so that no
+command pays for deleting another's files.
 
     .venv/bin/python -m bench.preprocess [--photos 1200] [--modes pose3d pose6d] [--repeat 3]
 """
