@@ -2,7 +2,7 @@
 
 Decoding, resampling and encoding run in C libraries that let go of Python's lock, so threads
 of one process can keep several CPUs busy on different photos while the main thread reads the
-next ones and writes the last ones' files; the order of the results stays the order of the
+next ones and makes the last ones' files; the order of the results stays the order of the
 items, so what a run writes does not depend on how many threads it has.
 """
 
