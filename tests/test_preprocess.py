@@ -363,6 +363,59 @@ def test_a_photo_that_stops_a_run_leaves_the_photos_before_it_written(
     assert sorted(path.stem for path in out.glob("annotations/*/*.npz")) == written
 
 
+def broken_across_tasks(sample_zip: Path, out: Path, last_photo: bool) -> Path:
+    """The sample with the annotation file of the second task's first photo broken, and with
+    `last_photo` the photo of the first task's last drawn photo too. Reading the second task
+    overlaps drawing the last photos of the first."""
+    source = open_source(sample_zip)
+    first, second = source.categories()[:2]
+    changes = {source.layout.annotation(*source.listed_ids("train", second)[0]): b"PK not an npz"}
+    if last_photo:
+        options = layout_options("public")
+        drawn = [
+            pair
+            for pair in source.listed_ids("train", first)
+            if select_objects(source, *pair, options)
+        ]
+        changes[source.photo_member(*drawn[-1])] = b"\xff\xd8 not a JPEG"
+    return edited(sample_zip, out, changes)
+
+
+def test_a_broken_annotation_stops_a_run_once_the_task_before_is_written(
+    sample_zip: Path, tmp_path: Path
+) -> None:
+    """A task's annotations are read ahead of its turn; the error they give is raised in its
+    turn, once the task before has every file and its list, on any thread count."""
+    broken = broken_across_tasks(sample_zip, tmp_path / "broken.zip", last_photo=False)
+    first = open_source(broken).categories()[0]
+    for threads in (1, 3):
+        out = tmp_path / f"threads-{threads}"
+        with pytest.raises(DataError, match="not a readable npz"):
+            preprocess(open_source(broken), out, "pose3d", threads=threads, progress=False)
+        names = (out / "lists" / f"{first}_train" / "mesh01.txt").read_text().split()
+        assert names
+        assert sorted(path.stem for path in out.glob(f"images/{first}_train/*.JPEG")) == sorted(
+            names
+        )
+
+
+def test_what_a_task_read_ahead_passes_over_is_logged_in_its_turn(
+    sample_zip: Path, tmp_path: Path
+) -> None:
+    """The first task's last photo is logged before the next task's broken annotation file,
+    though that file is read while the photo is drawn."""
+    broken = broken_across_tasks(sample_zip, tmp_path / "broken.zip", last_photo=True)
+    logs = []
+    for threads in (1, 3):
+        source = open_source(broken, on_invalid="skip")
+        preprocess(
+            source, tmp_path / f"threads-{threads}", "pose3d", threads=threads, progress=False
+        )
+        logs.append(source.invalid.members)
+    assert logs[0] == logs[1]
+    assert ["not a readable image" in line for line in logs[0]] == [True, False]
+
+
 def test_chosen_splits_and_categories(source: Source, tmp_path: Path) -> None:
     category = source.categories()[1]
     options = PoseOptions(categories=(category,))

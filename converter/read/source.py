@@ -83,7 +83,8 @@ class InvalidLog:
         self.add(error)
 
     def merge(self, other: InvalidLog) -> None:
-        """Fold in what another process (a worker over the same source) passed over."""
+        """Fold in what was passed over apart: by another process (a worker over the same
+        source), or in reading a task ahead of its turn."""
         self.count += other.count
         self.members.extend(other.members[: max(self.shown - len(self.members), 0)])
 
