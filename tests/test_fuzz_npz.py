@@ -12,6 +12,7 @@ import importlib
 import io
 import os
 import pickle
+import struct
 import subprocess
 import sys
 import zipfile
@@ -149,6 +150,33 @@ def test_every_opcode_argument_decodes_as_pickle_decodes_it(protocol: int) -> No
         value.append([b"", b"ab", b"x" * 300])
     data = pickle.dumps(value, protocol=protocol)
     assert same(_unpickle(data), pickle.loads(data))
+
+
+def dtype_state(order: bytes) -> bytes:
+    """The pickled state numpy gives a plain dtype of byte order `order`, as a tuple."""
+    return b"(K\x03X\x01\x00\x00\x00" + order + b"NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00t"
+
+
+def test_a_dtype_given_another_state_makes_the_scalars_after_it_as_numpy_does() -> None:
+    """Two scalars of the same eight bytes through one dtype object, whose byte order a BUILD
+    between them changes: a dtype's check, kept for its later scalars, must not outlive it."""
+    data = struct.pack("<d", 1.5)
+    stream = (
+        b"\x80\x02(cnumpy.core.multiarray\nscalar\nq\x01"
+        + b"cnumpy\ndtype\nX\x02\x00\x00\x00f8\x89\x88\x87Rq\x00"
+        + dtype_state(b"<")
+        + b"bC\x08"
+        + data
+        + b"\x86R"
+        + b"h\x01h\x00"
+        + dtype_state(b">")
+        + b"bC\x08"
+        + data
+        + b"\x86Rl."
+    )
+    expected = pickle.loads(stream)
+    assert expected[0] == 1.5 and expected[1] != 1.5
+    assert same(_unpickle(stream), expected)
 
 
 @pytest.mark.parametrize("opcode", [pickle.BINUNICODE8, pickle.BINBYTES8])

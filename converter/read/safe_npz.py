@@ -25,7 +25,7 @@ import struct
 import sys
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -84,7 +84,7 @@ class _DtypeSpec:
 
     spec: Any
     state: Any = None
-    _dtype: np.dtype | None = None
+    _dtype: np.dtype | None = field(default=None, init=False, repr=False, compare=False)
 
     def set_state(self, state: Any) -> None:
         self.state, self._dtype = state, None
