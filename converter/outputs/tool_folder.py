@@ -226,8 +226,8 @@ def run_tasks(
     what comes next: a task's annotations all at once, then its photos one by one, so the next
     task's annotations are read while the last photos of the one before are drawn. Read between
     tasks, they left both drawing threads idle 0.6 s of a 4.2 s run; read ahead, one process on
-    two CPUs took 3 to 7% less wall time (pose6d) and 1 to 6% (pose3d), for CPU times within 4%
-    (two sets of interleaved rounds). Drawing is nearly all C that lets go of Python's lock,
+    two CPUs took 4 to 10% less wall time (pose6d) and 1 to 3% (pose3d), for CPU times within 4%
+    (two sets of interleaved rounds, 14 a mode). Drawing is nearly all C that lets go of Python's lock,
     the rest nearly all Python. Here the photos' files are made in their order, with their
     errors, and written together once a task's photos are done, also when a photo's error stops
     the run: written one after another, files find the processor's caches warm from the file
