@@ -364,9 +364,9 @@ def test_a_photo_that_stops_a_run_leaves_the_photos_before_it_written(
 
 
 def broken_across_tasks(sample_zip: Path, out: Path, last_photo: bool) -> Path:
-    """The sample with the annotation file of the second task's first photo broken, and with
-    `last_photo` the photo of the first task's last drawn photo too. Reading the second task
-    overlaps drawing the last photos of the first."""
+    """The sample with the annotation file of the second category's first photo broken and,
+    with `last_photo`, the first category's last drawn photo too. A category's eight training
+    photos make one task: reading the second task overlaps drawing the last photos of the first."""
     source = open_source(sample_zip)
     first, second = source.categories()[:2]
     changes = {source.layout.annotation(*source.listed_ids("train", second)[0]): b"PK not an npz"}
