@@ -199,21 +199,16 @@ class Selected:
 
 @dataclass(frozen=True)
 class Started:
-    """A task whose photos' annotations are read: where its files go, what it keeps, and what
-    reading them passed over (`invalid`) or the error that stopped it, both handed on when the
-    task's turn comes."""
+    """A task whose photos' annotations are read: where its files go, the names of every
+    example its photos make (in their order), the photos still to write, and what reading them
+    passed over (`invalid`) or the error that stopped it, both handed on in the task's turn."""
 
-    task: Task
     folders: tuple[str, str]
     report: Report
-    selected: list[Selected]
+    names: list[str]
     todo: list[Selected]
     invalid: InvalidLog
     error: Exception | None = None
-
-    def names(self) -> list[str]:
-        """The names of every example the task's photos make, in the photos' order."""
-        return [name for photo in self.selected for name in photo.names]
 
 
 def run_tasks(
@@ -227,13 +222,13 @@ def run_tasks(
     task's annotations are read while the last photos of the one before are drawn. Read between
     tasks, they left both drawing threads idle 0.6 s of a 4.2 s run; read ahead, one process on
     two CPUs took 4 to 10% less wall time (pose6d) and 1 to 3% (pose3d), for CPU times within 4%
-    (two sets of interleaved rounds, 14 a mode). Drawing is nearly all C that lets go of Python's lock,
-    the rest nearly all Python. Here the photos' files are made in their order, with their
-    errors, and written together once a task's photos are done, also when a photo's error stops
-    the run: written one after another, files find the processor's caches warm from the file
-    before (an object's two files took this thread 85 to 99 us of CPU, against 157 to 177 us
-    written between photos). A task's two folders are made and listed once: past that, a photo
-    costs no file-system call but the writing of its files.
+    (two sets of interleaved rounds, 14 a mode). Drawing is nearly all C that lets go of
+    Python's lock, the rest nearly all Python. Here the photos' files are made in their order,
+    with their errors, and written together once a task's photos are done, also when a photo's
+    error stops the run: written one after another, files find the processor's caches warm
+    from the file before (an object's two files took this thread 85 to 99 us of CPU, against
+    157 to 177 us written between photos). A task's two folders are made and listed once: past
+    that, a photo costs no file-system call but the writing of its files.
     """
     draw = _drawer(source, job)
     files: collections.deque[tuple[str, bytes]] = collections.deque()
@@ -243,7 +238,7 @@ def run_tasks(
             if isinstance(item, Started):
                 if current is not None:
                     _write(files)
-                    yield current.report, current.names()
+                    yield current.report, current.names
                 current = _begun(source, item)
                 continue
             assert current is not None
@@ -253,7 +248,7 @@ def run_tasks(
                 source.tolerate(error)
         if current is not None:
             _write(files)
-            yield current.report, current.names()
+            yield current.report, current.names
     finally:
         _write(files)
 
@@ -286,8 +281,9 @@ def _start(source: Source, out: Path, job: Job, task: Task) -> Started:
         done, selected, error = set(), [], stopped
     finally:
         task_log, source.invalid = source.invalid, run_log
+    names = [name for photo in selected for name in photo.names]
     todo = [photo for photo in selected if photo.kept and not done.issuperset(photo.names)]
-    return Started(task, folders, report, selected, todo, task_log, error)
+    return Started(folders, report, names, todo, task_log, error)
 
 
 def _begun(source: Source, started: Started) -> Started:
