@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
+import random
 import shutil
 import struct
 import zlib
@@ -234,8 +234,11 @@ def test_a_link_planted_at_a_temporary_name_is_not_written_through(
     victim.write_bytes(b"keep me")
     out = tmp_path / "out"
     out.mkdir()
-    monkeypatch.setattr(os, "urandom", lambda size: bytes(size))  # the guess: .x.npz.00000000
-    (out / ".x.npz.00000000.partial").symlink_to(victim)
+    monkeypatch.setattr(
+        "converter.core.files._NAMES", random.Random(3)
+    )  # names drawn as the guess is
+    guess = f".x.npz.{random.Random(3).getrandbits(32):08x}.partial"
+    (out / guess).symlink_to(victim)
     with pytest.raises(FileExistsError):
         write_atomic(out / "x.npz", b"attacker's choice")
     assert victim.read_bytes() == b"keep me" and not (out / "x.npz").exists()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +26,12 @@ _NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
 # The names `temporary_path` gives: a run killed before its rename leaves one of these, which
 # the next run may remove, and nothing else.
 _TEMPORARY = re.compile(rf"\..+\.[0-9a-f]{{8}}{re.escape(PARTIAL_SUFFIX)}", re.DOTALL)
+# The random part of those names, drawn from a generator seeded by the system once per process
+# (again in a forked child, which would otherwise draw its parent's names) rather than asking
+# the system for each: in a run drawing on threads, that call hands Python's lock to another
+# thread, and a run names two files per object. A name already there fails the write (above).
+_NAMES = random.Random()
+os.register_at_fork(after_in_child=_NAMES.seed)
 
 
 def temporary_path(path: str | os.PathLike[str]) -> str:
@@ -36,7 +43,7 @@ def temporary_path(path: str | os.PathLike[str]) -> str:
     not `Path`s, as a run writes two files per object.
     """
     folder, name = os.path.split(os.fspath(path))
-    temporary = f".{name}.{os.urandom(4).hex()}{PARTIAL_SUFFIX}"
+    temporary = f".{name}.{_NAMES.getrandbits(32):08x}{PARTIAL_SUFFIX}"
     size = len(temporary.encode("utf-8", "surrogatepass"))
     if size > MAX_COMPONENT_BYTES:
         raise DataError(
