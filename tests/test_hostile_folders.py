@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from converter.core.errors import DataError
+from converter.read.archive import _read_whole
 from converter.read.safe_npz import MAX_ANNOTATION_BYTES
 from converter.read.source import MAX_PHOTO_BYTES, open_source
 from tests.hostile import first_error_bounded
@@ -52,6 +53,23 @@ def test_a_sparse_file_of_gigabytes_is_refused_unread(
     os.truncate(path, 3 << 30)
     message = first_error_bounded(folder)
     assert message == f"{member}: size {3 << 30} bytes is too large (limit {limit})"
+
+
+@pytest.mark.parametrize(
+    ("size", "read"), [(10, b"0123456789"), (4, b"01234"), (20, b"0123456789")]
+)
+def test_a_file_is_read_to_its_size_and_one_that_grew_since_shows_a_byte_more(
+    size: int, read: bytes, tmp_path: Path
+) -> None:
+    """`size` is what the file's status said: as now, smaller (it grew since, and its size
+    check then refuses it) or larger (it shrank)."""
+    path = tmp_path / "member"
+    path.write_bytes(b"0123456789")
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        assert _read_whole(descriptor, size) == read
+    finally:
+        os.close(descriptor)
 
 
 def test_a_link_out_of_the_folder_is_never_followed(folder: Path, tmp_path: Path) -> None:

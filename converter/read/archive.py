@@ -70,13 +70,19 @@ class Store(Protocol):
     def fingerprint(self) -> str: ...
 
 
-def _read_up_to(descriptor: int, size: int) -> bytes:
-    """`size` bytes from an open file, fewer at its end, by the system's calls alone (a Python
-    file object adds three, see `converter.core.files`)."""
+def _read_whole(descriptor: int, size: int) -> bytes:
+    """A regular file that had `size` bytes when its status was read, and one byte more if it
+    has grown since, by the system's calls alone (a Python file object adds three, see
+    `converter.core.files`). A regular file's read comes back short only at its end (or when a
+    signal cuts it), so a file read whole needs no further read to find its end: one call a
+    file rather than two, each of which hands Python's lock to another thread."""
     parts = []
-    while size > 0 and (part := os.read(descriptor, size)):
+    wanted = size + 1
+    while wanted > 0 and (part := os.read(descriptor, wanted)):
         parts.append(part)
-        size -= len(part)
+        wanted -= len(part)
+        if wanted == 1:
+            break
     return b"".join(parts)
 
 
@@ -116,7 +122,7 @@ class FolderStore:
                 raise DataError(name, "is not a regular file")
             check_size(name, status.st_size, limit)
             # One byte more than the size shows a file that grew since; no more than the limit.
-            data = _read_up_to(descriptor, min(status.st_size, limit) + 1)
+            data = _read_whole(descriptor, min(status.st_size, limit))
         finally:
             os.close(descriptor)
         check_size(name, len(data), limit)
