@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import random
 import shutil
 import struct
@@ -19,7 +20,7 @@ from huggingface_hub import HfApi
 
 from converter.cli import main
 from converter.core.errors import DataError
-from converter.core.files import write_atomic
+from converter.core.files import temporary_path, write_atomic
 from converter.look.visualize import Export, visualize
 from converter.outputs.examples import iter_raw_examples
 from converter.outputs.export import export
@@ -242,6 +243,21 @@ def test_a_link_planted_at_a_temporary_name_is_not_written_through(
     with pytest.raises(FileExistsError):
         write_atomic(out / "x.npz", b"attacker's choice")
     assert victim.read_bytes() == b"keep me" and not (out / "x.npz").exists()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="forked workers are Linux's")
+def test_a_forked_worker_draws_temporary_names_of_its_own(tmp_path: Path) -> None:
+    """Two processes making the same file (a cached sample, say) never share a temporary
+    name, even when one is forked from the other after both were seeded."""
+    reader, writer = os.pipe()
+    child = os.fork()
+    if child == 0:
+        os.write(writer, temporary_path(tmp_path / "x.npz").encode())
+        os._exit(0)
+    os.close(writer)
+    os.waitpid(child, 0)
+    with os.fdopen(reader) as pipe:
+        assert pipe.read() != temporary_path(tmp_path / "x.npz")
 
 
 def png_header(width: int, height: int) -> bytes:
