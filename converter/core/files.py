@@ -31,7 +31,8 @@ _TEMPORARY = re.compile(rf"\..+\.[0-9a-f]{{8}}{re.escape(PARTIAL_SUFFIX)}", re.D
 # the system for each: in a run drawing on threads, that call hands Python's lock to another
 # thread, and a run names two files per object. A name already there fails the write (above).
 _NAMES = random.Random()
-os.register_at_fork(after_in_child=_NAMES.seed)
+if hasattr(os, "register_at_fork"):  # POSIX; Windows starts every worker afresh
+    os.register_at_fork(after_in_child=_NAMES.seed)
 
 
 def temporary_path(path: str | os.PathLike[str]) -> str:
