@@ -61,8 +61,8 @@ def test_a_sparse_file_of_gigabytes_is_refused_unread(
 def test_a_file_is_read_to_its_size_and_one_that_grew_since_shows_a_byte_more(
     size: int, read: bytes, tmp_path: Path
 ) -> None:
-    """`size` is what the file's status said: as now, smaller (it grew since, and its size
-    check then refuses it) or larger (it shrank)."""
+    """`size` is what the file's status said: as now, smaller (it grew since: a byte more,
+    which the size check refuses at the limit) or larger (it shrank since)."""
     path = tmp_path / "member"
     path.write_bytes(b"0123456789")
     descriptor = os.open(path, os.O_RDONLY)

@@ -235,20 +235,19 @@ def test_a_link_planted_at_a_temporary_name_is_not_written_through(
     victim.write_bytes(b"keep me")
     out = tmp_path / "out"
     out.mkdir()
-    monkeypatch.setattr(
-        "converter.core.files._NAMES", random.Random(3)
-    )  # names drawn as the guess is
-    guess = f".x.npz.{random.Random(3).getrandbits(32):08x}.partial"
+    guessed = random.Random(3)  # the guess: names drawn as the writer draws them
+    monkeypatch.setattr("converter.core.files._NAMES", random.Random(3))
+    guess = f".x.npz.{guessed.getrandbits(32):08x}.partial"
     (out / guess).symlink_to(victim)
     with pytest.raises(FileExistsError):
         write_atomic(out / "x.npz", b"attacker's choice")
     assert victim.read_bytes() == b"keep me" and not (out / "x.npz").exists()
 
 
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="forked workers are Linux's")
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this system")
 def test_a_forked_worker_draws_temporary_names_of_its_own(tmp_path: Path) -> None:
     """Two processes making the same file (a cached sample, say) never share a temporary
-    name, even when one is forked from the other after both were seeded."""
+    name, even when one is forked from the other, whose generator it starts with."""
     reader, writer = os.pipe()
     child = os.fork()
     if child == 0:
