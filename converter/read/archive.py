@@ -78,10 +78,10 @@ def _read_whole(descriptor: int, size: int) -> bytes:
     file rather than two, each of which hands Python's lock to another thread."""
     parts = []
     wanted = size + 1
-    while wanted > 0 and (part := os.read(descriptor, wanted)):
+    while part := os.read(descriptor, wanted):
         parts.append(part)
         wanted -= len(part)
-        if wanted == 1:
+        if wanted <= 1:  # read to its size, or grown past it
             break
     return b"".join(parts)
 
