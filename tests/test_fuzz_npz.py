@@ -12,10 +12,13 @@ import importlib
 import io
 import os
 import pickle
+import pickletools
 import struct
 import subprocess
 import sys
+import tracemalloc
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -44,11 +47,15 @@ class Reduce:
         return self.reduced
 
 
+def object_npz(stream: bytes) -> bytes:
+    """An npz whose object array header is followed by the pickle `stream`."""
+    header = npy_bytes(np.array([None], dtype=object))
+    return npz_of_npy(header[: header.index(b"\n") + 1] + stream)
+
+
 def pickled_npz(value: Any) -> bytes:
     """An npz whose object array header is followed by the pickle of `value`."""
-    header = npy_bytes(np.array([None], dtype=object))
-    header = header[: header.index(b"\n") + 1]
-    return npz_of_npy(header + pickle.dumps(value, protocol=3))
+    return object_npz(pickle.dumps(value, protocol=3))
 
 
 def assert_refused(data: bytes) -> DataError:
@@ -492,3 +499,32 @@ def test_dict_keys_other_than_text_are_refused(key: Any) -> None:
     with pytest.raises(pickle.UnpicklingError, match="dict key of type"):
         _unpickle(pickle.dumps({key: 1}, protocol=3))
     assert same(_unpickle(pickle.dumps({np.str_("a"): 1}, protocol=3)), {np.str_("a"): 1})
+
+
+def with_memo_index(index: int) -> bytes:
+    """An object array's pickle that also files its first object under memo `index`, never
+    read back."""
+    stream = pickle.dumps(np.array([None], dtype=object), protocol=3)
+    puts = (pos for op, _, pos in pickletools.genops(stream) if op.code == "q")
+    after = next(puts) + 2  # BINPUT and its one-byte index
+    return stream[:after] + pickle.LONG_BINPUT + struct.pack("<I", index) + stream[after:]
+
+
+def peak_allocated(load: Callable[[bytes], Any], data: bytes) -> int:
+    """The most memory Python's allocators held at once while `load` read `data`."""
+    tracemalloc.start()
+    try:
+        load(data)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_memo_index_in_the_billions_costs_no_memory() -> None:
+    """Python's own unpickler makes its memo table twice as long as the largest index a stream
+    files under: five bytes of opcode ask for 256 MiB at 2**24, 64 GiB at 2**32 - 1."""
+    assert peak_allocated(pickle.loads, with_memo_index(1 << 24)) > 1 << 28
+    for index in (1 << 24, (1 << 32) - 1):
+        npz = object_npz(with_memo_index(index))
+        assert peak_allocated(lambda data: load_npz_array(data, MEMBER), npz) < 1 << 20
+        assert same(load_npz_array(npz, MEMBER), np.array([None], dtype=object))

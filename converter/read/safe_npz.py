@@ -5,9 +5,11 @@ The release stores each photo's objects as a pickled object array inside an `.np
 stream is interpreted here by a small machine that knows plain containers and literals, and
 numpy's array, scalar and dtype constructors only. Python's own unpickler is not used even
 with a restricted lookup: it applies item assignment and `__setstate__` to whatever object a
-stream names, and numpy's `ndarray.__setstate__` and `dtype.__setstate__` crash the
-interpreter on some malformed states. Here every numpy value is checked first, then built
-through numpy's ordinary calls (docs/format.md, 'Annotation files').
+stream names, numpy's `ndarray.__setstate__` and `dtype.__setstate__` crash the interpreter on
+some malformed states, and it sizes its memo table by the largest index a stream files under
+(the five bytes filing a value under 2**24 take 256 MiB). Here every numpy value is checked
+first, then built through numpy's ordinary calls (docs/format.md, 'Annotation files'), and the
+memo holds only what is filed.
 
 What is cheap to write may be costly to use: a kilobyte of pickle can share one list a billion
 times over, or fill a dict with keys of one hash. The machine weighs what it builds as it builds
