@@ -14,7 +14,10 @@ stored as a size-1 array is read as that number (numpy 2 refuses `int()` of a (1
     python bench/public_tool.py SRC OUT --mode pose3d [--num-workers 2]
 
 SRC is an unpacked release (the folder holding images/, annotations/ and lists/). It imports
-nothing from this project, so its start-up is the tool's own.
+nothing from this project, so its start-up is the tool's own. Like the tool, it loads the
+annotations with `np.load(allow_pickle=True)`, which runs whatever a file's pickle names: point
+it only at the benchmark's generated workload or a release you trust (docs/format.md,
+'Annotation files').
 """
 
 from __future__ import annotations
