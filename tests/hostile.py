@@ -1,10 +1,14 @@
-"""Reading a hostile release in a child process whose memory and time are bounded."""
+"""Reading a hostile release: in a child process whose memory and time are bounded, or in this
+one with the peak of Python's memory it took."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from converter.core.errors import DataError, SourceError
 from converter.read.mesh import load_cad
@@ -63,3 +67,13 @@ def run_bounded(case: str, setup: str = "from tests.hostile import first_error")
 def first_error_bounded(spec: Path | str) -> str:
     """`first_error` of `spec`, read in a bounded child process."""
     return run_bounded(f"print(first_error({str(spec)!r}))")
+
+
+def peak_allocated(call: Callable[[], Any]) -> int:
+    """The most memory Python's allocators held at once while `call` ran."""
+    tracemalloc.start()
+    try:
+        call()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()

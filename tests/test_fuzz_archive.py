@@ -5,7 +5,6 @@ its bytes or a DataError naming the member; sizes are judged before inflating.""
 from __future__ import annotations
 
 import re
-import tracemalloc
 import warnings
 import zipfile
 from pathlib import Path
@@ -18,6 +17,7 @@ from converter.core.errors import DataError, SourceError
 from converter.read.archive import MAX_MEMBERS, first_overlap
 from converter.read.source import SPLITS, Source, open_source
 from tests.helpers import declaring, edited, members, overlapping
+from tests.hostile import peak_allocated
 
 FUZZ = settings(
     max_examples=100,
@@ -87,14 +87,16 @@ def with_declared_size(data: bytes, name: str, size: int) -> bytes:
 def peak_memory_of_reading(path: Path, name: str) -> tuple[BaseException | None, int]:
     """What reading member `name` raised, and the peak of Python memory it took."""
     source = open_source(path)
-    tracemalloc.start()
-    try:
-        source.store.read(name)
-        raised = None
-    except (DataError, SourceError) as error:
-        raised = error
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
+    raised: BaseException | None = None
+
+    def read() -> None:
+        nonlocal raised
+        try:
+            source.store.read(name)
+        except (DataError, SourceError) as error:
+            raised = error
+
+    peak = peak_allocated(read)
     return raised, peak
 
 
@@ -282,12 +284,12 @@ def test_an_archive_declaring_millions_of_members_is_refused_before_parsing(
     """zipfile would parse every entry at once, about 800 bytes of memory each."""
     path = tmp_path / "many.zip"
     path.write_bytes(declaring_members(sample_zip.read_bytes(), 10_000_000))
-    tracemalloc.start()
-    with pytest.raises(SourceError, match=f"declares 10000000 members.*limit {MAX_MEMBERS}"):
-        open_source(path)
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    assert peak < 1 << 20
+
+    def refused() -> None:
+        with pytest.raises(SourceError, match=f"declares 10000000 members.*limit {MAX_MEMBERS}"):
+            open_source(path)
+
+    assert peak_allocated(refused) < 1 << 20
     honest = tmp_path / "honest.zip"
     honest.write_bytes(declaring_members(sample_zip.read_bytes(), len(members(sample_zip, ""))))
     assert open_source(honest).categories() == open_source(sample_zip).categories()

@@ -16,9 +16,7 @@ import pickletools
 import struct
 import subprocess
 import sys
-import tracemalloc
 import zipfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +30,7 @@ from converter.core.errors import DataError
 from converter.read.records import parse_objects
 from converter.read.safe_npz import _unpickle, load_npz_array
 from tests.helpers import RELEASE_LIKE, npy_bytes, npz_of_npy, release_npz, with_raw_value
+from tests.hostile import peak_allocated
 
 FUZZ = settings(max_examples=150, deadline=None, derandomize=True, database=None)
 MEMBER = "imagenet3d_v1/annotations/car/n02958343_1.npz"
@@ -505,26 +504,16 @@ def with_memo_index(index: int) -> bytes:
     """An object array's pickle that also files its first object under memo `index`, never
     read back."""
     stream = pickle.dumps(np.array([None], dtype=object), protocol=3)
-    puts = (pos for op, _, pos in pickletools.genops(stream) if op.code == "q")
+    puts = (pos for op, _, pos in pickletools.genops(stream) if op.name == "BINPUT")
     after = next(puts) + 2  # BINPUT and its one-byte index
     return stream[:after] + pickle.LONG_BINPUT + struct.pack("<I", index) + stream[after:]
-
-
-def peak_allocated(load: Callable[[bytes], Any], data: bytes) -> int:
-    """The most memory Python's allocators held at once while `load` read `data`."""
-    tracemalloc.start()
-    try:
-        load(data)
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
 
 
 def test_a_memo_index_in_the_billions_costs_no_memory() -> None:
     """Python's own unpickler makes its memo table twice as long as the largest index a stream
     files under: five bytes of opcode ask for 256 MiB at 2**24, 64 GiB at 2**32 - 1."""
-    assert peak_allocated(pickle.loads, with_memo_index(1 << 24)) > 1 << 28
+    assert peak_allocated(functools.partial(pickle.loads, with_memo_index(1 << 24))) > 1 << 28
     for index in (1 << 24, (1 << 32) - 1):
         npz = object_npz(with_memo_index(index))
-        assert peak_allocated(lambda data: load_npz_array(data, MEMBER), npz) < 1 << 20
+        assert peak_allocated(functools.partial(load_npz_array, npz, MEMBER)) < 1 << 20
         assert same(load_npz_array(npz, MEMBER), np.array([None], dtype=object))
