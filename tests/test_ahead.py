@@ -39,6 +39,22 @@ def test_one_thread_works_in_the_callers_thread() -> None:
     }
 
 
+def test_the_caller_works_on_an_item_no_thread_has_started_while_it_waits() -> None:
+    # The one other thread is held on the first item until an item is worked on by the caller.
+    caller_worked = threading.Event()
+
+    def work(number: int) -> str:
+        if threading.current_thread() is threading.main_thread():
+            caller_worked.set()
+        elif number == 0:
+            assert caller_worked.wait(timeout=10)
+        return threading.current_thread().name
+
+    workers = [future.result() for _, future in ahead(range(12), work, 2)]
+    assert workers[0].startswith("ahead")
+    assert threading.main_thread().name in workers
+
+
 def test_items_are_taken_only_as_the_threads_need_them() -> None:
     taken = []
 

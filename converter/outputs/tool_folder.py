@@ -217,18 +217,18 @@ def run_tasks(
     """Write the examples of the tasks' photos, skipping photos whose files are all there; each
     task's report and names once its files are written.
 
-    The photos are drawn on `threads` threads (`converter.core.ahead`) while this thread reads
-    what comes next: a task's annotations all at once, then its photos one by one, so the next
-    task's annotations are read while the last photos of the one before are drawn. Read between
-    tasks, they left both drawing threads idle 0.6 s of a 4.2 s run; read ahead, one process on
-    two CPUs took 4 to 10% less wall time (pose6d) and 1 to 3% (pose3d), for CPU times within 4%
-    (two sets of interleaved rounds, 14 a mode). Drawing is nearly all C that lets go of
-    Python's lock, the rest nearly all Python. Here the photos' files are made in their order,
-    with their errors, and written together once a task's photos are done, also when a photo's
-    error stops the run: written one after another, files find the processor's caches warm
-    from the file before (an object's two files took this thread 85 to 99 us of CPU, against
-    157 to 177 us written between photos). A task's two folders are made and listed once: past
-    that, a photo costs no file-system call but the writing of its files.
+    The photos are drawn on `threads` threads (`converter.core.ahead`), this one among them when a
+    photo it wants is not drawn yet, while this thread reads what comes next: a task's annotations
+    all at once, then its photos one by one, so the next task's annotations are read while the last
+    photos of the one before are drawn. Read between tasks, they left both drawing threads idle
+    0.6 s of a 4.2 s run; read ahead, one process on two CPUs took 4 to 10% less wall time (pose6d)
+    and 1 to 3% (pose3d), for CPU times within 4% (two sets of interleaved rounds, 14 a mode).
+    Drawing is nearly all C that lets go of Python's lock, the rest nearly all Python. Here the
+    photos' files are made in their order, with their errors, and written together once a task's
+    photos are done, also when a photo's error stops the run: written one after another, files find
+    the processor's caches warm from the file before (an object's two files took this thread 85 to
+    99 us of CPU, against 157 to 177 us written between photos). A task's two folders are made and
+    listed once: past that, a photo costs no file-system call but the writing of its files.
     """
     draw = _drawer(source, job)
     files: collections.deque[tuple[str, bytes]] = collections.deque()
