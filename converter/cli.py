@@ -546,17 +546,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     its control characters escaped (a name from a file cannot add lines or drive the terminal).
 
     Ctrl-C and SIGTERM end the run and its workers with one line and the shell's status for the
-    signal (130, 143); a reader that stops early (`imagenet3d inspect ... | head`) ends the run
-    quietly, as it would any Unix tool.
+    signal (130, 143), also when the run finished anyway: Python ignores an error raised in a
+    finalizer (`__del__`), and the signal's `KeyboardInterrupt` is raised wherever Python was.
+    A reader that stops early (`imagenet3d inspect ... | head`) ends the run quietly, as it
+    would any Unix tool.
     """
     args = build_parser().parse_args(argv)
     _configure_logging(args.verbosity)
     with stopping(f"imagenet3d {args.command}") as stop:
         try:
             with bars_hidden(args.verbosity < 0 or bars_switched_off()):
-                return args.run(args)
+                status = args.run(args)
         except BaseException as error:
             return _failure(args.command, error, stop)
+        return status if stop.signal is None else stop.report()
 
 
 def _failure(command: str, error: BaseException, stop: Stop) -> int:

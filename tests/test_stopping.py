@@ -185,3 +185,44 @@ def test_a_signal_ends_one_process_drawing_on_threads_and_leaves_no_wrong_file(
         imagenet3d("preprocess", workload, clean, num_proc=1), env=quiet_env(), check=True
     )
     assert folder_files(out) == folder_files(clean)
+
+
+def test_a_signal_that_python_swallowed_in_a_finalizer_still_ends_the_run_as_stopped(
+    tmp_path: Path,
+) -> None:
+    # The signal comes while a finalizer runs: its KeyboardInterrupt is ignored there, the run
+    # goes on and finishes, and must still end with the signal's line and status.
+    workload = write_workload(tmp_path / "workload.zip", 6)
+    script = """
+import signal, sys
+import converter.outputs.tool_folder as tool_folder
+from converter.cli import main
+
+class SignalledWhileFinalized:
+    def __del__(self):
+        signal.raise_signal(signal.SIGTERM)
+        [].append(0)  # the handler runs here, and Python ignores what it raises
+
+written = []
+
+def write_listing(*args):
+    if not written:  # one signal, while the first list is written
+        SignalledWhileFinalized()
+    written.append(listing(*args))
+
+listing, tool_folder.write_listing = tool_folder.write_listing, write_listing
+sys.exit(main(sys.argv[1:]))
+"""
+    arguments = [str(workload), str(tmp_path / "out"), "--mode", "pose3d", "--num-proc", "1"]
+    run = subprocess.run(
+        [sys.executable, "-c", script, "preprocess", *arguments, "-q"],
+        capture_output=True,
+        text=True,
+        env=quiet_env(),
+        timeout=END_TIMEOUT * 6,
+    )
+    assert "KeyboardInterrupt" in run.stderr  # Python's report of the error it ignored
+    assert (run.returncode, run.stderr.splitlines()[-1]) == (
+        143,
+        "imagenet3d preprocess: terminated",
+    )
