@@ -40,17 +40,24 @@ def test_one_thread_works_in_the_callers_thread() -> None:
 
 
 def test_the_caller_works_on_an_item_no_thread_has_started_while_it_waits() -> None:
-    # The one other thread is held on the first item until an item is worked on by the caller.
-    caller_worked = threading.Event()
+    # The one other thread starts the first item before any other is handed out, and is held
+    # on it until the caller has worked on an item.
+    first_started, caller_worked = threading.Event(), threading.Event()
+
+    def items() -> object:
+        yield 0
+        assert first_started.wait(timeout=10)
+        yield from range(1, 12)
 
     def work(number: int) -> str:
         if threading.current_thread() is threading.main_thread():
             caller_worked.set()
         elif number == 0:
+            first_started.set()
             assert caller_worked.wait(timeout=10)
         return threading.current_thread().name
 
-    workers = [future.result() for _, future in ahead(range(12), work, 2)]
+    workers = [future.result() for _, future in ahead(items(), work, 2)]
     assert workers[0].startswith("ahead")
     assert threading.main_thread().name in workers
 
