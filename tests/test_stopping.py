@@ -203,12 +203,13 @@ class SignalledWhileFinalized:
         signal.raise_signal(signal.SIGTERM)
         [].append(0)  # the handler runs here, and Python ignores what it raises
 
-written = []
+lists = []
 
 def write_listing(*args):
-    if not written:  # one signal, while the first list is written
+    if not lists:  # one signal, while the first list is written
         SignalledWhileFinalized()
-    written.append(listing(*args))
+    lists.append(args)
+    listing(*args)
 
 listing, tool_folder.write_listing = tool_folder.write_listing, write_listing
 sys.exit(main(sys.argv[1:]))
