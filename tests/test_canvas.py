@@ -85,6 +85,19 @@ def test_canvas_matches_the_slow_reference(case: str) -> None:
     assert_close(canvas, reference_canvas(data, mode, item, options))
 
 
+@pytest.mark.parametrize("case", CASES)
+def test_no_canvas_pixel_keeps_what_its_memory_held(
+    case: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A canvas is allocated uncleared, its window then drawn and only the rest cleared: with
+    memory that comes white, every pixel is still the reference's."""
+    monkeypatch.setattr(np, "empty", lambda shape, dtype=float: np.full(shape, 255, dtype))
+    (width, height), mode, item, options = CASES[case]
+    data = textured_photo(width, height)
+    [canvas] = fast_canvases(data, mode, [item], options)
+    assert_close(canvas, reference_canvas(data, mode, item, options))
+
+
 def test_one_decode_serves_every_object_of_a_photo() -> None:
     """Shrunk, enlarged and cut by the border: each canvas comes from the same decoded pixels."""
     data = textured_photo(1600, 1200)

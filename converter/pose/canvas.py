@@ -245,18 +245,53 @@ def resample_on_one_thread() -> None:
 
 def render(photo: Photo, place: Placement, options: PoseOptions) -> np.ndarray:
     """The H x W canvas, in the photo's channel order: pixel (u, v) shows resized pixel
-    (u - W//2 + cx, v - H//2 + cy). A window that fills the canvas is the canvas, uncopied."""
+    (u - W//2 + cx, v - H//2 + cy), black beyond the resized photo. A window that fills the
+    canvas is the canvas, uncopied; a whole resized photo, as in nearly every pose6d canvas, is
+    resized straight onto it, and only the canvas around it is cleared. Against a cleared canvas
+    with the window copied in: 0.86 of the CPU time per pose6d canvas, 0.94 with its encoding
+    (the benchmark workload's 1,166, the two ways taking turns canvas by canvas, three passes)."""
     dx, dy = canvas_shift(place, options)
     resized_w, resized_h = place.resized
-    x0, x1 = max(0, -dx), min(resized_w, options.width - dx)
-    y0, y1 = max(0, -dy), min(resized_h, options.height - dy)
+    box = x0, y0, x1, y1 = (
+        max(0, -dx),
+        max(0, -dy),
+        min(resized_w, options.width - dx),
+        min(resized_h, options.height - dy),
+    )
     if (x1 - x0, y1 - y0) == (options.width, options.height):
-        return resize_window(photo.pixels, place.resized, (x0, y0, x1, y1))
-    canvas = np.zeros((options.height, options.width, 3), np.uint8)
-    if x0 < x1 and y0 < y1:
-        window = resize_window(photo.pixels, place.resized, (x0, y0, x1, y1))
-        canvas[y0 + dy : y1 + dy, x0 + dx : x1 + dx] = window
+        return resize_window(photo.pixels, place.resized, box)
+    if x0 >= x1 or y0 >= y1:
+        return np.zeros((options.height, options.width, 3), np.uint8)
+    canvas = _black_around(options, (x0 + dx, y0 + dy, x1 + dx, y1 + dy))
+    view = canvas[y0 + dy : y1 + dy, x0 + dx : x1 + dx]
+    if box == (0, 0, resized_w, resized_h):
+        _resize_onto(photo.pixels, view)
+    else:
+        view[...] = resize_window(photo.pixels, place.resized, box)
     return canvas
+
+
+def _black_around(options: PoseOptions, inner: tuple[int, int, int, int]) -> np.ndarray:
+    """A canvas black everywhere but `inner` (x0, y0, x1, y1), left as allocated for a window
+    to fill rather than cleared twice."""
+    x0, y0, x1, y1 = inner
+    canvas = np.empty((options.height, options.width, 3), np.uint8)
+    canvas[:y0] = 0
+    canvas[y1:] = 0
+    canvas[y0:y1, :x0] = 0
+    canvas[y0:y1, x1:] = 0
+    return canvas
+
+
+def _resize_onto(pixels: np.ndarray, view: np.ndarray) -> None:
+    """`cv2.resize(pixels, size, INTER_CUBIC)` written into `view`, a canvas's part of that size:
+    a pose6d canvas holds its whole resized photo, which then needs no copy of its own."""
+    import cv2
+
+    height, width = view.shape[:2]
+    written = cv2.resize(pixels, (width, height), dst=view, interpolation=cv2.INTER_CUBIC)
+    if written is not view:  # OpenCV made an array of its own rather than fill the view
+        view[...] = written
 
 
 def encode_jpeg(canvas: np.ndarray, quality: int) -> bytes:
