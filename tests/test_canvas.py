@@ -89,8 +89,9 @@ def test_canvas_matches_the_slow_reference(case: str) -> None:
 def test_no_canvas_pixel_keeps_what_its_memory_held(
     case: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A canvas is allocated uncleared, its window then drawn and only the rest cleared: with
-    memory that comes white, every pixel is still the reference's."""
+    """A canvas is allocated uncleared, its window then drawn (in place, for a whole resized
+    photo) and only the rest cleared: with memory that comes white, every pixel is still the
+    reference's."""
     monkeypatch.setattr(np, "empty", lambda shape, dtype=float: np.full(shape, 255, dtype))
     (width, height), mode, item, options = CASES[case]
     data = textured_photo(width, height)

@@ -285,13 +285,12 @@ def _black_around(options: PoseOptions, inner: tuple[int, int, int, int]) -> np.
 
 def _resize_onto(pixels: np.ndarray, view: np.ndarray) -> None:
     """`cv2.resize(pixels, size, INTER_CUBIC)` written into `view`, a canvas's part of that size:
-    a pose6d canvas holds its whole resized photo, which then needs no copy of its own."""
+    a pose6d canvas holds its whole resized photo, which then needs no copy of its own. OpenCV
+    fills an output array of the size and type it makes (the photo's), and makes no other."""
     import cv2
 
     height, width = view.shape[:2]
-    written = cv2.resize(pixels, (width, height), dst=view, interpolation=cv2.INTER_CUBIC)
-    if written is not view:  # OpenCV made an array of its own rather than fill the view
-        view[...] = written
+    cv2.resize(pixels, (width, height), dst=view, interpolation=cv2.INTER_CUBIC)
 
 
 def encode_jpeg(canvas: np.ndarray, quality: int) -> bytes:
