@@ -93,10 +93,7 @@ def test_no_canvas_pixel_keeps_what_its_memory_held(
     photo) and only the rest cleared: with memory that comes white, every pixel is still the
     reference's."""
     monkeypatch.setattr(np, "empty", lambda shape, dtype=float: np.full(shape, 255, dtype))
-    (width, height), mode, item, options = CASES[case]
-    data = textured_photo(width, height)
-    [canvas] = fast_canvases(data, mode, [item], options)
-    assert_close(canvas, reference_canvas(data, mode, item, options))
+    test_canvas_matches_the_slow_reference(case)
 
 
 def test_one_decode_serves_every_object_of_a_photo() -> None:
