@@ -22,7 +22,7 @@ from converter.pose.canvas import (
     open_photo,
     read_header,
     render,
-    resize_window,
+    window_canvas,
 )
 from converter.pose.geometry import Mode, placement, pose_fields
 from converter.pose.options import PoseOptions
@@ -89,9 +89,8 @@ def test_canvas_matches_the_slow_reference(case: str) -> None:
 def test_no_canvas_pixel_keeps_what_its_memory_held(
     case: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A canvas is allocated uncleared, its window then drawn (in place, for a whole resized
-    photo) and only the rest cleared: with memory that comes white, every pixel is still the
-    reference's."""
+    """A canvas is allocated uncleared, cleared only around its window, and the window resized
+    straight onto it: with memory that comes white, every pixel is still the reference's."""
     monkeypatch.setattr(np, "empty", lambda shape, dtype=float: np.full(shape, 255, dtype))
     test_canvas_matches_the_slow_reference(case)
 
@@ -126,15 +125,30 @@ def random_windows(count: int) -> list[tuple[int, int, float, tuple[int, int, in
 
 def test_window_equals_the_same_pixels_of_the_whole_resize() -> None:
     """On noise, the hardest case for resampling: every window of `cv2.resize`'s output, from the
-    photo's edges to its middle, whether the window is resized or warped, within two levels."""
+    photo's edges to its middle, whether the window is resized or warped, within two levels
+    (each on a canvas of its own size)."""
     rng = np.random.default_rng(1)
     for width, height, scale, (x0, y0, x1, y1) in random_windows(400):
         pixels = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
         resized = (int(width * scale), int(height * scale))
         whole = cv2.resize(pixels, resized, interpolation=cv2.INTER_CUBIC)
-        window = resize_window(pixels, resized, (x0, y0, x1, y1))
+        window = window_canvas(pixels, resized, (x0, y0, x1, y1), (-x0, -y0), (x1 - x0, y1 - y0))
         difference = np.abs(window.astype(np.int16) - whole[y0:y1, x0:x1])
         assert difference.max() <= 2, (width, height, scale, (x0, y0, x1, y1))
+
+
+def test_a_photo_enlarged_150_times_fills_its_window_to_the_edge(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A few pixels enlarged past MAX_RESIZE_FACTOR, the window reaching the photo's bottom edge:
+    a resize of its span would make one row too few, which memory that comes white would show;
+    the window is warped instead."""
+    monkeypatch.setattr(np, "empty", lambda shape, dtype=float: np.full(shape, 255, dtype))
+    pixels = np.random.default_rng(2).integers(0, 256, (7, 6, 3), dtype=np.uint8)
+    resized, box = (901, 1052), (153, 633, 901, 1052)
+    whole = cv2.resize(pixels, resized, interpolation=cv2.INTER_CUBIC)
+    window = window_canvas(pixels, resized, box, (-153, -633), (748, 419))
+    assert np.abs(window.astype(np.int16) - whole[633:, 153:]).max() <= 2
 
 
 def test_object_outside_the_photo_gives_a_black_canvas() -> None:

@@ -36,6 +36,10 @@ ALIGNMENT = 1 / 256
 ALIGNMENT_SEARCH = 1024
 # Beyond this many resized pixels per needed one (plus a margin), a window is warped instead.
 WASTE, WASTE_MARGIN = 2, 64
+# From this enlargement on, a window is warped instead: its span's start, up to ALIGNMENT from
+# the aligned position, would move the resized pixels half a pixel, and the size the resize makes
+# of a span ending at the photo's edge could round past the resized photo's edge.
+MAX_RESIZE_FACTOR = 1 / (2 * ALIGNMENT)
 # JPEG DCT scaling (`draft`) is left off: when shrinking, OpenCV's bicubic samples full-size pixels
 # without smoothing, while a photo decoded at 1/2 is already smoothed. Measured on the benchmark
 # workload's photos shrunk 2 to 3.3 times: mean differences of 2.9 to 4.6 levels, maxima near 100,
@@ -161,11 +165,13 @@ class Span:
     stop: int
     first: int
 
-    def wasteful(self, factor: float, needed: int) -> bool:
-        """True when resizing the span makes far more pixels than the `needed` ones: a large
-        enlargement times the kernel's reach, or a long search for an aligned start. A warp
-        then samples the same positions (to 1/32 pixel) for the needed pixels alone."""
-        return (self.stop - self.start) * factor > WASTE * needed + WASTE_MARGIN
+    def warped(self, factor: float, needed: int) -> bool:
+        """True when the span is better warped than resized: when resizing it makes far more
+        pixels than the `needed` ones (a large enlargement times the kernel's reach, or a long
+        search for an aligned start), or enlarges past MAX_RESIZE_FACTOR. A warp samples the
+        same positions (to 1/32 pixel) for the needed pixels alone."""
+        wasteful = (self.stop - self.start) * factor > WASTE * needed + WASTE_MARGIN
+        return wasteful or factor >= MAX_RESIZE_FACTOR
 
 
 def source_span(lo: int, hi: int, resized: int, length: int) -> Span:
@@ -188,29 +194,61 @@ def source_span(lo: int, hi: int, resized: int, length: int) -> Span:
     return Span(0, stop, 0)
 
 
-def resize_window(
-    pixels: np.ndarray, resized: tuple[int, int], box: tuple[int, int, int, int]
+def window_canvas(
+    pixels: np.ndarray,
+    resized: tuple[int, int],
+    box: tuple[int, int, int, int],
+    shift: tuple[int, int],
+    size: tuple[int, int],
 ) -> np.ndarray:
-    """Pixels [x0, x1) x [y0, y1) of `cv2.resize(pixels, resized, INTER_CUBIC)`, resizing only
-    the part of the photo under them."""
+    """A canvas of `size` (width, height), black but for pixels [x0, x1) x [y0, y1) of
+    `cv2.resize(pixels, resized, INTER_CUBIC)`, moved by `shift` (x, y) onto it.
+
+    Only the part of the photo under the window is resized, straight into a buffer around the
+    canvas: what the resize makes beyond the window lands beyond the canvas, where the window is
+    cut by the canvas's edge, and the window needs no copy of its own. Where the photo's edge
+    cuts it, the resize ends at that edge too (MAX_RESIZE_FACTOR). Against clearing a canvas and
+    copying the window in, which 678 of the benchmark workload's 1,479 pose3d canvases (those the
+    photo's edge cuts) need otherwise: 0.955 of the CPU time drawing pose3d, 0.982 with encoding
+    (the two ways taking turns canvas by canvas, three passes, two sets); pose6d 1.003.
+    """
     import cv2
 
     height, width = pixels.shape[:2]
     x0, y0, x1, y1 = box
+    dx, dy = shift
+    inner = (x0 + dx, y0 + dy, x1 + dx, y1 + dy)
+    if box == (0, 0, *resized):  # the whole resized photo, as on nearly every pose6d canvas
+        canvas = _blank(size, inner)
+        cv2.resize(pixels, resized, _within(canvas, inner), interpolation=cv2.INTER_CUBIC)
+        return canvas
     xs = source_span(x0, x1, resized[0], width)
     ys = source_span(y0, y1, resized[1], height)
     fx, fy = resized[0] / width, resized[1] / height
-    if xs.wasteful(fx, x1 - x0) or ys.wasteful(fy, y1 - y0):
-        return _warp_window(pixels, (1 / fx, 1 / fy), box)
-    # Without a destination size, cv2.resize takes the scale as given rather than from the sizes.
-    window = cv2.resize(
+    if xs.warped(fx, x1 - x0) or ys.warped(fy, y1 - y0):
+        canvas = _blank(size, inner)
+        _within(canvas, inner)[...] = _warp_window(pixels, (1 / fx, 1 / fy), box)
+        return canvas
+    # The size cv2.resize makes of the span at this scale: it rounds half to even, as round does.
+    made_w = round((xs.stop - xs.start) * fx)
+    made_h = round((ys.stop - ys.start) * fy)
+    left, top = min(0, xs.first + dx), min(0, ys.first + dy)
+    right = max(size[0], xs.first + dx + made_w)
+    bottom = max(size[1], ys.first + dy + made_h)
+    buffer = np.empty((bottom - top, right - left, 3), np.uint8)
+    canvas = _black_around(buffer[-top : size[1] - top, -left : size[0] - left], inner)
+    x, y = xs.first + dx - left, ys.first + dy - top
+    # Without a destination size, cv2.resize takes the scale as given rather than from the sizes;
+    # it fills the destination given, which has the size and type it makes.
+    cv2.resize(
         pixels[ys.start : ys.stop, xs.start : xs.stop],
         None,
+        buffer[y : y + made_h, x : x + made_w],
         fx=fx,
         fy=fy,
         interpolation=cv2.INTER_CUBIC,
     )
-    return window[y0 - ys.first : y1 - ys.first, x0 - xs.first : x1 - xs.first]
+    return canvas
 
 
 def _warp_window(
@@ -245,11 +283,7 @@ def resample_on_one_thread() -> None:
 
 def render(photo: Photo, place: Placement, options: PoseOptions) -> np.ndarray:
     """The H x W canvas, in the photo's channel order: pixel (u, v) shows resized pixel
-    (u - W//2 + cx, v - H//2 + cy), black beyond the resized photo. A window that fills the
-    canvas is the canvas, uncopied; a whole resized photo, as in nearly every pose6d canvas, is
-    resized straight onto it, and only the canvas around it is cleared. Against a cleared canvas
-    with the window copied in: 0.86 of the CPU time per pose6d canvas, 0.94 with its encoding
-    (the benchmark workload's 1,166, the two ways taking turns canvas by canvas, three passes)."""
+    (u - W//2 + cx, v - H//2 + cy), black beyond the resized photo (`window_canvas`)."""
     dx, dy = canvas_shift(place, options)
     resized_w, resized_h = place.resized
     box = x0, y0, x1, y1 = (
@@ -258,39 +292,32 @@ def render(photo: Photo, place: Placement, options: PoseOptions) -> np.ndarray:
         min(resized_w, options.width - dx),
         min(resized_h, options.height - dy),
     )
-    if (x1 - x0, y1 - y0) == (options.width, options.height):
-        return resize_window(photo.pixels, place.resized, box)
     if x0 >= x1 or y0 >= y1:
         return np.zeros((options.height, options.width, 3), np.uint8)
-    canvas = _black_around(options, (x0 + dx, y0 + dy, x1 + dx, y1 + dy))
-    view = canvas[y0 + dy : y1 + dy, x0 + dx : x1 + dx]
-    if box == (0, 0, resized_w, resized_h):
-        _resize_onto(photo.pixels, view)
-    else:
-        view[...] = resize_window(photo.pixels, place.resized, box)
-    return canvas
+    size = options.width, options.height
+    return window_canvas(photo.pixels, place.resized, box, (dx, dy), size)
 
 
-def _black_around(options: PoseOptions, inner: tuple[int, int, int, int]) -> np.ndarray:
-    """A canvas black everywhere but `inner` (x0, y0, x1, y1), left as allocated for a window
-    to fill rather than cleared twice."""
+def _blank(size: tuple[int, int], inner: tuple[int, int, int, int]) -> np.ndarray:
+    """A new canvas of `size` (width, height), black but for `inner`."""
+    return _black_around(np.empty((size[1], size[0], 3), np.uint8), inner)
+
+
+def _within(canvas: np.ndarray, inner: tuple[int, int, int, int]) -> np.ndarray:
+    """The part `inner` (x0, y0, x1, y1) of `canvas`."""
     x0, y0, x1, y1 = inner
-    canvas = np.empty((options.height, options.width, 3), np.uint8)
+    return canvas[y0:y1, x0:x1]
+
+
+def _black_around(canvas: np.ndarray, inner: tuple[int, int, int, int]) -> np.ndarray:
+    """`canvas`, cleared everywhere but `inner` (x0, y0, x1, y1), which the window fills: its
+    memory is left as allocated rather than cleared twice."""
+    x0, y0, x1, y1 = inner
     canvas[:y0] = 0
     canvas[y1:] = 0
     canvas[y0:y1, :x0] = 0
     canvas[y0:y1, x1:] = 0
     return canvas
-
-
-def _resize_onto(pixels: np.ndarray, view: np.ndarray) -> None:
-    """`cv2.resize(pixels, size, INTER_CUBIC)` written into `view`, a canvas's part of that size:
-    a pose6d canvas holds its whole resized photo, which then needs no copy of its own. OpenCV
-    fills an output array of the size and type it makes (the photo's), and makes no other."""
-    import cv2
-
-    height, width = view.shape[:2]
-    cv2.resize(pixels, (width, height), dst=view, interpolation=cv2.INTER_CUBIC)
 
 
 def encode_jpeg(canvas: np.ndarray, quality: int) -> bytes:
