@@ -202,16 +202,8 @@ def window_canvas(
     size: tuple[int, int],
 ) -> np.ndarray:
     """A canvas of `size` (width, height), black but for pixels [x0, x1) x [y0, y1) of
-    `cv2.resize(pixels, resized, INTER_CUBIC)`, moved by `shift` (x, y) onto it.
-
-    Only the part of the photo under the window is resized, straight into a buffer around the
-    canvas: what the resize makes beyond the window lands beyond the canvas, where the window is
-    cut by the canvas's edge, and the window needs no copy of its own. Where the photo's edge
-    cuts it, the resize ends at that edge too (MAX_RESIZE_FACTOR). Against clearing a canvas and
-    copying the window in, which 678 of the benchmark workload's 1,479 pose3d canvases (those the
-    photo's edge cuts) need otherwise: 0.955 of the CPU time drawing pose3d, 0.982 with encoding
-    (the two ways taking turns canvas by canvas, three passes, two sets); pose6d 1.003.
-    """
+    `cv2.resize(pixels, resized, INTER_CUBIC)`, moved by `shift` (x, y) onto it; only the part of
+    the photo under the window is resampled, and written straight onto the canvas."""
     import cv2
 
     height, width = pixels.shape[:2]
@@ -222,14 +214,38 @@ def window_canvas(
         canvas = _blank(size, inner)
         cv2.resize(pixels, resized, _within(canvas, inner), interpolation=cv2.INTER_CUBIC)
         return canvas
-    xs = source_span(x0, x1, resized[0], width)
-    ys = source_span(y0, y1, resized[1], height)
-    fx, fy = resized[0] / width, resized[1] / height
-    if xs.warped(fx, x1 - x0) or ys.warped(fy, y1 - y0):
+    spans = source_span(x0, x1, resized[0], width), source_span(y0, y1, resized[1], height)
+    factors = resized[0] / width, resized[1] / height
+    if spans[0].warped(factors[0], x1 - x0) or spans[1].warped(factors[1], y1 - y0):
         canvas = _blank(size, inner)
-        _within(canvas, inner)[...] = _warp_window(pixels, (1 / fx, 1 / fy), box)
+        scale = 1 / factors[0], 1 / factors[1]
+        _within(canvas, inner)[...] = _warp_window(pixels, scale, box)
         return canvas
-    # The size cv2.resize makes of the span at this scale: it rounds half to even, as round does.
+    return _spans_on_canvas(pixels, spans, factors, shift, size, inner)
+
+
+def _spans_on_canvas(
+    pixels: np.ndarray,
+    spans: tuple[Span, Span],
+    factors: tuple[float, float],
+    shift: tuple[int, int],
+    size: tuple[int, int],
+    inner: tuple[int, int, int, int],
+) -> np.ndarray:
+    """The canvas of `window_canvas`, its window (`inner` on the canvas) drawn by resizing the
+    source `spans` (x, y) by `factors` into a buffer around the canvas.
+
+    What the resize makes beyond the window lands beyond the canvas, where the window is cut by
+    the canvas's edge; where the photo's edge cuts it, the resize ends at that edge too
+    (MAX_RESIZE_FACTOR). So the window needs no copy of its own. Against clearing a canvas and
+    copying the window in, which 678 of the benchmark workload's 1,479 pose3d canvases (those the
+    photo's edge cuts) need otherwise: 0.955 of the CPU time drawing pose3d, 0.982 with encoding
+    (the two ways taking turns canvas by canvas, three passes, two sets); pose6d 1.003.
+    """
+    import cv2
+
+    (xs, ys), (fx, fy), (dx, dy) = spans, factors, shift
+    # The size cv2.resize makes of a span at this scale: it rounds half to even, as round does.
     made_w = round((xs.stop - xs.start) * fx)
     made_h = round((ys.stop - ys.start) * fy)
     left, top = min(0, xs.first + dx), min(0, ys.first + dy)
