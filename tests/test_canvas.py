@@ -8,6 +8,8 @@ pose6d geometry', literally, one object at a time; the other tests reuse it.
 from __future__ import annotations
 
 import io
+import itertools
+from collections.abc import Iterator
 from typing import Any
 
 import cv2
@@ -104,37 +106,91 @@ def test_one_decode_serves_every_object_of_a_photo() -> None:
         assert_close(canvas, reference_canvas(data, "pose3d", item, DEFAULTS))
 
 
-def random_windows(count: int) -> list[tuple[int, int, float, tuple[int, int, int, int]]]:
-    """Photo sizes, scales from 1/30 to 12 and windows anywhere in the resized photo, seeded."""
-    rng = np.random.default_rng(0)
-    cases = []
-    while len(cases) < count:
-        width, height = (int(side) for side in rng.integers(1, 300, 2))
-        scale = float(np.exp(rng.uniform(np.log(1 / 30), np.log(12))))
+# A photo's width and height, the size it is resized to, the window of the resized photo a
+# canvas shows, the shift from resized-photo to canvas coordinates, and the canvas's size.
+Size = tuple[int, int]
+Case = tuple[int, int, Size, tuple[int, int, int, int], Size, Size]
+
+
+def random_resizes(
+    rng: np.random.Generator, sides: tuple[int, int], scales: tuple[float, float]
+) -> Iterator[tuple[int, int, Size]]:
+    """Photo sizes, and the sizes they are resized to at scales drawn from `scales` (evenly on a
+    log scale), when they have a pixel."""
+    while True:
+        width, height = (int(side) for side in rng.integers(*sides, 2))
+        scale = float(np.exp(rng.uniform(*np.log(scales))))
         resized = (int(width * scale), int(height * scale))
-        if min(resized) < 1:
-            continue
+        if min(resized) >= 1:
+            yield width, height, resized
+
+
+def random_windows(
+    count: int, seed: int, sides: tuple[int, int], scales: tuple[float, float]
+) -> list[Case]:
+    """Windows anywhere in the resized photo, each on a canvas of its own size."""
+    rng = np.random.default_rng(seed)
+    cases = []
+    for width, height, resized in itertools.islice(random_resizes(rng, sides, scales), count):
         x0, y0 = (int(rng.integers(0, side)) for side in resized)
         x1, y1 = (
-            int(rng.integers(x0 + 1, resized[0] + 1)),
-            int(rng.integers(y0 + 1, resized[1] + 1)),
+            int(rng.integers(start + 1, side + 1))
+            for start, side in ((x0, resized[0]), (y0, resized[1]))
         )
-        cases.append((width, height, scale, (x0, y0, x1, y1)))
+        cases.append((width, height, resized, (x0, y0, x1, y1), (-x0, -y0), (x1 - x0, y1 - y0)))
     return cases
 
 
-def test_window_equals_the_same_pixels_of_the_whole_resize() -> None:
-    """On noise, the hardest case for resampling: every window of `cv2.resize`'s output, from the
-    photo's edges to its middle, whether the window is resized or warped, within two levels
-    (each on a canvas of its own size)."""
+def far_edge_placements(
+    count: int, seed: int, sides: tuple[int, int], scales: tuple[float, float]
+) -> list[Case]:
+    """The resized photo on a canvas of 200 to 1,000 pixels a side, its right and bottom edges
+    on the canvas: there the window ends where the photo does, and a resize of its span must
+    make the window's last row and column."""
+    rng = np.random.default_rng(seed)
+    resizes = random_resizes(rng, sides, scales)
+    cases: list[Case] = []
+    for width, height, resized in itertools.islice(resizes, count):
+        canvas = (int(rng.integers(200, 1000)), int(rng.integers(200, 1000)))
+        dx, dy = (
+            int(rng.integers(1 - made, side - made + 1))
+            for made, side in zip(resized, canvas, strict=True)
+        )
+        box = (max(0, -dx), max(0, -dy), resized[0], resized[1])
+        cases.append((width, height, resized, box, (dx, dy), canvas))
+    return cases
+
+
+def assert_canvases_match_the_whole_resize(cases: list[Case]) -> None:
+    """On noise, the hardest case for resampling: each window of `cv2.resize`'s output, whether
+    resized or warped, within two levels, and the canvas exactly black around it."""
     rng = np.random.default_rng(1)
-    for width, height, scale, (x0, y0, x1, y1) in random_windows(400):
+    for case in cases:
+        width, height, resized, box, shift, canvas = case
         pixels = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
-        resized = (int(width * scale), int(height * scale))
         whole = cv2.resize(pixels, resized, interpolation=cv2.INTER_CUBIC)
-        window = window_canvas(pixels, resized, (x0, y0, x1, y1), (-x0, -y0), (x1 - x0, y1 - y0))
-        difference = np.abs(window.astype(np.int16) - whole[y0:y1, x0:x1])
-        assert difference.max() <= 2, (width, height, scale, (x0, y0, x1, y1))
+        (x0, y0, x1, y1), (dx, dy) = box, shift
+        expected = np.zeros((canvas[1], canvas[0], 3), np.int16)
+        expected[y0 + dy : y1 + dy, x0 + dx : x1 + dx] = whole[y0:y1, x0:x1]
+        drawn = window_canvas(pixels, resized, box, shift, canvas)
+        difference = np.abs(drawn.astype(np.int16) - expected)
+        outside = np.ones(difference.shape[:2], bool)
+        outside[y0 + dy : y1 + dy, x0 + dx : x1 + dx] = False
+        assert difference.max() <= 2 and not difference[outside].any(), case
+
+
+def test_window_equals_the_same_pixels_of_the_whole_resize() -> None:
+    """Photos up to 300 pixels a side, shrunk up to 30 times or enlarged up to 12, windows from
+    the photo's edges to its middle."""
+    assert_canvases_match_the_whole_resize(random_windows(400, 0, (1, 300), (1 / 30, 12)))
+
+
+def test_tiny_photos_enlarged_hugely_fill_their_canvases(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A few pixels enlarged 50 to 400 times, across MAX_RESIZE_FACTOR, on canvases whose memory
+    comes white: a row or column left unmade would show. Resized windows at these factors (no
+    rule to warp them) left 2 of these 200 canvases up to 255 levels off."""
+    monkeypatch.setattr(np, "empty", lambda shape, dtype=float: np.full(shape, 255, dtype))
+    assert_canvases_match_the_whole_resize(far_edge_placements(200, 3, (1, 9), (50, 400)))
 
 
 def test_a_photo_enlarged_150_times_fills_its_window_to_the_edge(
