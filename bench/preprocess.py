@@ -15,14 +15,19 @@ disturbed by other jobs on a shared machine. Both are per kept object. Beside th
 - the Parquet export of the same pose configuration, as a whole command, in examples per second.
 
 Each command runs `--repeat` times, the two tools taking turns (every other round in the reverse
-order), and each figure is the median of its runs: on a shared machine the same command varies
-by a tenth or more from run to run, and creating a file on this machine's disk cost from 0.04
-to 0.99 ms, by folder and by minute (measured), while each object makes two. The commands
+order), and each figure in the table is the median of its runs: on a shared machine the same
+command varies by a tenth or more from run to run, and creating a file on this machine's disk
+cost from 0.04 to 0.99 ms, by folder and by minute (measured), while each object makes two. The
+ratios judged are paired: each round's ratio of two commands run in it one after the other (the
+floor's, the lowest of that round's three ways), and their median, printed with their range. A
+machine that slows for a minute slows both commands of a pair, so a pair's ratio moves less than
+either command's time; a ratio of medians may pair one tool's run from a slow round with the
+other's from a quick one. The ratio of the medians is printed beside it. The commands
 write under the temporary folder (TMPDIR), where what creating a file costs is printed at the
 start and at the end. Every run writes a folder of its own, removed only at the end, so that no
 command pays for deleting another's files.
 
-    .venv/bin/python -m bench.preprocess [--photos 1200] [--modes pose3d pose6d] [--repeat 3]
+    .venv/bin/python -m bench.preprocess [--photos 1200] [--modes pose3d pose6d] [--repeat 5]
 """
 
 from __future__ import annotations
@@ -39,7 +44,7 @@ import sys
 import tempfile
 import time
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -193,7 +198,7 @@ def floor_on(way: str) -> Measure:
     return measure
 
 
-def lowest_floor(runs: list[Run]) -> Run:
+def lowest_floor(runs: Sequence[Run]) -> Run:
     """The floor on each clock: the lowest of the ways of running it."""
     wall, cpu = min(run.wall for run in runs), min(run.cpu for run in runs)
     return Run("floor", runs[0].objects, wall, cpu, 0)
@@ -309,8 +314,9 @@ ROUND: list[tuple[Measure, int]] = [
 ]
 
 
-def measured(release: Path, scratch: Path, mode: Mode, repeat: int) -> list[Run]:
-    """The medians of `repeat` rounds of ROUND, each run writing a new folder under `scratch`.
+def measured(release: Path, scratch: Path, mode: Mode, repeat: int) -> list[list[Run]]:
+    """`repeat` rounds of ROUND, each run writing a new folder under `scratch`: each slot's runs,
+    in the order of the rounds.
 
     Every other round runs ROUND backwards: on a machine that speeds up or slows down in the
     course of a round (this shared host did, by a quarter within minutes), the commands run
@@ -322,35 +328,67 @@ def measured(release: Path, scratch: Path, mode: Mode, repeat: int) -> list[Run]
         for slot, (measure, procs) in slots[::-1] if round_index % 2 else slots:
             out = scratch / f"{mode}-{round_index}-{slot}"
             runs[slot].append(measure(release, out, mode, procs))
-    return [median_run(slot) for slot in runs]
+    return runs
+
+
+@dataclass(frozen=True)
+class Paired:
+    """How many times faster `fast` is than `slow` per object, on one clock, round by round (see
+    the module's docstring): the median of the rounds' ratios and their range, and for
+    comparison the ratio of the two commands' medians."""
+
+    median: float
+    low: float
+    high: float
+    of_medians: float
+
+    @classmethod
+    def of(cls, slow: Sequence[Run], fast: Sequence[Run], clock: str, of_medians: float) -> Paired:
+        ratios = [
+            per_object_ratio(one, other, clock) for one, other in zip(slow, fast, strict=True)
+        ]
+        return cls(statistics.median(ratios), min(ratios), max(ratios), of_medians)
+
+    def text(self) -> str:
+        return (
+            f"{self.median:.2f}x (rounds {self.low:.2f}x to {self.high:.2f}x; "
+            f"ratio of medians {self.of_medians:.2f}x)"
+        )
 
 
 def compare_mode(release: Path, scratch: Path, mode: Mode, repeat: int) -> list[tuple[str, bool]]:
     """Print one mode's rows; its verdicts against the public tool, the floor and sizes."""
-    theirs_1, mine_1, theirs_2, mine_2, *floors = measured(release, scratch, mode, repeat)
+    rounds = measured(release, scratch, mode, repeat)
+    theirs_1, mine_1, theirs_2, mine_2, *floors = (median_run(runs) for runs in rounds)
+    base = lowest_floor(floors)
+    base_rounds = [lowest_floor(ways) for ways in zip(*rounds[4:], strict=True)]
     verdicts = []
-    for procs, theirs, mine in ((1, theirs_1, mine_1), (2, theirs_2, mine_2)):
+    for procs, theirs, mine, (their_rounds, my_rounds) in (
+        (1, theirs_1, mine_1, rounds[0:2]),
+        (2, theirs_2, mine_2, rounds[2:4]),
+    ):
         print(theirs.row(mode, procs))
         print(mine.row(mode, procs))
         if theirs.objects != mine.objects:
             print(f"  objects differ: {theirs.objects} against {mine.objects}")
         for clock in ("wall", "cpu"):
             name = f"{mode}, {procs} proc, {clock}: ours faster than public by"
-            ratio = per_object_ratio(theirs, mine, clock)
-            verdicts.append(verdict(name, ratio, TARGET_OVER_PUBLIC[procs], at_least=True))
+            ratio = Paired.of(their_rounds, my_rounds, clock, per_object_ratio(theirs, mine, clock))
+            print(f"  {name} {ratio.text()}")
+            verdicts.append(verdict(name, ratio.median, TARGET_OVER_PUBLIC[procs], at_least=True))
         if procs == 1:
             name = f"{mode}: bytes written, ours over public's"
             size = mine.written / theirs.written
             verdicts.append(verdict(name, size, TARGET_SIZE, at_least=False))
     for run in floors:
         print(run.row(mode, 1))
-    base = lowest_floor(floors)
     for clock in ("wall", "cpu"):
         print_room(theirs_1, base, clock)
     for clock in ("wall", "cpu"):
         name = f"{mode}, 1 proc, {clock}: ours over the floor"
-        ratio = per_object_ratio(mine_1, base, clock)
-        verdicts.append(verdict(name, ratio, TARGET_OVER_FLOOR, at_least=False))
+        ratio = Paired.of(rounds[1], base_rounds, clock, per_object_ratio(mine_1, base, clock))
+        print(f"  {name} {ratio.text()}")
+        verdicts.append(verdict(name, ratio.median, TARGET_OVER_FLOOR, at_least=False))
     count, worst_mean, worst = canvas_differences(release, mode)
     print(f"  canvases against the public algorithm's, before JPEG, {count} objects:")
     print(f"  largest mean difference {worst_mean:.3f}, largest difference {worst} levels")
@@ -385,7 +423,7 @@ def report(photos: int, modes: list[Mode], repeat: int) -> bool:
     archive = workload_archive(photos)
     release = unpacked(archive)
     print(f"workload: {photos} photos shaped like the release, unpacked at {release}")
-    print(f"each figure the median of {repeat} runs, the tools taking turns, every other backwards")
+    print(f"{repeat} rounds, the tools taking turns, every other round backwards")
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     with tempfile.TemporaryDirectory(prefix="imagenet3d-bench-") as scratch:
         print_disk(Path(scratch), "at start")
@@ -405,7 +443,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--photos", type=int, default=1200, help="workload photos (default 1200)")
     parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
-    parser.add_argument("--repeat", type=int, default=3, help="runs of each command (default 3)")
+    parser.add_argument("--repeat", type=int, default=5, help="runs of each command (default 5)")
     parser.add_argument(
         "--measure", nargs=3, metavar=("RELEASE", "MODE", "WAY"), help="internal: floor"
     )
