@@ -115,8 +115,8 @@ Case = tuple[int, int, Size, tuple[int, int, int, int], Size, Size]
 def random_resizes(
     rng: np.random.Generator, sides: tuple[int, int], scales: tuple[float, float]
 ) -> Iterator[tuple[int, int, Size]]:
-    """Photo sizes, and the sizes they are resized to at scales drawn from `scales` (evenly on a
-    log scale), when they have a pixel."""
+    """Photo sides drawn from [low, high) of `sides`, and the sizes the photos are resized to at
+    scales drawn from `scales` (evenly on a log scale), when they have a pixel."""
     while True:
         width, height = (int(side) for side in rng.integers(*sides, 2))
         scale = float(np.exp(rng.uniform(*np.log(scales))))
@@ -133,10 +133,8 @@ def random_windows(
     cases = []
     for width, height, resized in itertools.islice(random_resizes(rng, sides, scales), count):
         x0, y0 = (int(rng.integers(0, side)) for side in resized)
-        x1, y1 = (
-            int(rng.integers(start + 1, side + 1))
-            for start, side in ((x0, resized[0]), (y0, resized[1]))
-        )
+        x1 = int(rng.integers(x0 + 1, resized[0] + 1))
+        y1 = int(rng.integers(y0 + 1, resized[1] + 1))
         cases.append((width, height, resized, (x0, y0, x1, y1), (-x0, -y0), (x1 - x0, y1 - y0)))
     return cases
 
@@ -180,7 +178,7 @@ def assert_canvases_match_the_whole_resize(cases: list[Case]) -> None:
 
 
 def test_window_equals_the_same_pixels_of_the_whole_resize() -> None:
-    """Photos up to 300 pixels a side, shrunk up to 30 times or enlarged up to 12, windows from
+    """Photos under 300 pixels a side, shrunk up to 30 times or enlarged up to 12, windows from
     the photo's edges to its middle."""
     assert_canvases_match_the_whole_resize(random_windows(400, 0, (1, 300), (1 / 30, 12)))
 
