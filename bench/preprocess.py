@@ -349,11 +349,13 @@ class Paired:
         ]
         return cls(statistics.median(ratios), min(ratios), max(ratios), of_medians)
 
-    def text(self) -> str:
-        return (
-            f"{self.median:.2f}x (rounds {self.low:.2f}x to {self.high:.2f}x; "
+    def verdict(self, name: str, target: float, at_least: bool) -> tuple[str, bool]:
+        """Print the ratio with its rounds' range beside `name`; judge its median."""
+        print(
+            f"  {name} {self.median:.2f}x (rounds {self.low:.2f}x to {self.high:.2f}x; "
             f"ratio of medians {self.of_medians:.2f}x)"
         )
+        return verdict(name, self.median, target, at_least)
 
 
 def compare_mode(release: Path, scratch: Path, mode: Mode, repeat: int) -> list[tuple[str, bool]]:
@@ -374,8 +376,7 @@ def compare_mode(release: Path, scratch: Path, mode: Mode, repeat: int) -> list[
         for clock in ("wall", "cpu"):
             name = f"{mode}, {procs} proc, {clock}: ours faster than public by"
             ratio = Paired.of(their_rounds, my_rounds, clock, per_object_ratio(theirs, mine, clock))
-            print(f"  {name} {ratio.text()}")
-            verdicts.append(verdict(name, ratio.median, TARGET_OVER_PUBLIC[procs], at_least=True))
+            verdicts.append(ratio.verdict(name, TARGET_OVER_PUBLIC[procs], at_least=True))
         if procs == 1:
             name = f"{mode}: bytes written, ours over public's"
             size = mine.written / theirs.written
@@ -387,8 +388,7 @@ def compare_mode(release: Path, scratch: Path, mode: Mode, repeat: int) -> list[
     for clock in ("wall", "cpu"):
         name = f"{mode}, 1 proc, {clock}: ours over the floor"
         ratio = Paired.of(rounds[1], base_rounds, clock, per_object_ratio(mine_1, base, clock))
-        print(f"  {name} {ratio.text()}")
-        verdicts.append(verdict(name, ratio.median, TARGET_OVER_FLOOR, at_least=False))
+        verdicts.append(ratio.verdict(name, TARGET_OVER_FLOOR, at_least=False))
     count, worst_mean, worst = canvas_differences(release, mode)
     print(f"  canvases against the public algorithm's, before JPEG, {count} objects:")
     print(f"  largest mean difference {worst_mean:.3f}, largest difference {worst} levels")
