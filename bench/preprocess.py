@@ -361,13 +361,14 @@ class Paired:
 def compare_mode(release: Path, scratch: Path, mode: Mode, repeat: int) -> list[tuple[str, bool]]:
     """Print one mode's rows; its verdicts against the public tool, the floor and sizes."""
     rounds = measured(release, scratch, mode, repeat)
+    public_runs_1, our_runs_1, public_runs_2, our_runs_2, *floor_runs = rounds
     theirs_1, mine_1, theirs_2, mine_2, *floors = (median_run(runs) for runs in rounds)
     base = lowest_floor(floors)
-    base_rounds = [lowest_floor(ways) for ways in zip(*rounds[4:], strict=True)]
+    base_rounds = [lowest_floor(ways) for ways in zip(*floor_runs, strict=True)]
     verdicts = []
-    for procs, theirs, mine, (their_rounds, my_rounds) in (
-        (1, theirs_1, mine_1, rounds[0:2]),
-        (2, theirs_2, mine_2, rounds[2:4]),
+    for procs, theirs, mine, their_rounds, my_rounds in (
+        (1, theirs_1, mine_1, public_runs_1, our_runs_1),
+        (2, theirs_2, mine_2, public_runs_2, our_runs_2),
     ):
         print(theirs.row(mode, procs))
         print(mine.row(mode, procs))
@@ -387,7 +388,7 @@ def compare_mode(release: Path, scratch: Path, mode: Mode, repeat: int) -> list[
         print_room(theirs_1, base, clock)
     for clock in ("wall", "cpu"):
         name = f"{mode}, 1 proc, {clock}: ours over the floor"
-        ratio = Paired.of(rounds[1], base_rounds, clock, per_object_ratio(mine_1, base, clock))
+        ratio = Paired.of(our_runs_1, base_rounds, clock, per_object_ratio(mine_1, base, clock))
         verdicts.append(ratio.verdict(name, TARGET_OVER_FLOOR, at_least=False))
     count, worst_mean, worst = canvas_differences(release, mode)
     print(f"  canvases against the public algorithm's, before JPEG, {count} objects:")
