@@ -12,6 +12,7 @@ disturbed by other jobs on a shared machine. Both are per kept object. Beside th
   thread per CPU (OpenCV on one) as one process of `imagenet3d preprocess` draws them. Threads
   shorten the wall time and cost CPU time, so the floor on each clock is the lowest of the
   three;
+- our command with its drawing left out (`bench.undrawn`): what a run costs beside the floor;
 - the Parquet export of the same pose configuration, as a whole command, in examples per second.
 
 Each command runs `--repeat` times, the two tools taking turns (every other round in the reverse
@@ -169,6 +170,12 @@ def ours(release: Path, out: Path, mode: Mode, procs: int) -> Run:
     return timed("imagenet3d preprocess", [*command, "--num-proc", str(procs)], out, ".npz")
 
 
+def undrawn(release: Path, out: Path, mode: Mode, procs: int) -> Run:
+    """Our command with every canvas one fixed JPEG (`bench.undrawn`): all but the drawing."""
+    command = [sys.executable, "-m", "bench.undrawn", str(release), str(out), "--mode", mode]
+    return timed("preprocess, not drawing", [*command, "--num-proc", str(procs)], out, ".npz")
+
+
 def parquet_export(release: Path, out: Path, mode: Mode) -> Run:
     """The export writes no file per example: its objects are counted from its printed counts."""
     command = imagenet3d("export", str(release), str(out), "--config", mode, "--num-proc", "1")
@@ -290,6 +297,17 @@ def print_room(public: Run, base: Run, clock: str) -> None:
     )
 
 
+def print_parts(mine: Run, rest: Run, base: Run, clock: str) -> None:
+    """Our command's time per object on `clock` as its two parts: everything but the drawing
+    (`undrawn`), and what is left, set beside the floor, which is the drawing alone."""
+    whole, beside = mine.per_object(getattr(mine, clock)), rest.per_object(getattr(rest, clock))
+    print(
+        f"  {clock}: ours {whole:.2f} ms per object: {beside:.2f} not drawing "
+        f"({beside / whole:.0%}), {whole - beside:.2f} drawing against the floor's "
+        f"{base.per_object(getattr(base, clock)):.2f}"
+    )
+
+
 def verdict(
     name: str, achieved: float, target: float, at_least: bool, unit: str = "x"
 ) -> tuple[str, bool]:
@@ -310,6 +328,7 @@ ROUND: list[tuple[Measure, int]] = [
     (ours, 1),
     (public_tool, 2),
     (ours, 2),
+    (undrawn, 1),
     *((floor_on(way), 1) for way in FLOOR_WAYS),
 ]
 
@@ -361,8 +380,8 @@ class Paired:
 def compare_mode(release: Path, scratch: Path, mode: Mode, repeat: int) -> list[tuple[str, bool]]:
     """Print one mode's rows; its verdicts against the public tool, the floor and sizes."""
     rounds = measured(release, scratch, mode, repeat)
-    public_runs_1, our_runs_1, public_runs_2, our_runs_2, *floor_runs = rounds
-    theirs_1, mine_1, theirs_2, mine_2, *floors = (median_run(runs) for runs in rounds)
+    public_runs_1, our_runs_1, public_runs_2, our_runs_2, _, *floor_runs = rounds
+    theirs_1, mine_1, theirs_2, mine_2, rest, *floors = (median_run(runs) for runs in rounds)
     base = lowest_floor(floors)
     base_rounds = [lowest_floor(ways) for ways in zip(*floor_runs, strict=True)]
     verdicts = []
@@ -384,8 +403,10 @@ def compare_mode(release: Path, scratch: Path, mode: Mode, repeat: int) -> list[
             verdicts.append(verdict(name, size, TARGET_SIZE, at_least=False))
     for run in floors:
         print(run.row(mode, 1))
+    print(rest.row(mode, 1))
     for clock in ("wall", "cpu"):
         print_room(theirs_1, base, clock)
+        print_parts(mine_1, rest, base, clock)
     for clock in ("wall", "cpu"):
         name = f"{mode}, 1 proc, {clock}: ours over the floor"
         ratio = Paired.of(our_runs_1, base_rounds, clock, per_object_ratio(mine_1, base, clock))
