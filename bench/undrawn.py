@@ -2,8 +2,8 @@
 
 The whole command runs as users run it (its start-up, every annotation read, checked and
 written, every file made), except that no photo is decoded, resampled or encoded: each canvas's
-JPEG is one fixed buffer of `JPEG_BYTES`. Beside the floor, which is that drawing alone, it
-splits a run's time into the part no implementation can skip and the rest.
+JPEG is one fixed buffer of `JPEG_BYTES`. Set beside the floor (the drawing alone, which no
+implementation can skip), it splits a run's time into the drawing and everything else.
 
     python -m bench.undrawn RELEASE OUT --mode pose3d [any other preprocess flag]
 """
