@@ -101,6 +101,10 @@ class Run:
     def per_object(self, seconds: float) -> float:
         return seconds / self.objects * 1000
 
+    def on(self, clock: str) -> float:
+        """Milliseconds per object on `clock` (wall or cpu)."""
+        return self.per_object(getattr(self, clock))
+
     def row(self, mode: str, procs: int) -> str:
         return (
             f"{mode:<7} {procs:>5}  {self.label:<24} {self.objects:>7} {self.wall:>7.1f} "
@@ -289,8 +293,8 @@ def print_room(public: Run, base: Run, clock: str) -> None:
     """How far the public tool is above the floor on `clock`, and how much time per object the
     target over the public tool leaves for everything but decoding, resampling and encoding."""
     ceiling = per_object_ratio(public, base, clock)
-    allowed = public.per_object(getattr(public, clock)) / TARGET_OVER_PUBLIC[1]
-    room = allowed - base.per_object(getattr(base, clock))
+    allowed = public.on(clock) / TARGET_OVER_PUBLIC[1]
+    room = allowed - base.on(clock)
     print(
         f"  {clock}: public tool over the floor {ceiling:.2f}x; {TARGET_OVER_PUBLIC[1]:.1f}x "
         f"faster than it leaves {room:.2f} ms per object above the floor"
@@ -300,11 +304,11 @@ def print_room(public: Run, base: Run, clock: str) -> None:
 def print_parts(mine: Run, rest: Run, base: Run, clock: str) -> None:
     """Our command's time per object on `clock` as its two parts: everything but the drawing
     (`undrawn`), and what is left, set beside the floor, which is the drawing alone."""
-    whole, beside = mine.per_object(getattr(mine, clock)), rest.per_object(getattr(rest, clock))
+    whole, beside = mine.on(clock), rest.on(clock)
     print(
         f"  {clock}: ours {whole:.2f} ms per object: {beside:.2f} not drawing "
         f"({beside / whole:.0%}), {whole - beside:.2f} drawing against the floor's "
-        f"{base.per_object(getattr(base, clock)):.2f}"
+        f"{base.on(clock):.2f}"
     )
 
 
@@ -319,7 +323,7 @@ def verdict(
 
 def per_object_ratio(slow: Run, fast: Run, clock: str) -> float:
     """How many times `fast` is faster than `slow` per object, on the `clock` (wall or cpu)."""
-    return (getattr(slow, clock) / slow.objects) / (getattr(fast, clock) / fast.objects)
+    return slow.on(clock) / fast.on(clock)
 
 
 # Each round runs these in this order: (what, processes).

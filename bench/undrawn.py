@@ -41,7 +41,7 @@ def leave_out_drawing() -> None:
 
 
 if __name__ == "__main__":
-    prepare_process()
+    prepare_process()  # before numpy loads, which leaving out the drawing imports
     leave_out_drawing()
     sys.argv = ["imagenet3d", "preprocess", *sys.argv[1:]]
     raise SystemExit(main())
